@@ -1,0 +1,48 @@
+package io.github.peft4j.core;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * A fine-tuning method: the service each method module registers in
+ * {@code META-INF/services/io.github.peft4j.core.AdapterMethod}.
+ *
+ * <p>peft-core does the rest: target matching, injection, freezing, multiple adapters, merge, save and load.
+ */
+public interface AdapterMethod {
+
+    /**
+     * Returns the {@code peft_type} this method reads and writes, e.g. {@code LORA}.
+     *
+     * @return the peft type
+     */
+    String peftType();
+
+    /**
+     * Whether this method handles a config object.
+     *
+     * @param config a config
+     * @return true if {@link #createAdapter} accepts it
+     */
+    boolean accepts(AdapterConfig config);
+
+    /**
+     * Reads {@code adapter_config.json}. Unknown keys are ignored with a warning; known keys whose value peft4j does
+     * not support fail with a message naming the key.
+     *
+     * @param json the parsed file
+     * @return the config
+     * @throws IllegalArgumentException if a value is invalid or unsupported
+     */
+    AdapterConfig parseConfig(ObjectNode json);
+
+    /**
+     * Creates the adapter for one layer, its parameters initialised.
+     *
+     * @param layer the target layer
+     * @param config the config ({@link #accepts} returned true)
+     * @param context the adapter name, seed and manager
+     * @return the adapter
+     * @throws IllegalArgumentException if the config does not fit the layer (e.g. the rank is too large)
+     */
+    LayerAdapter createAdapter(TargetLayer layer, AdapterConfig config, AdapterContext context);
+}

@@ -1,0 +1,93 @@
+package io.github.peft4j.core;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+
+import java.util.Map;
+
+/**
+ * One adapter on one layer: the contract every method implements (HF PEFT's tuner layer).
+ *
+ * <p>{@link #deltaWeight()} is the single place where the weight update is computed; the default merge adds it and
+ * unmerge subtracts it. Methods whose update is not additive (DoRA) override {@link #merge} and {@link #unmerge}.
+ *
+ * <p>Arrays created by {@link #forward} and {@link #adaptWeight} must end up in the given or input's manager (never in
+ * a parameter's manager), so that per-step scopes free them.
+ */
+public interface LayerAdapter extends AutoCloseable {
+
+    /**
+     * Returns the adapter's trainable parameters keyed by their Hugging Face name inside the module, e.g.
+     * {@code lora_A.weight}. The key order is the save order.
+     *
+     * @return the parameters
+     */
+    Map<String, Parameter> parameters();
+
+    /**
+     * Activation path: the adapted layer output.
+     *
+     * @param store the parameter store to read the adapter's parameters through (so optimizers see them)
+     * @param input the layer input [..., in]
+     * @param baseOutput the base layer output [..., out]
+     * @param training whether this is a training pass (enables dropout)
+     * @return the adapted output [..., out]
+     */
+    NDArray forward(ParameterStore store, NDArray input, NDArray baseOutput, boolean training);
+
+    /**
+     * Weight path: the effective weight the base block should see instead of W.
+     *
+     * @param store the parameter store to read the adapter's parameters through
+     * @param weight the base weight [out, in]
+     * @param scope the manager that owns temporaries of this forward pass
+     * @param training whether this is a training pass
+     * @return the effective weight [out, in], attached to {@code scope}
+     */
+    NDArray adaptWeight(ParameterStore store, NDArray weight, NDManager scope, boolean training);
+
+    /**
+     * Returns the weight update ΔW [out, in] of this adapter, without gradient, in a manager of the caller's.
+     *
+     * @param manager the manager that owns the result
+     * @return ΔW
+     */
+    NDArray deltaWeight(NDManager manager);
+
+    /**
+     * Adds the update to the base weight in place.
+     *
+     * @param weight the base weight array, modified in place
+     */
+    default void merge(NDArray weight) {
+        try (NDManager scope = weight.getManager().newSubManager()) {
+            NDArray delta = deltaWeight(scope);
+            MergeChecks.requireFinite(delta, "ΔW");
+            weight.addi(delta);
+        }
+    }
+
+    /**
+     * Removes the update from the base weight in place.
+     *
+     * @param weight the merged weight array, modified in place
+     */
+    default void unmerge(NDArray weight) {
+        try (NDManager scope = weight.getManager().newSubManager()) {
+            weight.subi(deltaWeight(scope));
+        }
+    }
+
+    /**
+     * Returns the rank of the adapter (or another size measure the method uses), for summaries.
+     *
+     * @return the rank
+     */
+    int rank();
+
+    /** Releases the adapter's arrays. */
+    @Override
+    void close();
+}

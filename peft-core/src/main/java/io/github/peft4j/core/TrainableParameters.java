@@ -1,0 +1,32 @@
+package io.github.peft4j.core;
+
+import java.util.Locale;
+
+/**
+ * Parameter counts of an adapted model.
+ *
+ * @param trainable the number of scalars that receive gradients
+ * @param all the number of scalars of the whole model, adapters included
+ */
+public record TrainableParameters(long trainable, long all) {
+
+    /**
+     * Returns the trainable share in percent.
+     *
+     * @return 100 · trainable / all
+     */
+    public double percent() {
+        return all == 0 ? 0 : 100.0 * trainable / all;
+    }
+
+    /**
+     * Formats the counts as Python PEFT's {@code print_trainable_parameters}.
+     *
+     * @return e.g. {@code trainable params: 1,327,104 || all params: 125,832,004 || trainable%: 1.0547}
+     */
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f", trainable,
+                all, percent());
+    }
+}

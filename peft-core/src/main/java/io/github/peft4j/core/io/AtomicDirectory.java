@@ -1,0 +1,96 @@
+package io.github.peft4j.core.io;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/**
+ * Writes a directory all at once: the files go into a temporary sibling directory, which then replaces the target
+ * by renames. A failure at any point leaves the previous directory (if any) as it was and removes the temporary one.
+ */
+public final class AtomicDirectory {
+
+    private AtomicDirectory() {}
+
+    /** Fills a directory with files. */
+    @FunctionalInterface
+    public interface Filler {
+        /**
+         * Writes the files.
+         *
+         * @param dir the (temporary) directory to write into
+         * @throws IOException if writing fails
+         */
+        void fill(Path dir) throws IOException;
+    }
+
+    /**
+     * Writes {@code target} atomically.
+     *
+     * @param target the directory to create or replace
+     * @param filler writes the files into the directory it is given
+     * @throws IOException if the filler or a rename fails; {@code target} is then unchanged
+     */
+    public static void write(Path target, Filler filler) throws IOException {
+        Path abs = target.toAbsolutePath().normalize();
+        Path parent = abs.getParent();
+        if (Files.exists(abs) && !Files.isDirectory(abs)) {
+            throw new FileAlreadyExistsException(abs.toString(), null, "exists and is not a directory");
+        }
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".tmp-");
+        Path old = null;
+        try {
+            filler.fill(tmp);
+            if (Files.exists(abs)) {
+                old = Files.createTempDirectory(parent, "." + abs.getFileName() + ".old-");
+                Files.delete(old);
+                move(abs, old);
+            }
+            try {
+                move(tmp, abs);
+            } catch (IOException e) {
+                if (old != null) {
+                    move(old, abs);
+                    old = null;
+                }
+                throw e;
+            }
+        } finally {
+            deleteTree(tmp);
+            if (old != null) {
+                deleteTree(old);
+            }
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to);
+        }
+    }
+
+    /**
+     * Deletes a file tree if it exists.
+     *
+     * @param dir the tree
+     * @throws IOException if a file cannot be deleted
+     */
+    public static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** Blocks and interfaces for the activation injection path. */
+package io.github.peft4j.core.nn;

@@ -1,0 +1,7 @@
+/**
+ * The adapter abstraction: {@link io.github.peft4j.core.PeftModel} wraps a DJL block, selects target modules by
+ * Hugging Face style dotted paths ({@link io.github.peft4j.core.ModuleTree}, {@link io.github.peft4j.core.ModuleSelector}),
+ * injects adapters, freezes the base, and merges, saves and loads them. Methods plug in through the
+ * {@link io.github.peft4j.core.AdapterMethod} service.
+ */
+package io.github.peft4j.core;

@@ -1,0 +1,79 @@
+package io.github.peft4j.core.testing;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import io.github.peft4j.core.AdapterConfig;
+import io.github.peft4j.core.InjectionMode;
+
+/**
+ * One case of the adapter contract suite: a model, a method config and the method's quirks. A new method joins the
+ * suite by adding profiles; the checks themselves live in {@link AdapterContract}.
+ */
+public interface AdapterProfile {
+
+    /**
+     * Returns the case name shown in test reports.
+     *
+     * @return the name
+     */
+    String name();
+
+    /**
+     * Builds the base model with deterministic weights.
+     *
+     * @param manager owns the weights
+     * @return an initialized block
+     */
+    Block newBaseModel(NDManager manager);
+
+    /**
+     * Returns the input shape (batch first).
+     *
+     * @return the shape
+     */
+    Shape inputShape();
+
+    /**
+     * Returns the config with the method's default (identity) initialization.
+     *
+     * @return the config
+     */
+    AdapterConfig config();
+
+    /**
+     * Returns a config whose adapter is not the identity at init, so merge and round-trip checks cannot pass
+     * trivially.
+     *
+     * @return the config
+     */
+    AdapterConfig nonIdentityConfig();
+
+    /**
+     * Returns the injection mode to wrap with.
+     *
+     * @return the mode
+     */
+    default InjectionMode injectionMode() {
+        return InjectionMode.AUTO;
+    }
+
+    /**
+     * Returns the relative tolerance of merged versus unmerged outputs.
+     *
+     * @return the tolerance
+     */
+    default double mergeTolerance() {
+        return 1e-5;
+    }
+
+    /**
+     * Returns the data type of the base model.
+     *
+     * @return the type
+     */
+    default DataType dataType() {
+        return DataType.FLOAT32;
+    }
+}

@@ -1,0 +1,65 @@
+package io.github.peft4j.lora;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import io.github.peft4j.core.AdapterConfig;
+import io.github.peft4j.core.InjectionMode;
+import io.github.peft4j.core.ModuleSelector;
+import io.github.peft4j.core.testing.AdapterContract;
+import io.github.peft4j.core.testing.AdapterProfile;
+import io.github.peft4j.core.testing.TestModels;
+
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+/** LoRA's profiles in the shared adapter contract suite. */
+class LoraContractTest extends AdapterContract {
+
+    record Profile(String name, Function<NDManager, Block> model, Shape inputShape, LoraConfig config,
+            InjectionMode injectionMode) implements AdapterProfile {
+        @Override
+        public Block newBaseModel(NDManager manager) {
+            return model.apply(manager);
+        }
+
+        @Override
+        public AdapterConfig nonIdentityConfig() {
+            return config.toBuilder().optInit(LoraInit.RANDOM).build();
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<AdapterProfile> loraProfiles() {
+        Function<NDManager, Block> mlp = m -> TestModels.mlp(m, 1, ai.djl.ndarray.types.DataType.FLOAT32);
+        Function<NDManager, Block> enc = m -> TestModels.tinyEncoder(m, 2, ai.djl.ndarray.types.DataType.FLOAT32);
+        return Stream.of(
+                new Profile("lora all-linear, activation path (SequentialBlock)", mlp, new Shape(5, 8),
+                        LoraConfig.builder().setTargetModules("all-linear").optRank(4).optAlpha(8).build(),
+                        InjectionMode.AUTO),
+                new Profile("lora all-linear, forced weight path", mlp, new Shape(5, 8),
+                        LoraConfig.builder().setTargetModules("all-linear").optRank(4).optAlpha(8).build(),
+                        InjectionMode.WEIGHT),
+                new Profile("lora query/value + modules_to_save classifier, weight path", enc, new Shape(6, 16),
+                        LoraConfig.builder().setTargetModules("value", "query").optRank(8).optAlpha(16)
+                                .optModulesToSave("classifier", "classifier", "score").optTaskType("SEQ_CLS")
+                                .build(),
+                        InjectionMode.AUTO),
+                new Profile("rslora regex + rank/alpha patterns + dropout", enc, new Shape(6, 16),
+                        LoraConfig.builder().setTargetModules(ModuleSelector.regex(".*\\.(query|key|value)"))
+                                .optRank(4).optAlpha(8).optUseRslora(true).optDropout(0.1)
+                                .optRankPattern(Map.of("value", 2)).optAlphaPattern(Map.of("value", 4.0))
+                                .optInit(LoraInit.GAUSSIAN).build(),
+                        InjectionMode.AUTO));
+    }
+
+    @Override
+    protected Stream<AdapterProfile> profiles() {
+        return loraProfiles();
+    }
+}
