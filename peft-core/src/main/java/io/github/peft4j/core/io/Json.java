@@ -2,6 +2,7 @@ package io.github.peft4j.core.io;
 
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -34,7 +35,11 @@ public final class Json {
      */
     public static String write(JsonNode node) {
         try {
+            // Python's json.dumps(indent=2, sort_keys=True): "key": value, empty containers as {} and []
             DefaultPrettyPrinter pp = new DefaultPrettyPrinter()
+                    .withSeparators(Separators.createDefaultInstance()
+                            .withObjectFieldValueSpacing(Separators.Spacing.AFTER)
+                            .withObjectEmptySeparator("").withArrayEmptySeparator(""))
                     .withObjectIndenter(new DefaultIndenter("  ", "\n"))
                     .withArrayIndenter(new DefaultIndenter("  ", "\n"));
             return MAPPER.writer(pp).writeValueAsString(sorted(node)) + "\n";
