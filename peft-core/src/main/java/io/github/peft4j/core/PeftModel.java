@@ -165,6 +165,10 @@ public final class PeftModel extends AbstractBlock {
             throw new IllegalArgumentException("adapter name must consist of letters, digits, '-', '_' and '.';"
                     + " got '" + name + "'");
         }
+        if (name.equals(AdapterFiles.CONFIG) || name.equals(AdapterFiles.WEIGHTS) || name.equals(AdapterFiles.CARD)) {
+            throw new IllegalArgumentException("adapter name '" + name + "' is reserved: it is the name of a file in"
+                    + " an adapter directory, and adapters other than 'default' are saved in a folder of their name");
+        }
         if (adapters.containsKey(name)) {
             throw new IllegalArgumentException("an adapter named '" + name + "' exists already; adapters: "
                     + adapters.keySet());

@@ -207,4 +207,14 @@ class LoraErrorsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraConfig.fromJson(json));
         assertEquals("LoraConfig.bias = \"all\" is not supported by peft4j (expected \"none\")", e.getMessage());
     }
+
+    @Test
+    void adapterNamesThatCollideWithFilesAreRejected() {
+        PeftModel m = encoder(LoraConfig.builder().setTargetModules("query").build());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.addAdapter(
+                "adapter_config.json", LoraConfig.builder().setTargetModules("value").build()));
+        assertTrue(e.getMessage().startsWith("adapter name 'adapter_config.json' is reserved"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> m.addAdapter("../x",
+                LoraConfig.builder().setTargetModules("value").build()));
+    }
 }

@@ -104,4 +104,72 @@ class LoraInteropTest {
                     e.getKey());
         }
     }
+
+    @Test
+    void savedKeysAndShapesFollowTheHuggingFaceLayout(@TempDir Path tmp) throws IOException {
+        io.github.peft4j.core.PeftModel m = io.github.peft4j.core.PeftModel.builder()
+                .setBaseModel(io.github.peft4j.core.testing.TestModels.tinyEncoder(manager, 2,
+                        ai.djl.ndarray.types.DataType.FLOAT32))
+                .setConfig(LoraConfig.builder().setTargetModules("query").optRank(8).optAlpha(16)
+                        .optModulesToSave("classifier").optTaskType("SEQ_CLS").build())
+                .build();
+        m.saveAdapters(tmp);
+        Safetensors.Contents c = Safetensors.read(tmp.resolve("adapter_model.safetensors"), manager);
+        assertEquals(Map.of("format", "pt"), c.metadata());
+        Map<String, List<Long>> shapes = new java.util.TreeMap<>();
+        c.tensors().forEach((k, v) -> shapes.put(k, java.util.Arrays.stream(v.getShape().getShape()).boxed()
+                .collect(java.util.stream.Collectors.toList())));
+        assertEquals(Map.of(
+                "base_model.model.encoder.0.query.lora_A.weight", List.of(8L, 16L),
+                "base_model.model.encoder.0.query.lora_B.weight", List.of(16L, 8L),
+                "base_model.model.encoder.1.query.lora_A.weight", List.of(8L, 16L),
+                "base_model.model.encoder.1.query.lora_B.weight", List.of(16L, 8L),
+                "base_model.model.classifier.weight", List.of(3L, 16L),
+                "base_model.model.classifier.bias", List.of(3L)), shapes);
+        ObjectNode cfg = Json.readObject(tmp.resolve("adapter_config.json"));
+        assertEquals("LORA", cfg.get("peft_type").asText());
+        assertEquals(8, cfg.get("r").asInt());
+        assertEquals(16, cfg.get("lora_alpha").asInt());
+        assertTrue(cfg.get("inference_mode").asBoolean());
+        assertEquals("[\"query\"]", cfg.get("target_modules").toString());
+        assertEquals("[\"classifier\"]", cfg.get("modules_to_save").toString());
+    }
+
+    @Test
+    void configWrittenByPythonLoadsIntoAModel(@TempDir Path tmp) throws IOException {
+        // Python's seqcls-lora config verbatim (unknown keys, duplicate modules_to_save, "pooler"/"score" that this
+        // model lacks), with tensors for the tiny encoder's query/value layers and its classifier
+        java.nio.file.Files.copy(golden("seqcls-lora/adapter_config.json"), tmp.resolve("adapter_config.json"));
+        Map<String, NDArray> t = new java.util.LinkedHashMap<>();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        for (String layer : List.of("encoder.0.query", "encoder.0.value", "encoder.1.query", "encoder.1.value")) {
+            t.put("base_model.model." + layer + ".lora_A.weight", rand(r, 8, 16));
+            t.put("base_model.model." + layer + ".lora_B.weight", rand(r, 16, 8));
+        }
+        t.put("base_model.model.classifier.weight", rand(r, 3, 16));
+        t.put("base_model.model.classifier.bias", rand(r, 3));
+        Safetensors.write(tmp.resolve("adapter_model.safetensors"), t, Map.of("format", "pt"));
+
+        io.github.peft4j.core.PeftModel m = io.github.peft4j.core.PeftModel.builder()
+                .setBaseModel(io.github.peft4j.core.testing.TestModels.tinyEncoder(manager, 2,
+                        ai.djl.ndarray.types.DataType.FLOAT32)).build();
+        m.loadAdapter(tmp, "python");
+        LoraLayer q = (LoraLayer) m.getLayerAdapter("python", "encoder.1.query");
+        assertEquals(2.0, q.getScaling()); // alpha 16 / r 8
+        assertArrayEquals(t.get("base_model.model.encoder.1.query.lora_B.weight").toFloatArray(),
+                q.getLoraB().getArray().toFloatArray(), 0f);
+        Map<String, NDArray> loaded = m.getAdapterTensors("python");
+        assertEquals(new java.util.TreeSet<>(t.keySet()), loaded.keySet());
+        assertArrayEquals(t.get("base_model.model.classifier.bias").toFloatArray(),
+                loaded.get("base_model.model.classifier.bias").toFloatArray(), 0f);
+    }
+
+    private static NDArray rand(java.util.SplittableRandom r, long... shape) {
+        ai.djl.ndarray.types.Shape s = new ai.djl.ndarray.types.Shape(shape);
+        float[] v = new float[Math.toIntExact(s.size())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return manager.create(v, s);
+    }
 }
