@@ -6,6 +6,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
@@ -44,6 +45,10 @@ public final class AtomicDirectory {
         }
         Files.createDirectories(parent);
         Path tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".tmp-");
+        if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            // temporary directories are created owner-only; the result is an ordinary directory
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
         Path old = null;
         try {
             filler.fill(tmp);
