@@ -134,6 +134,29 @@ public final class HfWeights {
     }
 
     /**
+     * Writes a Hugging Face model directory atomically: {@code config.json}, {@code model.safetensors} with every
+     * parameter under its module path (float32 as stored), and {@code tokenizer.json} when given.
+     *
+     * @param dir the directory, created or replaced as a whole
+     * @param model the model
+     * @param config the {@code config.json} object
+     * @param tokenizerJson a tokenizer file to copy, or null
+     * @throws IOException if writing fails; a previous directory is then left unchanged
+     */
+    public static void writeDirectory(Path dir, Block model, com.fasterxml.jackson.databind.node.ObjectNode config,
+            Path tokenizerJson) throws IOException {
+        io.github.peft4j.core.io.AtomicDirectory.write(dir, tmp -> {
+            Map<String, NDArray> tensors = new TreeMap<>();
+            ModuleTree.namedParameters(model).forEach((k, p) -> tensors.put(k, p.getArray()));
+            Safetensors.write(tmp.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+            Files.writeString(tmp.resolve("config.json"), io.github.peft4j.core.io.Json.write(config));
+            if (tokenizerJson != null) {
+                Files.copy(tokenizerJson, tmp.resolve("tokenizer.json"));
+            }
+        });
+    }
+
+    /**
      * Copies values into a parameter array in place (no autograd record), converting the type if needed.
      *
      * @param dst the parameter array

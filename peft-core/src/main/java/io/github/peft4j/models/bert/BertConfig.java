@@ -161,6 +161,13 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
         o.put("initializer_range", initializerRange);
         o.put("position_embedding_type", "absolute");
         o.put("pad_token_id", 0);
+        // transformers records the number of labels as id2label / label2id
+        ObjectNode id2label = o.putObject("id2label");
+        ObjectNode label2id = o.putObject("label2id");
+        for (int i = 0; i < numLabels; i++) {
+            id2label.put(Integer.toString(i), "LABEL_" + i);
+            label2id.put("LABEL_" + i, i);
+        }
         return o;
     }
 }
