@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
@@ -437,7 +436,7 @@ public final class PeftModel extends AbstractBlock {
         requireActive();
         merge();
         for (Pair<Parameter, Parameter> p : adapters.get(activeAdapter).saved.values()) {
-            copyInto(p.getKey().getArray(), p.getValue().getArray());
+            ParameterValues.copyInto(p.getKey().getArray(), p.getValue().getArray());
         }
         return unloadAll();
     }
@@ -638,7 +637,7 @@ public final class PeftModel extends AbstractBlock {
             }
         }
         for (Map.Entry<String, Parameter> e : expected.entrySet()) {
-            copyInto(e.getValue().getArray(), tensors.get(e.getKey()));
+            ParameterValues.copyInto(e.getValue().getArray(), tensors.get(e.getKey()));
         }
     }
 
@@ -905,17 +904,6 @@ public final class PeftModel extends AbstractBlock {
 
     private static String paramKey(String adapter, String path) {
         return adapter + "/" + path;
-    }
-
-    private static void copyInto(NDArray dst, NDArray src) {
-        NDArray value = src.getDataType() == dst.getDataType() ? src : src.toType(dst.getDataType(), false);
-        try (NDArray view = dst.stopGradient()) {
-            view.set(new NDIndex("..."), value);
-        } finally {
-            if (value != src) {
-                value.close();
-            }
-        }
     }
 
     private static List<String> linearNames(List<ModuleTree.Node> nodes) {

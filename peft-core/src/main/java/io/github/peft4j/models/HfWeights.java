@@ -2,11 +2,11 @@ package io.github.peft4j.models;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import io.github.peft4j.core.ModuleTree;
+import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.io.Safetensors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -101,7 +101,7 @@ public final class HfWeights {
                     + " may be freshly initialised)"));
         }
         for (Map.Entry<String, String> u : used.entrySet()) {
-            copyInto(params.get(u.getValue()).getArray(), tensors.get(u.getKey()));
+            ParameterValues.copyInto(params.get(u.getValue()).getArray(), tensors.get(u.getKey()));
             loaded.add(u.getValue());
         }
         SplittableRandom rnd = new SplittableRandom(seed);
@@ -114,7 +114,7 @@ public final class HfWeights {
                 v[i] = weight ? (float) (rnd.nextGaussian() * std) : norm ? 1f : 0f;
             }
             try (NDArray src = a.getManager().create(v, a.getShape())) {
-                copyInto(a, src);
+                ParameterValues.copyInto(a, src);
             }
         }
         List<String> unexpected = new ArrayList<>();
@@ -154,23 +154,6 @@ public final class HfWeights {
                 Files.copy(tokenizerJson, tmp.resolve("tokenizer.json"));
             }
         });
-    }
-
-    /**
-     * Copies values into a parameter array in place (no autograd record), converting the type if needed.
-     *
-     * @param dst the parameter array
-     * @param src the values, same shape
-     */
-    public static void copyInto(NDArray dst, NDArray src) {
-        NDArray value = src.getDataType() == dst.getDataType() ? src : src.toType(dst.getDataType(), false);
-        try (NDArray view = dst.stopGradient()) {
-            view.set(new NDIndex("..."), value);
-        } finally {
-            if (value != src) {
-                value.close();
-            }
-        }
     }
 
     private static String abbreviate(List<String> keys) {

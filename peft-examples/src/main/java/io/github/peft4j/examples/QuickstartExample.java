@@ -175,9 +175,7 @@ public final class QuickstartExample {
         var src = io.github.peft4j.core.ModuleTree.namedParameters(from);
         var dst = io.github.peft4j.core.ModuleTree.namedParameters(to);
         for (var e : src.entrySet()) {
-            try (NDArray view = dst.get(e.getKey()).getArray().stopGradient()) {
-                view.set(new ai.djl.ndarray.index.NDIndex("..."), e.getValue().getArray());
-            }
+            io.github.peft4j.core.ParameterValues.copyInto(dst.get(e.getKey()).getArray(), e.getValue().getArray());
         }
     }
 }

@@ -3,7 +3,6 @@ package io.github.peft4j.core.testing;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
@@ -76,9 +75,8 @@ public final class TestModels {
             for (int i = 0; i < v.length; i++) {
                 v[i] = (float) ((rnd.nextDouble() * 2 - 1) * bound);
             }
-            try (NDArray src = a.getManager().create(v, a.getShape()); NDArray t = src.toType(a.getDataType(),
-                    false); NDArray view = a.stopGradient()) {
-                view.set(new NDIndex("..."), t);
+            try (NDArray src = a.getManager().create(v, a.getShape())) {
+                io.github.peft4j.core.ParameterValues.copyInto(a, src);
             }
         }
     }
