@@ -1,0 +1,127 @@
+package io.github.peft4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * AdamW (Loshchilov and Hutter, https://arxiv.org/abs/1711.05101) as PyTorch computes it, with its state in arrays
+ * peft4j owns so that a checkpoint can save and restore it (DJL's optimizers keep their moments private).
+ *
+ * <p>p ← p − lr·wd·p; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr·m̂/(√v̂ + ε), with bias-corrected m̂, v̂.
+ */
+public final class AdamW implements AutoCloseable {
+
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
+    private final double weightDecay;
+    private final NDManager manager;
+    private final Map<String, NDArray> m = new LinkedHashMap<>();
+    private final Map<String, NDArray> v = new LinkedHashMap<>();
+    private long t;
+
+    /**
+     * Creates the optimizer.
+     *
+     * @param beta1 β₁ (0.9)
+     * @param beta2 β₂ (0.999)
+     * @param eps ε (1e-8)
+     * @param weightDecay decoupled weight decay (0.01)
+     * @param manager owns the moment arrays
+     */
+    public AdamW(double beta1, double beta2, double eps, double weightDecay, NDManager manager) {
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        this.manager = manager;
+    }
+
+    /**
+     * Applies one update to every parameter from its accumulated gradient.
+     *
+     * @param params the trainable parameters by stable key
+     * @param lr the learning rate
+     */
+    public void step(Map<String, Parameter> params, double lr) {
+        t++;
+        double c1 = 1 - Math.pow(beta1, t);
+        double c2 = 1 - Math.pow(beta2, t);
+        for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            NDArray p = e.getValue().getArray();
+            try (NDManager scope = manager.newSubManager(); NDArray g = p.getGradient(); NDArray w = p.stopGradient()) {
+                // every temporary lives in scope: results go to the manager of their first operand
+                NDArray gg = scoped(scope, g.duplicate());
+                NDArray mk = m.computeIfAbsent(e.getKey(), k -> zeros(p));
+                NDArray vk = v.computeIfAbsent(e.getKey(), k -> zeros(p));
+                mk.muli(beta1).addi(gg.mul(1 - beta1));
+                vk.muli(beta2).addi(gg.square().muli(1 - beta2));
+                NDArray denom = scoped(scope, vk.div(c2)).sqrt().addi(eps);
+                NDArray update = scoped(scope, mk.div(c1)).divi(denom).muli(lr);
+                if (weightDecay != 0) {
+                    w.muli(1 - lr * weightDecay);
+                }
+                w.subi(update);
+            }
+        }
+    }
+
+    private static NDArray scoped(NDManager scope, NDArray a) {
+        a.attach(scope);
+        return a;
+    }
+
+    private NDArray zeros(NDArray like) {
+        return manager.zeros(like.getShape(), like.getDataType(), like.getDevice());
+    }
+
+    /**
+     * Returns the number of updates applied.
+     *
+     * @return t
+     */
+    public long getStep() {
+        return t;
+    }
+
+    /**
+     * Returns the state for a checkpoint: {@code m.<key>} and {@code v.<key>} arrays.
+     *
+     * @return the arrays (live)
+     */
+    public Map<String, NDArray> state() {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        m.forEach((k, a) -> out.put("m." + k, a));
+        v.forEach((k, a) -> out.put("v." + k, a));
+        return out;
+    }
+
+    /**
+     * Restores the state of a checkpoint.
+     *
+     * @param state the arrays of {@link #state()}
+     * @param step the number of updates applied
+     */
+    public void restore(Map<String, NDArray> state, long step) {
+        close();
+        for (Map.Entry<String, NDArray> e : state.entrySet()) {
+            NDArray copy = e.getValue().duplicate();
+            copy.attach(manager);
+            String key = e.getKey().substring(2);
+            (e.getKey().startsWith("m.") ? m : v).put(key, copy);
+        }
+        t = step;
+    }
+
+    @Override
+    public void close() {
+        m.values().forEach(NDArray::close);
+        v.values().forEach(NDArray::close);
+        m.clear();
+        v.clear();
+    }
+}
