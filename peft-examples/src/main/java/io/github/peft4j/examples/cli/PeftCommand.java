@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "peft", mixinStandardHelpOptions = true, version = "peft4j 0.1.0-SNAPSHOT",
         description = "Parameter-efficient fine-tuning on the JVM (DJL + PyTorch).",
-        subcommands = {QuickstartCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, MergeCommand.class,
+                InspectCommand.class, QuickstartCommand.class, CommandLine.HelpCommand.class})
 public final class PeftCommand implements Runnable {
 
     @CommandLine.Spec

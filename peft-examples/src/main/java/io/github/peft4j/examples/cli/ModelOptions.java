@@ -1,0 +1,55 @@
+package io.github.peft4j.examples.cli;
+
+import ai.djl.ndarray.NDManager;
+import io.github.peft4j.core.Devices;
+import io.github.peft4j.models.bert.MiniLm;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Options shared by the commands that load a model. */
+public final class ModelOptions {
+
+    @Option(names = "--model", defaultValue = "minilm",
+            description = "minilm (all-MiniLM-L6-v2 from Maven Central) or a Hugging Face BERT-family directory"
+                    + " (default: ${DEFAULT-VALUE})")
+    String model;
+
+    @Option(names = "--max-length", defaultValue = "128",
+            description = "tokens per text, special tokens included (default: ${DEFAULT-VALUE})")
+    int maxLength;
+
+    @Option(names = "--device", description = "cpu, gpu or gpu:N (default: the engine's default device)")
+    String device;
+
+    /**
+     * Returns the model directory.
+     *
+     * @return a Hugging Face directory
+     * @throws IOException if MiniLM cannot be materialised or the directory does not exist
+     */
+    Path modelDir() throws IOException {
+        if ("minilm".equalsIgnoreCase(model)) {
+            return MiniLm.directory();
+        }
+        Path p = Path.of(model);
+        if (!Files.isDirectory(p)) {
+            throw new IOException("--model: '" + model + "' is neither 'minilm' nor a directory");
+        }
+        return p;
+    }
+
+    /**
+     * Opens a manager on the chosen device.
+     *
+     * @return the manager
+     */
+    NDManager manager() {
+        if (maxLength < 2 || maxLength > 512) {
+            throw new IllegalArgumentException("--max-length must be in [2, 512]; got " + maxLength);
+        }
+        return NDManager.newBaseManager(Devices.resolve(device));
+    }
+}
