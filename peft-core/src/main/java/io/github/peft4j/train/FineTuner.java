@@ -161,6 +161,7 @@ public final class FineTuner {
         Evaluation best = null;
         long bestStep = -1;
         int badEvals = 0;
+        int skipped = 0;
         long start = 0;
         boolean early = false;
         long t0 = System.nanoTime();
@@ -207,12 +208,24 @@ public final class FineTuner {
                 }
                 double gradNorm = clipGradients();
                 double lr = config.schedule().at(config.learningRate(), step, warmup, total);
-                opt.step(trainable, lr);
+                if (Double.isFinite(gradNorm) && Double.isFinite(lossValue)) {
+                    opt.step(trainable, lr);
+                } else {
+                    // as mixed-precision loss scalers do: a non-finite gradient must never reach the weights
+                    skipped++;
+                    LOG.warn("step {}: non-finite {} (loss {}); update skipped ({} so far). Non-finite gradients"
+                            + " in: {}", step + 1, Double.isFinite(lossValue) ? "gradient norm" : "loss", lossValue,
+                            skipped, nonFiniteGradients());
+                }
                 zeroGradients();
                 long done = step + 1;
                 Point point = new Point(done, lossValue, lr, null, null, null);
                 ObjectNode line = Json.MAPPER.createObjectNode().put("step", done).put("epoch", (double) done
                         / perEpoch).put("loss", lossValue).put("lr", lr).put("grad_norm", gradNorm);
+                long rss = residentKb();
+                if (rss > 0) {
+                    line.put("rss_mb", rss / 1024.0);
+                }
                 boolean last = done == total || done == stopAfter;
                 if (eval != null && ((config.evalEvery() > 0 && done % config.evalEvery() == 0) || done == total)) {
                     Evaluation e = Evaluation.of(model, eval, config.evalBatchSize(), numClasses, root);
@@ -258,8 +271,8 @@ public final class FineTuner {
     private double clipGradients() {
         double sq = 0;
         for (Parameter p : trainable.values()) {
-            try (NDArray g = p.getArray().getGradient(); NDArray n = g.square().sum()) {
-                sq += n.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
+            try (NDArray g = p.getArray().getGradient(); NDArray g2 = g.square(); NDArray n = g2.sum()) {
+                sq += n.getFloat();
             }
         }
         double norm = Math.sqrt(sq);
@@ -274,12 +287,43 @@ public final class FineTuner {
         return norm;
     }
 
+    private List<String> nonFiniteGradients() {
+        List<String> bad = new ArrayList<>();
+        for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
+            try (NDArray g = e.getValue().getArray().getGradient(); NDArray nan = g.isNaN();
+                    NDArray inf = g.isInfinite(); NDArray either = nan.logicalOr(inf); NDArray f = either.any()) {
+                if (f.getBoolean()) {
+                    bad.add(e.getKey());
+                }
+            }
+        }
+        return bad.size() > 6 ? bad.subList(0, 6) : bad;
+    }
+
     private void zeroGradients() {
         for (Parameter p : trainable.values()) {
             try (NDArray g = p.getArray().getGradient()) {
                 g.set(new NDIndex("..."), 0);
             }
         }
+    }
+
+    /**
+     * Returns the resident set size of this process (Linux), to watch native memory in {@code metrics.jsonl}.
+     *
+     * @return VmRSS in KiB, or -1 where {@code /proc} is not available
+     */
+    static long residentKb() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("VmRSS:")) {
+                    return Long.parseLong(l.replaceAll("\\D", ""));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
     }
 
     private static int[] permutation(int n, long seed) {

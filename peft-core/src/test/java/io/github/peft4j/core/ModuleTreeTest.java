@@ -3,8 +3,7 @@ package io.github.peft4j.core;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.peft4j.core.testing.TestModels;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.peft4j.core.testing.ManagedTest;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -14,19 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class ModuleTreeTest {
+class ModuleTreeTest extends ManagedTest {
 
-    private static NDManager manager;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     @Test
     void pathsAreHuggingFaceStyleNamesNotDjlKeys() {

@@ -1,14 +1,10 @@
 package io.github.peft4j.examples;
 
-import io.github.peft4j.examples.cli.PeftCommand;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,22 +15,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PeftCommandTest {
 
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        CommandLine cl = PeftCommand.commandLine();
-        StringWriter err = new StringWriter();
-        cl.setErr(new PrintWriter(err));
-        PrintStream old = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        try {
-            int code = cl.execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString());
-        } finally {
-            System.setOut(old);
-        }
-    }
 
     @Test
     void quickstartTrainsSavesReloadsAndMerges(@TempDir Path tmp) throws Exception {
@@ -50,7 +30,7 @@ class PeftCommandTest {
 
     @Test
     void commandLineRunsTheExample(@TempDir Path tmp) {
-        Run r = run("quickstart", "--output", tmp.resolve("a").toString(), "--epochs", "2");
+        CliRun r = CliRun.of("quickstart", "--output", tmp.resolve("a").toString(), "--epochs", "2");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("adapter saved in the Hugging Face PEFT layout"), r.out());
         assertTrue(r.out().contains("trainable params: 1,104 || all params: 6,612 || trainable%: 16.6969"),
@@ -59,22 +39,22 @@ class PeftCommandTest {
 
     @Test
     void badArgumentsExitNonZeroWithAMessage() {
-        Run r = run("quickstart", "--rank", "0");
+        CliRun r = CliRun.of("quickstart", "--rank", "0");
         assertEquals(1, r.code());
         assertEquals("error: --rank must be ≥ 1; got 0", r.err().trim());
 
-        Run unknown = run("quickstart", "--rnak", "3");
+        CliRun unknown = CliRun.of("quickstart", "--rnak", "3");
         assertEquals(2, unknown.code());
         assertTrue(unknown.err().startsWith("Unknown options: '--rnak'"), unknown.err());
         assertTrue(unknown.err().contains("Usage: peft quickstart"), unknown.err());
 
-        Run gpu = run("quickstart", "--device", "gpu");
+        CliRun gpu = CliRun.of("quickstart", "--device", "gpu");
         assertEquals(1, gpu.code());
         assertTrue(gpu.err().startsWith("error: device 'gpu' was requested but the PyTorch engine sees 0 GPU(s)."),
                 gpu.err());
         assertFalse(gpu.err().contains("\tat "), "no stack trace");
 
-        Run none = run();
+        CliRun none = CliRun.of();
         assertEquals(2, none.code());
         assertTrue(none.err().contains("missing subcommand"), none.err());
     }

@@ -5,18 +5,11 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
-import io.github.peft4j.examples.cli.PeftCommand;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -33,22 +26,6 @@ class TrainCliTest {
     static Path tmp;
     static Path data;
 
-    record Run(int code, String out, String err) {}
-
-    static Run run(String... args) {
-        CommandLine cl = PeftCommand.commandLine();
-        StringWriter err = new StringWriter();
-        cl.setErr(new PrintWriter(err));
-        PrintStream old = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        try {
-            int code = cl.execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString());
-        } finally {
-            System.setOut(old);
-        }
-    }
 
     /** A small two-class CSV: offers versus work mail. */
     @BeforeAll
@@ -82,7 +59,7 @@ class TrainCliTest {
     @Test
     void trainEvalPredictMergeInspect() throws IOException {
         Path out = tmp.resolve("run");
-        Run t = run(train(out));
+        CliRun t = CliRun.of(train(out));
         assertEquals(0, t.code(), t.err() + t.out());
         assertTrue(t.out().contains("test: accuracy"), t.out());
         for (String f : new String[] {"adapter/adapter_config.json", "adapter/adapter_model.safetensors",
@@ -93,34 +70,34 @@ class TrainCliTest {
         assertTrue(results.get("test_accuracy").asDouble() >= 0.9, results.toString()); // an easy task
         assertTrue(Files.readString(out.resolve("report.html")).contains("<polyline"));
 
-        Run e = run("eval", "--model", "minilm", "--adapter", out.resolve("adapter").toString(), "--data",
+        CliRun e = CliRun.of("eval", "--model", "minilm", "--adapter", out.resolve("adapter").toString(), "--data",
                 data.toString(), "--max-length", "24");
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().contains(String.format(java.util.Locale.ROOT, "accuracy  %.4f",
                 results.get("test_accuracy").asDouble())), e.out());
 
-        Run p = run("predict", "--model", "minilm", "--adapter", out.resolve("adapter").toString(), "--text",
+        CliRun p = CliRun.of("predict", "--model", "minilm", "--adapter", out.resolve("adapter").toString(), "--text",
                 "Win a free prize now", "--json", "--max-length", "24");
         assertEquals(0, p.code(), p.err());
         JsonNode pj = Json.MAPPER.readTree(p.out());
         assertEquals("spam", pj.get("label").asText(), p.out());
 
         Path merged = tmp.resolve("merged");
-        Run m = run("merge", "--model", "minilm", "--adapter", out.resolve("adapter").toString(), "--output",
+        CliRun m = CliRun.of("merge", "--model", "minilm", "--adapter", out.resolve("adapter").toString(), "--output",
                 merged.toString());
         assertEquals(0, m.code(), m.err());
-        Run pm = run("predict", "--model", merged.toString(), "--text", "Win a free prize now", "--json",
+        CliRun pm = CliRun.of("predict", "--model", merged.toString(), "--text", "Win a free prize now", "--json",
                 "--max-length", "24");
         assertEquals(0, pm.code(), pm.err());
         double a = pj.get("probabilities").get("spam").asDouble();
         double b = Json.MAPPER.readTree(pm.out()).get("probabilities").get("spam").asDouble();
         assertEquals(a, b, 1e-4, "merged model must predict as base + adapter");
 
-        Run emb = run("predict", "--model", "minilm", "--text", "hello", "--embed");
+        CliRun emb = CliRun.of("predict", "--model", "minilm", "--text", "hello", "--embed");
         assertEquals(0, emb.code(), emb.err());
         assertEquals(384, Json.MAPPER.readTree(emb.out()).size());
 
-        Run i = run("inspect", out.resolve("adapter").toString());
+        CliRun i = CliRun.of("inspect", out.resolve("adapter").toString());
         assertEquals(0, i.code(), i.err());
         assertTrue(i.out().contains("bert.encoder.layer.0.attention.self.query"), i.out());
         assertTrue(i.out().contains("saved whole: classifier.weight"), i.out());
@@ -130,9 +107,9 @@ class TrainCliTest {
     void resumedRunEqualsUninterruptedRun() throws IOException {
         Path a = tmp.resolve("a");
         Path b = tmp.resolve("b");
-        assertEquals(0, run(train(a, "--checkpoint-every", "0")).code());
-        assertEquals(0, run(train(b, "--stop-after", "10")).code());
-        Run resumed = run(train(b, "--resume", b.resolve("checkpoint").toString()));
+        assertEquals(0, CliRun.of(train(a, "--checkpoint-every", "0")).code());
+        assertEquals(0, CliRun.of(train(b, "--stop-after", "10")).code());
+        CliRun resumed = CliRun.of(train(b, "--resume", b.resolve("checkpoint").toString()));
         assertEquals(0, resumed.code(), resumed.err());
         try (NDManager m = NDManager.newBaseManager()) {
             Map<String, NDArray> ta = Safetensors.read(a.resolve("adapter/adapter_model.safetensors"), m).tensors();
@@ -146,27 +123,27 @@ class TrainCliTest {
 
     @Test
     void badArgumentsFailWithAMessage() throws IOException {
-        Run noData = run("train", "--output", tmp.resolve("x").toString());
+        CliRun noData = CliRun.of("train", "--output", tmp.resolve("x").toString());
         assertEquals(2, noData.code());
         assertTrue(noData.err().contains("Missing required option: '--data"), noData.err());
 
-        Run method = run("train", "--data", data.toString(), "--output", tmp.resolve("x").toString(), "--method",
+        CliRun method = CliRun.of("train", "--data", data.toString(), "--output", tmp.resolve("x").toString(), "--method",
                 "dora");
         assertEquals(1, method.code());
         assertEquals("error: --method must be lora or full; got 'dora'", method.err().strip());
 
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"text\": \"ok\", \"label\": \"a\"}\n{\"label\": \"b\"}\n");
-        Run row = run("train", "--data", bad.toString(), "--output", tmp.resolve("x").toString());
+        CliRun row = CliRun.of("train", "--data", bad.toString(), "--output", tmp.resolve("x").toString());
         assertEquals(1, row.code());
         assertTrue(row.err().strip().endsWith("bad.jsonl:2: 'text' is missing or empty"), row.err());
 
-        Run model = run("eval", "--model", tmp.resolve("nope").toString(), "--data", data.toString());
+        CliRun model = CliRun.of("eval", "--model", tmp.resolve("nope").toString(), "--data", data.toString());
         assertEquals(1, model.code());
         assertTrue(model.err().contains("is neither 'minilm' nor a directory"), model.err());
         assertTrue(!model.err().contains("\tat "), "no stack trace");
 
-        Run inspect = run("inspect", tmp.toString());
+        CliRun inspect = CliRun.of("inspect", tmp.toString());
         assertEquals(1, inspect.code());
         assertTrue(inspect.err().startsWith("error: not an adapter directory"), inspect.err());
     }

@@ -8,8 +8,7 @@ import io.github.peft4j.core.io.AdapterFiles;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.SafetensorsException;
 import io.github.peft4j.core.testing.TestModels;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.peft4j.core.testing.ManagedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,19 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Bad input gets a clear error and leaves the model and the user's files as they were. */
-class LoraErrorsTest {
+class LoraErrorsTest extends ManagedTest {
 
-    private static NDManager manager;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     private static PeftModel encoder(LoraConfig config) {
         return PeftModel.builder().setBaseModel(TestModels.tinyEncoder(manager, 2, DataType.FLOAT32))

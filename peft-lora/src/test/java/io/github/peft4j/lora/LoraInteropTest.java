@@ -6,8 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.peft4j.core.testing.ManagedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,19 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Files written by Python PEFT 0.21 (test resources copied from the shared golden set): their configs parse with
  * Python's quirks, their safetensors read, and peft4j's writer reproduces the same tensors.
  */
-class LoraInteropTest {
+class LoraInteropTest extends ManagedTest {
 
-    private static NDManager manager;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     static Path golden(String name) {
         try {

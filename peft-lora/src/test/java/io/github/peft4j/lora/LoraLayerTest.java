@@ -16,8 +16,7 @@ import ai.djl.engine.Engine;
 import io.github.peft4j.core.InjectionMode;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.testing.TestModels;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.peft4j.core.testing.ManagedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -29,19 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Numerical checks of LoRA: gradients, scaling, the two injection paths. */
-class LoraLayerTest {
+class LoraLayerTest extends ManagedTest {
 
-    private static NDManager manager;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     private static Block linear(long in, long out, DataType type) {
         SequentialBlock b = new SequentialBlock().add(Linear.builder().setUnits(out).build());

@@ -19,8 +19,7 @@ import ai.djl.translate.TranslateException;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.io.AdapterFiles;
 import io.github.peft4j.core.testing.TestModels;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.peft4j.core.testing.ManagedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,19 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** What a Java user does: wrap, train with DJL's Trainer, save, reload, merge; several adapters side by side. */
-class PeftModelWorkflowTest {
+class PeftModelWorkflowTest extends ManagedTest {
 
-    private static NDManager manager;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     private static NDArray data(Shape s, long seed) {
         SplittableRandom r = new SplittableRandom(seed);

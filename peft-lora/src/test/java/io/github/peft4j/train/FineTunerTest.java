@@ -9,8 +9,7 @@ import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.lora.LoraConfig;
 import io.github.peft4j.models.bert.BertConfig;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.peft4j.core.testing.ManagedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,21 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The training loop on a tiny BERT classifier with LoRA: learning, exact resume, accumulation, clipping. */
-class FineTunerTest {
+class FineTunerTest extends ManagedTest {
 
     static final BertConfig TINY = new BertConfig(50, 16, 1, 2, 32, 16, 2, 1e-12, 0.1, 0.1, null, 2, 0.02);
 
-    private static NDManager manager;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     /** Sequences of 8 ids; the label says whether id 7 occurs. */
     record Synthetic(long[][] ids, int[] labels) implements TrainingData {

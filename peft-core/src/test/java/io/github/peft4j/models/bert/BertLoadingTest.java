@@ -9,8 +9,7 @@ import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
 import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.models.HfWeights;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.peft4j.core.testing.ManagedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,21 +25,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Loading Hugging Face directories: round trips, prefixes, and clear errors for broken ones. */
-class BertLoadingTest {
+class BertLoadingTest extends ManagedTest {
 
     static final BertConfig TINY = new BertConfig(50, 8, 2, 2, 16, 32, 2, 1e-12, 0.1, 0.1, null, 3, 0.02);
 
-    private static NDManager manager;
-
-    @BeforeAll
-    static void open() {
-        manager = NDManager.newBaseManager();
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     static NDList input(NDManager m) {
         return new NDList(m.create(new long[][] {{1, 7, 9, 2, 0}, {1, 3, 2, 0, 0}}),
