@@ -141,4 +141,17 @@ class BertLoadingTest extends ManagedTest {
         IOException e = assertThrows(IOException.class, () -> Bert.loadModel(tmp.resolve("nope"), manager));
         assertTrue(e.getMessage().startsWith("not a Hugging Face model directory: "), e.getMessage());
     }
+
+    @Test
+    void legacyLayerNormNamesLoad(@TempDir Path tmp) throws IOException {
+        Path dir = savedTiny(tmp.resolve("m"), false);
+        BertModel original = Bert.loadModel(dir, manager);
+        Map<String, NDArray> legacy = new LinkedHashMap<>();
+        Safetensors.read(dir.resolve("model.safetensors"), manager).tensors().forEach((k, v) -> legacy.put(
+                "bert." + k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"),
+                v));
+        Safetensors.write(dir.resolve("model.safetensors"), legacy, Map.of());
+        assertTrue(legacy.containsKey("bert.embeddings.LayerNorm.gamma"));
+        assertArrayEquals(run(original, 0), run(Bert.loadModel(dir, manager), 0), 0f);
+    }
 }
