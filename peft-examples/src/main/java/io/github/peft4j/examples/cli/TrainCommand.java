@@ -158,7 +158,8 @@ public final class TrainCommand implements Callable<Integer> {
             } else {
                 lora = LoraConfig.builder().setTargetModules(selector(targets)).optRank(rank).optAlpha(alpha)
                         .optDropout(dropout).optModulesToSave("classifier", "pooler").optTaskType("SEQ_CLS")
-                        .optBaseModelNameOrPath(modelOptions.model).build();
+                        .optBaseModelNameOrPath("minilm".equalsIgnoreCase(modelOptions.model)
+                                ? "sentence-transformers/all-MiniLM-L6-v2" : modelOptions.model).build();
                 model = PeftModel.builder().setBaseModel(base).setConfig(lora).optSeed(seed).build();
             }
             long trainable = model.getParameters().values().stream().filter(Parameter::requiresGradient)
