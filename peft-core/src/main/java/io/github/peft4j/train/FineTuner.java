@@ -222,7 +222,7 @@ public final class FineTuner {
                 Point point = new Point(done, lossValue, lr, null, null, null);
                 ObjectNode line = Json.MAPPER.createObjectNode().put("step", done).put("epoch", (double) done
                         / perEpoch).put("loss", lossValue).put("lr", lr).put("grad_norm", gradNorm);
-                long rss = residentKb();
+                long rss = ProcessMemory.residentKb();
                 if (rss > 0) {
                     line.put("rss_mb", rss / 1024.0);
                 }
@@ -306,24 +306,6 @@ public final class FineTuner {
                 g.set(new NDIndex("..."), 0);
             }
         }
-    }
-
-    /**
-     * Returns the resident set size of this process (Linux), to watch native memory in {@code metrics.jsonl}.
-     *
-     * @return VmRSS in KiB, or -1 where {@code /proc} is not available
-     */
-    static long residentKb() {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (l.startsWith("VmRSS:")) {
-                    return Long.parseLong(l.replaceAll("\\D", ""));
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-        return -1;
     }
 
     private static int[] permutation(int n, long seed) {

@@ -223,20 +223,6 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** Peak resident set size of this process (Linux VmHWM), or -1 where /proc is not available. */
-    static long peakRssKb() {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (l.startsWith("VmHWM:")) {
-                    return Long.parseLong(l.replaceAll("\\D", ""));
-                }
-            }
-        } catch (java.io.IOException | RuntimeException e) {
-            return -1;
-        }
-        return -1;
-    }
-
     static ModuleSelector selector(List<String> targets) {
         if (targets.size() == 1 && targets.get(0).startsWith("re:")) {
             return ModuleSelector.regex(targets.get(0).substring(3));
@@ -256,7 +242,7 @@ public final class TrainCommand implements Callable<Integer> {
         o.put("steps", result.steps());
         o.put("train_seconds", result.seconds());
         o.put("stopped_early", result.stoppedEarly());
-        long rss = peakRssKb();
+        long rss = io.github.peft4j.train.ProcessMemory.peakResidentKb();
         if (rss > 0) {
             o.put("peak_rss_mb", rss / 1024.0);
         }
