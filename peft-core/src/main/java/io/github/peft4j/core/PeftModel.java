@@ -791,14 +791,25 @@ public final class PeftModel extends AbstractBlock {
             throw new IllegalArgumentException("target_modules is empty: name the layers to adapt, e.g. [\"query\","
                     + " \"value\"], a regex, or \"all-linear\"; linear layers of this model: " + linearNames(nodes));
         }
+        // as in Python PEFT, nothing inside a module saved whole gets an adapter (e.g. "dense" skips pooler.dense
+        // when "pooler" is in modules_to_save)
+        List<String> saved = new ArrayList<>();
+        if (!config.modulesToSave().isEmpty()) {
+            for (ModuleTree.Node n : nodes) {
+                if (!n.path().isEmpty() && saveSelector.matches(n.path())) {
+                    saved.add(n.path());
+                }
+            }
+        }
         List<ModuleTree.Node> out = new ArrayList<>();
         for (ModuleTree.Node n : nodes) {
-            if (n.path().isEmpty() || !targetSel.matches(n.path()) || config.excludeModules().matches(n.path())) {
+            if (n.path().isEmpty() || !targetSel.matches(n.path()) || config.excludeModules().matches(n.path())
+                    || saved.stream().anyMatch(m -> n.path().equals(m) || n.path().startsWith(m + "."))) {
                 continue;
             }
             boolean linear = isLinear(n.block());
             if (targetSel.isAllLinear()) {
-                if (linear && !(saveSelector.matches(n.path()) && !config.modulesToSave().isEmpty())) {
+                if (linear) {
                     out.add(n);
                 }
                 continue;

@@ -104,6 +104,20 @@ class TrainCliTest {
     }
 
     @Test
+    void doraTrainsAndItsAdapterCarriesMagnitudes() throws IOException {
+        Path out = tmp.resolve("dora");
+        CliRun t = CliRun.of(train(out, "--method", "dora"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg = Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertTrue(cfg.get("use_dora").asBoolean());
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, NDArray> t2 = Safetensors.read(out.resolve("adapter/adapter_model.safetensors"), m).tensors();
+            assertEquals(new ai.djl.ndarray.types.Shape(384), t2.get(
+                    "base_model.model.bert.encoder.layer.0.attention.self.query.lora_magnitude_vector").getShape());
+        }
+    }
+
+    @Test
     void resumedRunEqualsUninterruptedRun() throws IOException {
         Path a = tmp.resolve("a");
         Path b = tmp.resolve("b");
@@ -128,9 +142,9 @@ class TrainCliTest {
         assertTrue(noData.err().contains("Missing required option: '--data"), noData.err());
 
         CliRun method = CliRun.of("train", "--data", data.toString(), "--output", tmp.resolve("x").toString(), "--method",
-                "dora");
+                "ia3");
         assertEquals(1, method.code());
-        assertEquals("error: --method must be lora or full; got 'dora'", method.err().strip());
+        assertEquals("error: --method must be lora, dora or full; got 'ia3'", method.err().strip());
 
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"text\": \"ok\", \"label\": \"a\"}\n{\"label\": \"b\"}\n");

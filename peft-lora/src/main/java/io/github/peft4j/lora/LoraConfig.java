@@ -35,6 +35,9 @@ import java.util.regex.Pattern;
  * @param targetModules {@code target_modules}
  * @param excludeModules {@code exclude_modules}
  * @param useRslora {@code use_rslora}
+ * @param useDora {@code use_dora}: DoRA (Liu et al., 2024, https://arxiv.org/abs/2402.09353), a variant of LoRA that
+ *     learns a per-output magnitude m and applies the update in direction: W' = (m / ‖W + s·BA‖_row) ⊙ (W + s·BA),
+ *     the norm detached from the gradient
  * @param init {@code init_lora_weights}
  * @param rankPattern {@code rank_pattern}: per-module rank overrides, key matched as a regex against the end of the
  *     module path
@@ -44,7 +47,8 @@ import java.util.regex.Pattern;
  * @param baseModelNameOrPath {@code base_model_name_or_path}, or null
  */
 public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector targetModules,
-        ModuleSelector excludeModules, boolean useRslora, LoraInit init, Map<String, Integer> rankPattern,
+        ModuleSelector excludeModules, boolean useRslora, boolean useDora, LoraInit init,
+        Map<String, Integer> rankPattern,
         Map<String, Double> alphaPattern, List<String> modulesToSave, String taskType, String baseModelNameOrPath)
         implements AdapterConfig {
 
@@ -55,12 +59,12 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
 
     /** Keys this class reads. */
     private static final Set<String> READ = Set.of("peft_type", "r", "lora_alpha", "lora_dropout", "target_modules",
-            "exclude_modules", "use_rslora", "init_lora_weights", "rank_pattern", "alpha_pattern",
+            "exclude_modules", "use_rslora", "use_dora", "init_lora_weights", "rank_pattern", "alpha_pattern",
             "modules_to_save", "task_type", "base_model_name_or_path");
 
     /** Python PEFT keys that change the computation: accepted only at their default value. */
     private static final Map<String, String> MUST_BE_DEFAULT = Map.ofEntries(
-            Map.entry("bias", "\"none\""), Map.entry("fan_in_fan_out", "false"), Map.entry("use_dora", "false"),
+            Map.entry("bias", "\"none\""), Map.entry("fan_in_fan_out", "false"),
             Map.entry("lora_bias", "false"), Map.entry("layers_to_transform", "null"),
             Map.entry("layers_pattern", "null"), Map.entry("layer_replication", "null"),
             Map.entry("target_parameters", "null"), Map.entry("trainable_token_indices", "null"),
@@ -190,7 +194,7 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
             case GAUSSIAN -> o.put("init_lora_weights", "gaussian");
             default -> throw new IllegalStateException(init.toString());
         }
-        o.put("use_dora", false);
+        o.put("use_dora", useDora);
         o.put("bias", "none");
         o.put("fan_in_fan_out", false);
         o.putNull("layers_to_transform");
@@ -234,8 +238,7 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
             if (def != null) {
                 if (!isUnset(v) && !v.toString().equals(def)) {
                     throw new IllegalArgumentException("LoraConfig." + k + " = " + v + " is not supported by peft4j"
-                            + " (expected " + def + ")" + ("use_dora".equals(k) ? "; DoRA is not implemented yet"
-                            : ""));
+                            + " (expected " + def + ")");
                 }
                 continue;
             }
@@ -263,6 +266,9 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
         }
         if (json.hasNonNull("use_rslora")) {
             b.optUseRslora(bool(json.get("use_rslora"), "use_rslora"));
+        }
+        if (json.hasNonNull("use_dora")) {
+            b.optUseDora(bool(json.get("use_dora"), "use_dora"));
         }
         JsonNode init = json.get("init_lora_weights");
         if (init != null && !init.isNull()) {
@@ -330,7 +336,7 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
      */
     public Builder toBuilder() {
         return builder().setTargetModules(targetModules).optExcludeModules(excludeModules).optRank(rank)
-                .optAlpha(alpha).optDropout(dropout).optUseRslora(useRslora).optInit(init)
+                .optAlpha(alpha).optDropout(dropout).optUseRslora(useRslora).optUseDora(useDora).optInit(init)
                 .optRankPattern(rankPattern).optAlphaPattern(alphaPattern).optModulesToSave(modulesToSave)
                 .optTaskType(taskType).optBaseModelNameOrPath(baseModelNameOrPath);
     }
@@ -343,6 +349,7 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
         private ModuleSelector targetModules;
         private ModuleSelector excludeModules = ModuleSelector.none();
         private boolean useRslora;
+        private boolean useDora;
         private LoraInit init = LoraInit.DEFAULT;
         private Map<String, Integer> rankPattern = Map.of();
         private Map<String, Double> alphaPattern = Map.of();
@@ -426,6 +433,17 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
          */
         public Builder optUseRslora(boolean useRslora) {
             this.useRslora = useRslora;
+            return this;
+        }
+
+        /**
+         * Uses DoRA: a learned magnitude per output row on top of the LoRA direction update.
+         *
+         * @param useDora whether to
+         * @return this builder
+         */
+        public Builder optUseDora(boolean useDora) {
+            this.useDora = useDora;
             return this;
         }
 
@@ -516,8 +534,8 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
                 throw new IllegalArgumentException("LoraConfig.target_modules is required: e.g. setTargetModules("
                         + "\"query\", \"value\") or \"all-linear\"");
             }
-            return new LoraConfig(rank, alpha, dropout, targetModules, excludeModules, useRslora, init, rankPattern,
-                    alphaPattern, modulesToSave, taskType, baseModelNameOrPath);
+            return new LoraConfig(rank, alpha, dropout, targetModules, excludeModules, useRslora, useDora, init,
+                    rankPattern, alphaPattern, modulesToSave, taskType, baseModelNameOrPath);
         }
     }
 }

@@ -11,6 +11,7 @@ import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.TargetLayer;
+import io.github.peft4j.lora.variant.Dora;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,15 +33,18 @@ public final class LoraLayer implements LayerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(LoraLayer.class);
 
     private final String path;
+    private final TargetLayer target;
     private final int rank;
     private final double scaling;
     private final double dropout;
     private final Parameter loraA;
     private final Parameter loraB;
+    private final Dora dora;
     private boolean warnedDropout;
 
     LoraLayer(TargetLayer layer, LoraConfig config, AdapterContext ctx) {
         this.path = layer.path();
+        this.target = layer;
         this.rank = config.rankFor(path);
         this.scaling = config.scalingFor(path);
         this.dropout = config.dropout();
@@ -70,6 +74,8 @@ public final class LoraLayer implements LayerAdapter {
         }
         this.loraA = parameter(ctx.manager(), "lora_A", a, new Shape(rank, in), w);
         this.loraB = parameter(ctx.manager(), "lora_B", b, new Shape(out, rank), w);
+        this.dora = config.useDora() ? new Dora(layer, loraA.getArray(), loraB.getArray(), scaling, ctx.manager())
+                : null;
     }
 
     private static void uniform(SplittableRandom rnd, float[] x, double bound) {
@@ -137,6 +143,9 @@ public final class LoraLayer implements LayerAdapter {
         Map<String, Parameter> m = new LinkedHashMap<>();
         m.put("lora_A.weight", loraA);
         m.put("lora_B.weight", loraB);
+        if (dora != null) {
+            m.put("lora_magnitude_vector", dora.getMagnitude());
+        }
         return m;
     }
 
@@ -148,6 +157,9 @@ public final class LoraLayer implements LayerAdapter {
                 : input;
         NDArray h = Linear.linear(x, a).singletonOrThrow();
         NDArray u = Linear.linear(h, b).singletonOrThrow();
+        if (dora != null) {
+            return dora.forward(store, x, x != input, baseOutput, u, a, b, scaling, training);
+        }
         return baseOutput.add(u.mul(scaling));
     }
 
@@ -160,24 +172,76 @@ public final class LoraLayer implements LayerAdapter {
         }
         NDArray a = store.getValue(loraA, weight.getDevice(), training);
         NDArray b = store.getValue(loraB, weight.getDevice(), training);
+        if (dora != null) {
+            return dora.adaptWeight(store, weight, a, b, scaling, scope, training);
+        }
         NDArray ba = b.matMul(a);
         ba.attach(scope);
         return ba.mul(scaling).add(weight);
     }
 
+    /**
+     * Returns ΔW = s·BA, or for DoRA (m/n) ⊙ (W + s·BA) − W relative to the current base weight.
+     *
+     * @param manager the manager that owns the result
+     * @return ΔW
+     */
     @Override
     public NDArray deltaWeight(NDManager manager) {
         try (NDArray a = loraA.getArray().stopGradient(); NDArray b = loraB.getArray().stopGradient()) {
             NDArray d = b.matMul(a);
             d.attach(manager);
-            return d.muli(scaling);
+            d.muli(scaling);
+            if (dora == null) {
+                return d;
+            }
+            try (NDArray w = target.weight().getArray().stopGradient();
+                    NDArray m = dora.getMagnitude().getArray().stopGradient()) {
+                NDArray wp = d.add(w);
+                NDArray scale = wp.norm(new int[] {1}).pow(-1).mul(m).expandDims(1);
+                return wp.mul(scale).sub(w);
+            }
         }
+    }
+
+    @Override
+    public void merge(NDArray weight) {
+        if (dora == null) {
+            LayerAdapter.super.merge(weight);
+            return;
+        }
+        try (NDArray a = loraA.getArray().stopGradient(); NDArray b = loraB.getArray().stopGradient()) {
+            dora.merge(weight, a, b, scaling);
+        }
+    }
+
+    @Override
+    public void unmerge(NDArray weight) {
+        if (dora == null) {
+            LayerAdapter.super.unmerge(weight);
+            return;
+        }
+        try (NDArray a = loraA.getArray().stopGradient(); NDArray b = loraB.getArray().stopGradient()) {
+            dora.unmerge(weight, a, b, scaling);
+        }
+    }
+
+    /**
+     * Returns the DoRA variant, or null for plain LoRA.
+     *
+     * @return the variant
+     */
+    public Dora getDora() {
+        return dora;
     }
 
     @Override
     public void close() {
         loraA.close();
         loraB.close();
+        if (dora != null) {
+            dora.close();
+        }
     }
 
     @Override

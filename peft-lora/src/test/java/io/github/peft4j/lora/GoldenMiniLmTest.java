@@ -191,12 +191,32 @@ class GoldenMiniLmTest {
     }
 
     @Test
-    void pythonDoraAdapterFailsClearlyUntilDoraLands() throws IOException {
+    void sequenceClassificationDoraReproducesPythonLogits(@TempDir Path tmp) throws IOException {
+        JsonNode e = expected("seqcls-dora");
+        BertTokenizer.Batch batch = tokenize(e);
         PeftModel peft = PeftModel.builder()
                 .setBaseModel(Bert.loadForSequenceClassification(modelDir, 2, manager, true, 0)).build();
-        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
-                () -> peft.loadAdapter(LoraInteropTest.golden("seqcls-dora"), "dora"));
-        assertTrue(ex.getMessage().contains("LoraConfig.use_dora = true is not supported by peft4j"),
-                ex.getMessage());
+        Path golden = LoraInteropTest.golden("seqcls-dora");
+        peft.loadAdapter(golden, "default");
+        // "dense" targets attention.output, intermediate and output dense layers, not the pooler saved whole
+        assertEquals(30, peft.getTargetPaths("default").size());
+        try (NDManager s = manager.newSubManager()) {
+            NDArray logits = run(peft, batch, s).singletonOrThrow();
+            double d = maxDiff(e.get("logits"), logits.toFloatArray());
+            System.out.println("seqcls-dora logits vs Python: max abs diff " + d);
+            assertTrue(d <= 1e-4, "logits differ from Python's by " + d);
+        }
+        peft.saveAdapters(tmp);
+        Map<String, NDArray> py = Safetensors.read(golden.resolve("adapter_model.safetensors"), manager).tensors();
+        Map<String, NDArray> ours = Safetensors.read(tmp.resolve("adapter_model.safetensors"), manager).tensors();
+        assertEquals(new java.util.TreeSet<>(py.keySet()), new java.util.TreeSet<>(ours.keySet()));
+        for (String k : py.keySet()) {
+            assertArrayEquals(py.get(k).toFloatArray(), ours.get(k).toFloatArray(), 0f, k);
+        }
+        peft.merge();
+        try (NDManager s = manager.newSubManager()) {
+            double d = maxDiff(e.get("logits"), run(peft, batch, s).singletonOrThrow().toFloatArray());
+            assertTrue(d <= 1e-4, "merged DoRA logits differ from Python's by " + d);
+        }
     }
 }

@@ -30,6 +30,12 @@ class LoraContractTest extends AdapterContract {
         }
 
         @Override
+        public double identityTolerance() {
+            // DoRA's m/n is 1 only up to float rounding: m and n are the same norm reduced in different buffers
+            return config.useDora() ? 1e-6 : 0;
+        }
+
+        @Override
         public String toString() {
             return name;
         }
@@ -55,6 +61,14 @@ class LoraContractTest extends AdapterContract {
                                 .optRank(4).optAlpha(8).optUseRslora(true).optDropout(0.1)
                                 .optRankPattern(Map.of("value", 2)).optAlphaPattern(Map.of("value", 4.0))
                                 .optInit(LoraInit.GAUSSIAN).build(),
+                        InjectionMode.AUTO),
+                new Profile("dora all-linear, activation path", mlp, new Shape(5, 8),
+                        LoraConfig.builder().setTargetModules("all-linear").optRank(4).optAlpha(8).optUseDora(true)
+                                .build(),
+                        InjectionMode.AUTO),
+                new Profile("dora query/value + dropout, weight path", enc, new Shape(6, 16),
+                        LoraConfig.builder().setTargetModules("query", "value").optRank(4).optAlpha(8)
+                                .optUseDora(true).optDropout(0.1).build(),
                         InjectionMode.AUTO));
     }
 

@@ -62,11 +62,11 @@ class LoraInteropTest extends ManagedTest {
     }
 
     @Test
-    void doraConfigFailsClearly() throws IOException {
-        ObjectNode json = Json.readObject(golden("seqcls-dora/adapter_config.json"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraConfig.fromJson(json));
-        assertTrue(e.getMessage().startsWith("LoraConfig.use_dora = true is not supported by peft4j"),
-                e.getMessage());
+    void doraConfigParses() throws IOException {
+        LoraConfig c = LoraConfig.fromJson(Json.readObject(golden("seqcls-dora/adapter_config.json")));
+        assertTrue(c.useDora());
+        assertEquals(ModuleSelector.names("dense", "query", "value"), c.targetModules());
+        assertTrue(c.toJson().get("use_dora").asBoolean());
     }
 
     @Test

@@ -144,4 +144,128 @@ class LoraLayerTest extends ManagedTest {
         LoraConfig plain = c.toBuilder().optUseRslora(false).build();
         assertEquals(2.0, plain.scalingFor("a.query"), 1e-12);
     }
+
+    /** y = xWᵀ + b + (m/n0 − 1)(xWᵀ) + (m/n0) s (xAᵀBᵀ), summed against c, in plain doubles with n0 held fixed. */
+    private static double detachedDoraLoss(double[][] w, double[] bias, double[][] a, double[][] b, double[] m,
+            double[] n0, double s, double[][] x, double[][] c) {
+        int out = w.length;
+        int in = w[0].length;
+        int r = a.length;
+        double loss = 0;
+        for (int i = 0; i < x.length; i++) {
+            double[] ax = new double[r];
+            for (int k = 0; k < r; k++) {
+                for (int j = 0; j < in; j++) {
+                    ax[k] += a[k][j] * x[i][j];
+                }
+            }
+            for (int o = 0; o < out; o++) {
+                double wx = 0;
+                for (int j = 0; j < in; j++) {
+                    wx += w[o][j] * x[i][j];
+                }
+                double bax = 0;
+                for (int k = 0; k < r; k++) {
+                    bax += b[o][k] * ax[k];
+                }
+                double scale = m[o] / n0[o];
+                double y = wx + bias[o] + (scale - 1) * wx + scale * s * bax;
+                loss += y * c[i][o];
+            }
+        }
+        return loss;
+    }
+
+    private static double[][] matrix(NDArray a) {
+        long rows = a.getShape().get(0);
+        long cols = a.getShape().get(1);
+        double[] flat = a.toType(DataType.FLOAT64, false).toDoubleArray();
+        double[][] out = new double[(int) rows][(int) cols];
+        for (int i = 0; i < rows; i++) {
+            System.arraycopy(flat, (int) (i * cols), out[i], 0, (int) cols);
+        }
+        return out;
+    }
+
+    @Test
+    void doraGradientsFollowTheDetachedNormFormula() {
+        DataType f64 = DataType.FLOAT64;
+        Block base = linear(5, 4, f64);
+        PeftModel m = PeftModel.builder().setBaseModel(base).setConfig(LoraConfig.builder().setTargetModules("0")
+                .optRank(2).optAlpha(3).optInit(LoraInit.RANDOM).optUseDora(true).build()).build();
+        LoraLayer lora = (LoraLayer) m.getLayerAdapter(PeftModel.DEFAULT_ADAPTER, "0");
+        NDArray x = randn(new Shape(3, 5), 1, f64);
+        NDArray c = randn(new Shape(3, 4), 2, f64);
+        // move m away from its init so that m/n ≠ 1 and the norm's gradient would show
+        Parameter mag = lora.getDora().getMagnitude();
+        try (NDArray v = mag.getArray().stopGradient()) {
+            v.muli(1.3);
+        }
+        double[] gradB;
+        double[] gradM;
+        try (NDManager s = manager.newSubManager()) {
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray y = m.forward(new ParameterStore(s, false), new NDList(x), true).singletonOrThrow();
+                gc.backward(y.mul(c).sum());
+            }
+            gradB = lora.getLoraB().getArray().getGradient().toDoubleArray();
+            gradM = mag.getArray().getGradient().toDoubleArray();
+        }
+        var params = io.github.peft4j.core.ModuleTree.namedParameters(base);
+        double[][] w = matrix(params.get("0.weight").getArray());
+        double[] bias = params.get("0.bias").getArray().toDoubleArray();
+        double[][] a = matrix(lora.getLoraA().getArray());
+        double[][] b = matrix(lora.getLoraB().getArray());
+        double[] mv = mag.getArray().toDoubleArray();
+        double sc = lora.getScaling();
+        double[] n0 = new double[w.length];
+        for (int o = 0; o < w.length; o++) {
+            for (int j = 0; j < w[0].length; j++) {
+                double ba = 0;
+                for (int k = 0; k < a.length; k++) {
+                    ba += b[o][k] * a[k][j];
+                }
+                n0[o] += (w[o][j] + sc * ba) * (w[o][j] + sc * ba);
+            }
+            n0[o] = Math.sqrt(n0[o]);
+        }
+        double[][] xs = matrix(x);
+        double[][] cs = matrix(c);
+        double h = 1e-6;
+        boolean normMatters = false;
+        for (int o = 0; o < b.length; o++) {
+            for (int k = 0; k < b[0].length; k++) {
+                double orig = b[o][k];
+                b[o][k] = orig + h;
+                double up = detachedDoraLoss(w, bias, a, b, mv, n0, sc, xs, cs);
+                b[o][k] = orig - h;
+                double down = detachedDoraLoss(w, bias, a, b, mv, n0, sc, xs, cs);
+                b[o][k] = orig;
+                double fd = (up - down) / (2 * h);
+                double auto = gradB[o * b[0].length + k];
+                assertEquals(fd, auto, 1e-6 * Math.max(1, Math.abs(fd)), "dL/dB[" + o + "][" + k + "]");
+            }
+        }
+        for (int o = 0; o < mv.length; o++) {
+            double orig = mv[o];
+            mv[o] = orig + h;
+            double up = detachedDoraLoss(w, bias, a, b, mv, n0, sc, xs, cs);
+            mv[o] = orig - h;
+            double down = detachedDoraLoss(w, bias, a, b, mv, n0, sc, xs, cs);
+            mv[o] = orig;
+            assertEquals((up - down) / (2 * h), gradM[o], 1e-6, "dL/dm[" + o + "]");
+        }
+        // finite differences of the model itself (n recomputed from B) disagree with the detached gradient
+        double[] bValues = lora.getLoraB().getArray().toDoubleArray();
+        for (int i = 0; i < bValues.length && !normMatters; i++) {
+            double orig = bValues[i];
+            set(lora.getLoraB().getArray(), bValues, i, orig + h);
+            double up = loss(m, x, c);
+            set(lora.getLoraB().getArray(), bValues, i, orig - h);
+            double down = loss(m, x, c);
+            set(lora.getLoraB().getArray(), bValues, i, orig);
+            normMatters = Math.abs((up - down) / (2 * h) - gradB[i]) > 1e-4;
+        }
+        assertTrue(normMatters, "with m/n ≠ 1 the norm's own gradient is not negligible, so detaching is visible");
+    }
 }

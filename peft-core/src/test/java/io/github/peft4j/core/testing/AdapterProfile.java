@@ -60,6 +60,16 @@ public interface AdapterProfile {
     }
 
     /**
+     * Returns the absolute tolerance of the adapted model's outputs at init against the base model's: 0 (bit for
+     * bit) unless the method recomputes a normalisation that equals 1 only up to rounding (DoRA's m/n).
+     *
+     * @return the tolerance
+     */
+    default double identityTolerance() {
+        return 0;
+    }
+
+    /**
      * Returns the relative tolerance of merged versus unmerged outputs.
      *
      * @return the tolerance

@@ -45,7 +45,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     private DataOptions dataOptions;
 
-    @Option(names = "--method", defaultValue = "lora", description = "lora or full (default: ${DEFAULT-VALUE})")
+    @Option(names = "--method", defaultValue = "lora", description = "lora, dora or full (default: ${DEFAULT-VALUE})")
     private String method;
 
     @Option(names = "--rank", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE})")
@@ -117,10 +117,12 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         boolean full = switch (method.toLowerCase(Locale.ROOT)) {
-            case "lora" -> false;
+            case "lora", "dora" -> false;
             case "full" -> true;
-            default -> throw new IllegalArgumentException("--method must be lora or full; got '" + method + "'");
+            default -> throw new IllegalArgumentException("--method must be lora, dora or full; got '" + method
+                    + "'");
         };
+        boolean dora = method.equalsIgnoreCase("dora");
         Schedule sched;
         try {
             sched = Schedule.valueOf(schedule.toUpperCase(Locale.ROOT));
@@ -157,7 +159,7 @@ public final class TrainCommand implements Callable<Integer> {
                 model = base;
             } else {
                 lora = LoraConfig.builder().setTargetModules(selector(targets)).optRank(rank).optAlpha(alpha)
-                        .optDropout(dropout).optModulesToSave("classifier", "pooler").optTaskType("SEQ_CLS")
+                        .optDropout(dropout).optUseDora(dora).optModulesToSave("classifier", "pooler").optTaskType("SEQ_CLS")
                         .optBaseModelNameOrPath("minilm".equalsIgnoreCase(modelOptions.model)
                                 ? "sentence-transformers/all-MiniLM-L6-v2" : modelOptions.model).build();
                 model = PeftModel.builder().setBaseModel(base).setConfig(lora).optSeed(seed).build();
@@ -194,7 +196,7 @@ public final class TrainCommand implements Callable<Integer> {
             settings.put("data", dataOptions.data + " (train " + split.train().size() + ", validation "
                     + split.validation().size() + ", test " + split.test().size() + ")");
             settings.put("classes", classes.toString());
-            settings.put("method", full ? "full fine-tuning" : "LoRA r=" + rank + ", alpha=" + alpha + ", dropout="
+            settings.put("method", full ? "full fine-tuning" : (dora ? "DoRA" : "LoRA") + " r=" + rank + ", alpha=" + alpha + ", dropout="
                     + dropout + ", targets=" + targets + ", modules_to_save=[classifier, pooler]");
             settings.put("parameters", counts);
             settings.put("optimizer", String.format(Locale.ROOT, "AdamW lr=%g, weight decay %g, %s schedule, warm-up"
