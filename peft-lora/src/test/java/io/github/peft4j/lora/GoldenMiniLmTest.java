@@ -96,24 +96,27 @@ class GoldenMiniLmTest {
         }
     }
 
-    @Test
-    void sequenceClassificationLoraReproducesPythonLogits(@TempDir Path tmp) throws IOException {
-        JsonNode e = expected("seqcls-lora");
+    /**
+     * Loads a Python sequence-classification adapter, checks logits and probabilities against Python's, checks that
+     * peft4j's save holds exactly Python's tensors under Python's keys, and that the merged model gives the same
+     * logits.
+     */
+    private PeftModel checkSequenceClassification(String name, Path tmp) throws IOException {
+        JsonNode e = expected(name);
         BertTokenizer.Batch batch = tokenize(e);
         PeftModel peft = PeftModel.builder()
                 .setBaseModel(Bert.loadForSequenceClassification(modelDir, 2, manager, true, 0)).build();
-        Path golden = LoraInteropTest.golden("seqcls-lora");
+        Path golden = LoraInteropTest.golden(name);
         peft.loadAdapter(golden, "default");
         assertEquals(InjectionMode.ACTIVATION, peft.getInjectionMode("bert.encoder.layer.0.attention.self.query"));
         try (NDManager s = manager.newSubManager()) {
             NDArray logits = run(peft, batch, s).singletonOrThrow();
             double d = maxDiff(e.get("logits"), logits.toFloatArray());
-            System.out.println("seqcls-lora logits vs Python: max abs diff " + d);
+            System.out.println(name + " logits vs Python: max abs diff " + d);
             assertTrue(d <= 1e-4, "logits differ from Python's by " + d);
             assertTrue(maxDiff(e.get("probabilities"), logits.softmax(-1).toFloatArray()) <= 1e-4);
         }
 
-        // peft4j's save holds exactly Python's tensors under Python's keys
         peft.saveAdapters(tmp);
         Map<String, NDArray> py = Safetensors.read(golden.resolve("adapter_model.safetensors"), manager).tensors();
         Map<String, NDArray> ours = Safetensors.read(tmp.resolve("adapter_model.safetensors"), manager).tensors();
@@ -122,11 +125,17 @@ class GoldenMiniLmTest {
             assertArrayEquals(py.get(k).toFloatArray(), ours.get(k).toFloatArray(), 0f, k);
         }
 
-        // merged: the same logits with plain weights
         peft.merge();
         try (NDManager s = manager.newSubManager()) {
-            assertTrue(maxDiff(e.get("logits"), run(peft, batch, s).singletonOrThrow().toFloatArray()) <= 1e-4);
+            double d = maxDiff(e.get("logits"), run(peft, batch, s).singletonOrThrow().toFloatArray());
+            assertTrue(d <= 1e-4, "merged logits differ from Python's by " + d);
         }
+        return peft;
+    }
+
+    @Test
+    void sequenceClassificationLoraReproducesPythonLogits(@TempDir Path tmp) throws IOException {
+        checkSequenceClassification("seqcls-lora", tmp);
     }
 
     @Test
@@ -192,31 +201,10 @@ class GoldenMiniLmTest {
 
     @Test
     void sequenceClassificationDoraReproducesPythonLogits(@TempDir Path tmp) throws IOException {
-        JsonNode e = expected("seqcls-dora");
-        BertTokenizer.Batch batch = tokenize(e);
-        PeftModel peft = PeftModel.builder()
-                .setBaseModel(Bert.loadForSequenceClassification(modelDir, 2, manager, true, 0)).build();
-        Path golden = LoraInteropTest.golden("seqcls-dora");
-        peft.loadAdapter(golden, "default");
+        PeftModel peft = checkSequenceClassification("seqcls-dora", tmp);
         // "dense" targets attention.output, intermediate and output dense layers, not the pooler saved whole
         assertEquals(30, peft.getTargetPaths("default").size());
-        try (NDManager s = manager.newSubManager()) {
-            NDArray logits = run(peft, batch, s).singletonOrThrow();
-            double d = maxDiff(e.get("logits"), logits.toFloatArray());
-            System.out.println("seqcls-dora logits vs Python: max abs diff " + d);
-            assertTrue(d <= 1e-4, "logits differ from Python's by " + d);
-        }
-        peft.saveAdapters(tmp);
-        Map<String, NDArray> py = Safetensors.read(golden.resolve("adapter_model.safetensors"), manager).tensors();
-        Map<String, NDArray> ours = Safetensors.read(tmp.resolve("adapter_model.safetensors"), manager).tensors();
-        assertEquals(new java.util.TreeSet<>(py.keySet()), new java.util.TreeSet<>(ours.keySet()));
-        for (String k : py.keySet()) {
-            assertArrayEquals(py.get(k).toFloatArray(), ours.get(k).toFloatArray(), 0f, k);
-        }
-        peft.merge();
-        try (NDManager s = manager.newSubManager()) {
-            double d = maxDiff(e.get("logits"), run(peft, batch, s).singletonOrThrow().toFloatArray());
-            assertTrue(d <= 1e-4, "merged DoRA logits differ from Python's by " + d);
-        }
+        assertTrue(((LoraLayer) peft.getLayerAdapter("default", "bert.encoder.layer.2.output.dense")).getDora()
+                != null);
     }
 }
