@@ -26,6 +26,40 @@ public interface AdapterMethod {
     boolean accepts(AdapterConfig config);
 
     /**
+     * Whether this method can adapt a module. The default: linear layers ({@link ai.djl.nn.core.Linear} with a 2-D
+     * weight [out, in]).
+     *
+     * @param block a module the targets matched
+     * @return true if {@link #createAdapter} accepts it
+     */
+    default boolean canAdapt(ai.djl.nn.Block block) {
+        if (!(block instanceof ai.djl.nn.core.Linear)) {
+            return false;
+        }
+        ai.djl.nn.Parameter w = block.getDirectParameters().get("weight");
+        return w != null && w.getArray() != null && w.getArray().getShape().dimension() == 2;
+    }
+
+    /**
+     * Describes what {@link #canAdapt} accepts, for error messages.
+     *
+     * @return e.g. {@code linear layers (ai.djl.nn.core.Linear)}
+     */
+    default String adaptableModules() {
+        return "linear layers (ai.djl.nn.core.Linear)";
+    }
+
+    /**
+     * Whether the method's adapters work on the weight path ({@link LayerAdapter#adaptWeight}). A method that also
+     * changes the bias (SSF's shift) needs the activation path.
+     *
+     * @return true by default
+     */
+    default boolean supportsWeightPath() {
+        return true;
+    }
+
+    /**
      * Reads {@code adapter_config.json}. Unknown keys are ignored with a warning; known keys whose value peft4j does
      * not support fail with a message naming the key.
      *

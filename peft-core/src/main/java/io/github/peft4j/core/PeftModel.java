@@ -179,13 +179,27 @@ public final class PeftModel extends AbstractBlock {
         AdapterMethod method = AdapterMethods.forConfig(config);
         List<ModuleTree.Node> nodes = ModuleTree.walk(base);
         ModuleSelector saveSelector = ModuleSelector.names(config.modulesToSave());
-        List<ModuleTree.Node> targets = selectTargets(nodes, config, saveSelector);
+        List<ModuleTree.Node> targets = selectTargets(nodes, config, saveSelector, method);
 
         Adapter adapter = new Adapter(name, config);
         AdapterContext ctx = new AdapterContext(name, seed, manager);
         try {
             for (ModuleTree.Node n : targets) {
                 Layer existing = layers.get(n.path());
+                boolean replaceable = n.parent() instanceof SequentialBlock || n.parent() instanceof ModuleContainer;
+                if (existing == null && injectionMode == InjectionMode.ACTIVATION && !replaceable) {
+                    throw new IllegalArgumentException("layer '" + n.path() + "' cannot take an activation-path"
+                            + " adapter: its parent " + (n.parent() == null ? "(none: it is the root)"
+                            : n.parent().getClass().getSimpleName()) + " is neither a SequentialBlock nor a"
+                            + " ModuleContainer; use InjectionMode.AUTO or WEIGHT");
+                }
+                if (!method.supportsWeightPath() && (existing != null ? existing.mode : modeFor(n))
+                        == InjectionMode.WEIGHT) {
+                    throw new IllegalArgumentException(config.peftType() + " needs the activation path but layer '"
+                            + n.path() + "' is reached on the weight path (its parent " + (n.parent() == null
+                            ? "is none" : n.parent().getClass().getSimpleName()) + " cannot swap children): use a"
+                            + " model whose blocks are a SequentialBlock or a ModuleContainer");
+                }
                 TargetLayer t = existing != null ? existing.target : targetLayer(n);
                 adapter.byPath.put(n.path(), method.createAdapter(t, config, ctx));
             }
@@ -785,7 +799,7 @@ public final class PeftModel extends AbstractBlock {
     }
 
     private List<ModuleTree.Node> selectTargets(List<ModuleTree.Node> nodes, AdapterConfig config,
-            ModuleSelector saveSelector) {
+            ModuleSelector saveSelector, AdapterMethod method) {
         ModuleSelector targetSel = config.targetModules();
         if (targetSel.isEmpty()) {
             throw new IllegalArgumentException("target_modules is empty: name the layers to adapt, e.g. [\"query\","
@@ -807,18 +821,18 @@ public final class PeftModel extends AbstractBlock {
                     || saved.stream().anyMatch(m -> n.path().equals(m) || n.path().startsWith(m + "."))) {
                 continue;
             }
-            boolean linear = isLinear(n.block());
+            boolean adaptable = method.canAdapt(n.block());
             if (targetSel.isAllLinear()) {
-                if (linear) {
+                if (adaptable && isLinear(n.block())) {
                     out.add(n);
                 }
                 continue;
             }
-            if (!linear) {
+            if (!adaptable) {
                 if (n.block().getChildren().isEmpty()) {
                     throw new IllegalArgumentException("target_modules " + targetSel + " matched '" + n.path()
                             + "', a " + n.block().getClass().getSimpleName() + "; " + config.peftType()
-                            + " adapts linear layers (ai.djl.nn.core.Linear). Linear layers of this model: "
+                            + " adapts " + method.adaptableModules() + ". Linear layers of this model: "
                             + linearNames(nodes));
                 }
                 continue; // a container whose name matches (e.g. "attention.output" for "output"): skip it
@@ -846,21 +860,19 @@ public final class PeftModel extends AbstractBlock {
         Parameter w = n.block().getDirectParameters().get("weight");
         Parameter bias = n.block().getDirectParameters().get("bias");
         Shape s = w.getArray().getShape();
-        return new TargetLayer(n.path(), n.block(), w, bias, s.get(1), s.get(0));
+        // [out, in] for linear layers; [dim] for normalisations, whose input and output widths are both dim
+        return new TargetLayer(n.path(), n.block(), w, bias, s.get(s.dimension() - 1), s.get(0));
+    }
+
+    private InjectionMode modeFor(ModuleTree.Node n) {
+        boolean replaceable = n.parent() instanceof SequentialBlock || n.parent() instanceof ModuleContainer;
+        return injectionMode == InjectionMode.AUTO ? (replaceable ? InjectionMode.ACTIVATION : InjectionMode.WEIGHT)
+                : injectionMode;
     }
 
     private Layer inject(ModuleTree.Node n) {
         TargetLayer t = targetLayer(n);
-        boolean replaceable = n.parent() instanceof SequentialBlock || n.parent() instanceof ModuleContainer;
-        InjectionMode mode = injectionMode;
-        if (mode == InjectionMode.AUTO) {
-            mode = replaceable ? InjectionMode.ACTIVATION : InjectionMode.WEIGHT;
-        } else if (mode == InjectionMode.ACTIVATION && !replaceable) {
-            throw new IllegalArgumentException("layer '" + n.path() + "' cannot take an activation-path adapter: its"
-                    + " parent " + (n.parent() == null ? "(none: it is the root)" : n.parent().getClass()
-                    .getSimpleName()) + " is neither a SequentialBlock nor a ModuleContainer; use InjectionMode.AUTO"
-                    + " or WEIGHT");
-        }
+        InjectionMode mode = modeFor(n);
         Layer layer = new Layer(t, n, mode);
         if (mode == InjectionMode.ACTIVATION) {
             layer.wrapper = new AdaptedBlock(n.block(), () -> applicable(layer));

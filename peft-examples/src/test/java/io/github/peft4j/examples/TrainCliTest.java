@@ -118,6 +118,26 @@ class TrainCliTest {
     }
 
     @Test
+    void ssfTrainsAndMerges() throws IOException {
+        Path out = tmp.resolve("ssf");
+        CliRun t = CliRun.of(train(out, "--method", "ssf"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        assertEquals("SSF", Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile()).get(
+                "peft_type").asText());
+        CliRun p = CliRun.of("predict", "--adapter", out.resolve("adapter").toString(), "--text", "Cheap meds",
+                "--json", "--max-length", "24");
+        assertEquals(0, p.code(), p.err());
+        Path merged = tmp.resolve("ssf-merged");
+        assertEquals(0, CliRun.of("merge", "--adapter", out.resolve("adapter").toString(), "--output",
+                merged.toString()).code());
+        CliRun pm = CliRun.of("predict", "--model", merged.toString(), "--text", "Cheap meds", "--json",
+                "--max-length", "24");
+        assertEquals(Json.MAPPER.readTree(p.out()).get("probabilities").get("spam").asDouble(),
+                Json.MAPPER.readTree(pm.out()).get("probabilities").get("spam").asDouble(), 1e-4,
+                "an SSF adapter merges away completely");
+    }
+
+    @Test
     void resumedRunEqualsUninterruptedRun() throws IOException {
         Path a = tmp.resolve("a");
         Path b = tmp.resolve("b");
@@ -144,7 +164,7 @@ class TrainCliTest {
         CliRun method = CliRun.of("train", "--data", data.toString(), "--output", tmp.resolve("x").toString(), "--method",
                 "ia3");
         assertEquals(1, method.code());
-        assertEquals("error: --method must be lora, dora or full; got 'ia3'", method.err().strip());
+        assertEquals("error: --method must be lora, dora, ssf or full; got 'ia3'", method.err().strip());
 
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"text\": \"ok\", \"label\": \"a\"}\n{\"label\": \"b\"}\n");

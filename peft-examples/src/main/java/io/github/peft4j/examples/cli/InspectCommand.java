@@ -49,9 +49,19 @@ public final class InspectCommand implements Callable<Integer> {
                 System.out.printf(Locale.ROOT, "%-58s %5d %10d %12.5f%n", path, a.getShape().get(0), a.size()
                         + b.size(), norm);
             }
+            for (Map.Entry<String, NDArray> e : t.entrySet()) {
+                String k = e.getKey();
+                if (k.endsWith(".ssf_scale")) {
+                    String path = k.substring(AdapterFiles.KEY_PREFIX.length(), k.length() - ".ssf_scale".length());
+                    NDArray g = e.getValue();
+                    NDArray b = t.get(AdapterFiles.KEY_PREFIX + path + ".ssf_shift");
+                    System.out.printf(Locale.ROOT, "%-58s SSF width %d, max |γ−1| %.5f, max |β| %.5f%n", path,
+                            g.size(), g.sub(1).abs().max().getFloat(), b.abs().max().getFloat());
+                }
+            }
             System.out.println();
             for (Map.Entry<String, NDArray> e : t.entrySet()) {
-                if (!e.getKey().contains(".lora_")) {
+                if (!e.getKey().contains(".lora_") && !e.getKey().contains(".ssf_")) {
                     System.out.printf(Locale.ROOT, "saved whole: %-50s %10d%n", e.getKey().substring(
                             AdapterFiles.KEY_PREFIX.length()), e.getValue().size());
                 }

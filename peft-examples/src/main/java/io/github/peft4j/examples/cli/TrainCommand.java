@@ -11,6 +11,7 @@ import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.examples.Report;
 import io.github.peft4j.examples.data.Split;
 import io.github.peft4j.lora.LoraConfig;
+import io.github.peft4j.ssf.SsfConfig;
 import io.github.peft4j.models.bert.Bert;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
 import io.github.peft4j.models.bert.BertTokenizer;
@@ -45,7 +46,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     private DataOptions dataOptions;
 
-    @Option(names = "--method", defaultValue = "lora", description = "lora, dora or full (default: ${DEFAULT-VALUE})")
+    @Option(names = "--method", defaultValue = "lora",
+            description = "lora, dora, ssf or full (default: ${DEFAULT-VALUE})")
     private String method;
 
     @Option(names = "--rank", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE})")
@@ -57,9 +59,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--dropout", defaultValue = "0.1", description = "LoRA dropout (default: ${DEFAULT-VALUE})")
     private double dropout;
 
-    @Option(names = "--targets", defaultValue = "query,value", split = ",",
-            description = "LoRA target modules: names, all-linear, or a regex prefixed with 're:'"
-                    + " (default: ${DEFAULT-VALUE})")
+    @Option(names = "--targets", split = ",",
+            description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
+                    + " for lora and dora; query,key,value,dense,LayerNorm for ssf)")
     private List<String> targets;
 
     @Option(names = "--lr", description = "peak learning rate (default: 5e-4 for lora, 5e-5 for full)")
@@ -117,12 +119,16 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         boolean full = switch (method.toLowerCase(Locale.ROOT)) {
-            case "lora", "dora" -> false;
+            case "lora", "dora", "ssf" -> false;
             case "full" -> true;
-            default -> throw new IllegalArgumentException("--method must be lora, dora or full; got '" + method
+            default -> throw new IllegalArgumentException("--method must be lora, dora, ssf or full; got '" + method
                     + "'");
         };
         boolean dora = method.equalsIgnoreCase("dora");
+        boolean ssf = method.equalsIgnoreCase("ssf");
+        if (targets == null) {
+            targets = ssf ? List.of("query", "key", "value", "dense", "LayerNorm") : List.of("query", "value");
+        }
         Schedule sched;
         try {
             sched = Schedule.valueOf(schedule.toUpperCase(Locale.ROOT));
@@ -157,6 +163,11 @@ public final class TrainCommand implements Callable<Integer> {
             if (full) {
                 base.getParameters().values().forEach(p -> p.freeze(false));
                 model = base;
+            } else if (ssf) {
+                model = PeftModel.builder().setBaseModel(base).optSeed(seed).setConfig(new SsfConfig(
+                        selector(targets), null, "normal", 0.02, List.of("classifier", "pooler"), "SEQ_CLS",
+                        "minilm".equalsIgnoreCase(modelOptions.model) ? "sentence-transformers/all-MiniLM-L6-v2"
+                                : modelOptions.model)).build();
             } else {
                 lora = LoraConfig.builder().setTargetModules(selector(targets)).optRank(rank).optAlpha(alpha)
                         .optDropout(dropout).optUseDora(dora).optModulesToSave("classifier", "pooler").optTaskType("SEQ_CLS")
@@ -196,7 +207,8 @@ public final class TrainCommand implements Callable<Integer> {
             settings.put("data", dataOptions.data + " (train " + split.train().size() + ", validation "
                     + split.validation().size() + ", test " + split.test().size() + ")");
             settings.put("classes", classes.toString());
-            settings.put("method", full ? "full fine-tuning" : (dora ? "DoRA" : "LoRA") + " r=" + rank + ", alpha=" + alpha + ", dropout="
+            settings.put("method", full ? "full fine-tuning" : ssf ? "SSF, targets=" + targets
+                    + ", modules_to_save=[classifier, pooler]" : (dora ? "DoRA" : "LoRA") + " r=" + rank + ", alpha=" + alpha + ", dropout="
                     + dropout + ", targets=" + targets + ", modules_to_save=[classifier, pooler]");
             settings.put("parameters", counts);
             settings.put("optimizer", String.format(Locale.ROOT, "AdamW lr=%g, weight decay %g, %s schedule, warm-up"
