@@ -1,6 +1,9 @@
 package io.github.peft4j.core;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.peft4j.core.io.Json;
+
+import java.util.ArrayList;
 
 import java.util.List;
 
@@ -62,4 +65,42 @@ public interface AdapterConfig {
      * @return a new JSON object
      */
     ObjectNode toJson();
+
+    /**
+     * Writes the fields every method shares ({@code peft_type}, {@code task_type}, {@code base_model_name_or_path},
+     * {@code target_modules}, {@code exclude_modules}, {@code modules_to_save}); a method's {@link #toJson()} starts
+     * from it and adds its own keys.
+     *
+     * @return a new JSON object
+     */
+    default ObjectNode commonJson() {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("peft_type", peftType());
+        o.put("task_type", taskType());
+        o.put("base_model_name_or_path", baseModelNameOrPath());
+        o.set("target_modules", targetModules().toJson());
+        o.set("exclude_modules", excludeModules().toJson());
+        if (modulesToSave().isEmpty()) {
+            o.putNull("modules_to_save");
+        } else {
+            modulesToSave().forEach(o.putArray("modules_to_save")::add);
+        }
+        return o;
+    }
+
+    /**
+     * Drops duplicates (Python PEFT writes {@code modules_to_save} with them), keeping the first occurrence.
+     *
+     * @param names module names, or null
+     * @return an immutable list without duplicates
+     */
+    static List<String> distinct(List<String> names) {
+        List<String> out = new ArrayList<>();
+        for (String n : names == null ? List.<String>of() : names) {
+            if (!out.contains(n)) {
+                out.add(n);
+            }
+        }
+        return List.copyOf(out);
+    }
 }

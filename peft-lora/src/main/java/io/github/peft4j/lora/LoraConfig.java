@@ -100,13 +100,7 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
             Pattern.compile(e.getKey());
         }
         alphaPattern.keySet().forEach(Pattern::compile);
-        List<String> mts = new ArrayList<>();
-        for (String m : modulesToSave == null ? List.<String>of() : modulesToSave) {
-            if (!mts.contains(m)) {
-                mts.add(m);
-            }
-        }
-        modulesToSave = List.copyOf(mts);
+        modulesToSave = AdapterConfig.distinct(modulesToSave);
     }
 
     /**
@@ -169,20 +163,10 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
 
     @Override
     public ObjectNode toJson() {
-        ObjectNode o = Json.MAPPER.createObjectNode();
-        o.put("peft_type", PEFT_TYPE);
-        o.put("task_type", taskType);
-        o.put("base_model_name_or_path", baseModelNameOrPath);
+        ObjectNode o = commonJson();
         o.put("r", rank);
         putNumber(o, "lora_alpha", alpha);
         o.put("lora_dropout", dropout);
-        o.set("target_modules", targetModules.toJson());
-        o.set("exclude_modules", excludeModules.toJson());
-        if (modulesToSave.isEmpty()) {
-            o.putNull("modules_to_save");
-        } else {
-            modulesToSave.forEach(o.putArray("modules_to_save")::add);
-        }
         ObjectNode rp = o.putObject("rank_pattern");
         rankPattern.forEach(rp::put);
         ObjectNode ap = o.putObject("alpha_pattern");

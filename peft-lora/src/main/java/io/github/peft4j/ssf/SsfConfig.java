@@ -56,13 +56,7 @@ public record SsfConfig(ModuleSelector targetModules, ModuleSelector excludeModu
         if (!(initStd >= 0)) {
             throw new IllegalArgumentException("SsfConfig.init_ssf_std must be ≥ 0; got " + initStd);
         }
-        List<String> m = new ArrayList<>();
-        for (String s : modulesToSave == null ? List.<String>of() : modulesToSave) {
-            if (!m.contains(s)) {
-                m.add(s);
-            }
-        }
-        modulesToSave = List.copyOf(m);
+        modulesToSave = AdapterConfig.distinct(modulesToSave);
     }
 
     /**
@@ -104,19 +98,9 @@ public record SsfConfig(ModuleSelector targetModules, ModuleSelector excludeModu
 
     @Override
     public ObjectNode toJson() {
-        ObjectNode o = Json.MAPPER.createObjectNode();
-        o.put("peft_type", PEFT_TYPE);
-        o.put("task_type", taskType);
-        o.put("base_model_name_or_path", baseModelNameOrPath);
-        o.set("target_modules", targetModules.toJson());
-        o.set("exclude_modules", excludeModules.toJson());
+        ObjectNode o = commonJson();
         o.put("init_ssf_weights", init);
         o.put("init_ssf_std", initStd);
-        if (modulesToSave.isEmpty()) {
-            o.putNull("modules_to_save");
-        } else {
-            modulesToSave.forEach(o.putArray("modules_to_save")::add);
-        }
         o.put("inference_mode", false);
         return o;
     }
