@@ -79,4 +79,29 @@ public interface AdapterMethod {
      * @throws IllegalArgumentException if the config does not fit the layer (e.g. the rank is too large)
      */
     LayerAdapter createAdapter(TargetLayer layer, AdapterConfig config, AdapterContext context);
+
+    /**
+     * Returns the {@code adapter_config.json} to write for an adapter. The default is {@code config.toJson()}; a
+     * method whose layers save tensors of another shape than they train with (a residual initialisation exported at
+     * rank 2r) adjusts the config to match {@link LayerAdapter#exportTensors}.
+     *
+     * @param config the adapter's config
+     * @param layers the adapter's layers by module path
+     * @return the JSON to write
+     */
+    default ObjectNode exportConfig(AdapterConfig config, java.util.Map<String, LayerAdapter> layers) {
+        return config.toJson();
+    }
+
+    /**
+     * Returns extra lines for the adapter's model card ({@code README.md}), e.g. how the saved tensors relate to the
+     * base weights. None by default.
+     *
+     * @param config the adapter's config
+     * @param layers the adapter's layers by module path
+     * @return Markdown lines, without leading bullet
+     */
+    default java.util.List<String> modelCardNotes(AdapterConfig config, java.util.Map<String, LayerAdapter> layers) {
+        return java.util.List.of();
+    }
 }

@@ -27,6 +27,20 @@ public interface LayerAdapter extends AutoCloseable {
     Map<String, Parameter> parameters();
 
     /**
+     * Returns the tensors to save, keyed like {@link #parameters()}. By default the parameters' own arrays; an adapter
+     * whose file form differs from its training form (LoRA after a residual initialisation, saved at rank 2r
+     * relative to the original base weights) builds them in {@code manager}.
+     *
+     * @param manager owns any array created here
+     * @return name to array, in save order
+     */
+    default Map<String, NDArray> exportTensors(NDManager manager) {
+        Map<String, NDArray> out = new java.util.LinkedHashMap<>();
+        parameters().forEach((k, p) -> out.put(k, p.getArray()));
+        return out;
+    }
+
+    /**
      * Activation path: the adapted layer output.
      *
      * @param store the parameter store to read the adapter's parameters through (so optimizers see them)

@@ -669,16 +669,24 @@ public final class PeftModel extends AbstractBlock {
     }
 
     private void writeAdapter(Adapter a, Path dir) throws IOException {
-        ObjectNode json = a.config.toJson();
+        AdapterMethod method = AdapterMethods.forConfig(a.config);
+        ObjectNode json = method.exportConfig(a.config, Collections.unmodifiableMap(a.byPath));
         json.put("inference_mode", true);
-        Map<String, NDArray> tensors = new LinkedHashMap<>();
-        for (Map.Entry<String, Parameter> e : expectedTensors(a).entrySet()) {
-            tensors.put(e.getKey(), e.getValue().getArray());
+        try (NDManager scope = manager.newSubManager()) {
+            Map<String, NDArray> tensors = new LinkedHashMap<>();
+            for (Map.Entry<String, LayerAdapter> e : a.byPath.entrySet()) {
+                for (Map.Entry<String, NDArray> t : e.getValue().exportTensors(scope).entrySet()) {
+                    tensors.put(AdapterFiles.KEY_PREFIX + e.getKey() + "." + t.getKey(), t.getValue());
+                }
+            }
+            for (Map.Entry<String, Pair<Parameter, Parameter>> e : a.saved.entrySet()) {
+                tensors.put(AdapterFiles.KEY_PREFIX + e.getKey(), e.getValue().getValue().getArray());
+            }
+            AdapterFiles.write(dir, json, tensors, modelCard(a, method));
         }
-        AdapterFiles.write(dir, json, tensors, modelCard(a));
     }
 
-    private String modelCard(Adapter a) {
+    private String modelCard(Adapter a, AdapterMethod method) {
         AdapterConfig c = a.config;
         StringBuilder sb = new StringBuilder();
         sb.append("---\nlibrary_name: peft\n");
@@ -701,6 +709,9 @@ public final class PeftModel extends AbstractBlock {
             sb.append("- modules saved whole: ").append(savedModules(a)).append('\n');
         }
         sb.append("- initialization seed: ").append(seed).append('\n');
+        for (String note : method.modelCardNotes(c, Collections.unmodifiableMap(a.byPath))) {
+            sb.append("- ").append(note).append('\n');
+        }
         return sb.toString();
     }
 

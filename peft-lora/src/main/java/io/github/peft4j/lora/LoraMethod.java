@@ -7,6 +7,10 @@ import io.github.peft4j.core.AdapterMethod;
 import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.TargetLayer;
 
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
 /** The LoRA method, registered through {@code META-INF/services}. */
 public final class LoraMethod implements AdapterMethod {
 
@@ -31,5 +35,59 @@ public final class LoraMethod implements AdapterMethod {
     @Override
     public LayerAdapter createAdapter(TargetLayer layer, AdapterConfig config, AdapterContext context) {
         return new LoraLayer(layer, (LoraConfig) config, context);
+    }
+
+    /**
+     * After a residual initialisation (PiSSA, LoRA-GA) the layers save rank 2r: {@code r}, {@code rank_pattern} and
+     * the alphas are doubled so the scaling stays s (alpha × √2 with rsLoRA), as Python PEFT's own conversion writes
+     * them, and {@code init_lora_weights} is {@code true} so Python does not re-run the initialisation on load.
+     */
+    @Override
+    public ObjectNode exportConfig(AdapterConfig config, Map<String, LayerAdapter> layers) {
+        ObjectNode json = config.toJson();
+        if (residualInits(layers).isEmpty()) {
+            return json;
+        }
+        LoraConfig c = (LoraConfig) config;
+        double alphaFactor = c.useRslora() ? Math.sqrt(2) : 2;
+        json.put("r", c.rank() * 2);
+        json.put("lora_alpha", c.alpha() * alphaFactor);
+        json.put("init_lora_weights", true);
+        ObjectNode ranks = json.putObject("rank_pattern");
+        c.rankPattern().forEach((k, v) -> ranks.put(k, v * 2));
+        ObjectNode alphas = json.putObject("alpha_pattern");
+        c.alphaPattern().forEach((k, v) -> alphas.put(k, v * alphaFactor));
+        return json;
+    }
+
+    @Override
+    public List<String> modelCardNotes(AdapterConfig config, Map<String, LayerAdapter> layers) {
+        TreeSet<String> inits = residualInits(layers);
+        if (inits.isEmpty()) {
+            return List.of();
+        }
+        return List.of("initialisation: " + String.join(", ", inits) + " (residual: trained on W − s·B₀A₀ with"
+                + " the stored base weights untouched)",
+                "saved at rank 2r relative to the ORIGINAL base weights: lora_A = [A; A₀], lora_B = [B, −B₀]; r,"
+                        + " rank_pattern and lora_alpha in adapter_config.json are doubled (alpha × √2 with"
+                        + " rsLoRA) so the scaling is unchanged. Load it onto the unmodified base model.");
+    }
+
+    private static TreeSet<String> residualInits(Map<String, LayerAdapter> layers) {
+        TreeSet<String> inits = new TreeSet<>();
+        String plain = null;
+        for (Map.Entry<String, LayerAdapter> e : layers.entrySet()) {
+            String init = e.getValue() instanceof LoraLayer l ? l.getResidualInit() : null;
+            if (init != null) {
+                inits.add(init);
+            } else {
+                plain = e.getKey();
+            }
+        }
+        if (!inits.isEmpty() && plain != null) {
+            throw new IllegalStateException("cannot save: some layers carry a residual initialisation (" + inits
+                    + ") and '" + plain + "' does not; initialise every layer of the adapter the same way");
+        }
+        return inits;
     }
 }

@@ -1,7 +1,6 @@
 package io.github.peft4j.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import io.github.peft4j.core.PeftModel;
@@ -18,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,55 +28,6 @@ class FineTunerTest extends ManagedTest {
 
     static final BertConfig TINY = new BertConfig(50, 16, 1, 2, 32, 16, 2, 1e-12, 0.1, 0.1, null, 2, 0.02);
 
-
-    /** Sequences of 8 ids; the label says whether id 7 occurs. */
-    record Synthetic(long[][] ids, int[] labels) implements TrainingData {
-        static Synthetic make(int n, long seed) {
-            SplittableRandom r = new SplittableRandom(seed);
-            long[][] ids = new long[n][8];
-            int[] labels = new int[n];
-            for (int i = 0; i < n; i++) {
-                labels[i] = i % 2;
-                for (int t = 0; t < 8; t++) {
-                    ids[i][t] = 8 + r.nextInt(42);
-                }
-                if (labels[i] == 1) {
-                    ids[i][1 + r.nextInt(7)] = 7;
-                }
-            }
-            return new Synthetic(ids, labels);
-        }
-
-        @Override
-        public int size() {
-            return ids.length;
-        }
-
-        @Override
-        public NDList inputs(int[] idx, NDManager m) {
-            long[][] b = new long[idx.length][];
-            long[][] mask = new long[idx.length][8];
-            for (int i = 0; i < idx.length; i++) {
-                b[i] = ids[idx[i]];
-                java.util.Arrays.fill(mask[i], 1);
-            }
-            return new NDList(m.create(b), m.create(mask));
-        }
-
-        @Override
-        public NDArray labels(int[] idx, NDManager m) {
-            long[] l = new long[idx.length];
-            for (int i = 0; i < idx.length; i++) {
-                l[i] = labels[idx[i]];
-            }
-            return m.create(l);
-        }
-
-        @Override
-        public int label(int index) {
-            return labels[index];
-        }
-    }
 
     static PeftModel model(BertConfig c) {
         return model(c, "query", "value");
