@@ -1,9 +1,7 @@
 package io.github.peft4j.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,29 +39,13 @@ public final class TrainingComparison {
         for (int i = 0; i < methods.length; i++) {
             results.add(new ArrayList<>());
         }
-        ObjectMapper json = new ObjectMapper();
         Path root = Files.createTempDirectory("peft4j-compare");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         for (int r = 0; r < rounds; r++) {
             for (int m = 0; m < methods.length; m++) {
-                Path out = root.resolve("run-" + r + "-" + m);
-                List<String> cmd = new ArrayList<>(List.of(java, "-jar", "peft-examples/target/peft.jar", "train",
-                        "--model", "minilm", "--data", "spam-assassin", "--max-steps", steps, "--eval-every", "0",
-                        "--checkpoint-every", "0", "--no-progress", "--output", out.toString()));
-                for (int k = 1; k < methods[m].length; k++) {
-                    cmd.add(methods[m][k]);
-                }
-                System.err.println("running " + methods[m][0] + " (round " + (r + 1) + ")");
-                long t0 = System.nanoTime();
-                Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                        .redirectOutput(out.resolveSibling(out.getFileName() + ".log").toFile()).start();
-                if (p.waitFor() != 0) {
-                    throw new IllegalStateException(methods[m][0] + " failed; see " + out + ".log");
-                }
-                JsonNode res = json.readTree(new File(out.resolve("results.json").toString()));
-                ((com.fasterxml.jackson.databind.node.ObjectNode) res).put("wall_seconds",
-                        (System.nanoTime() - t0) / 1e9);
-                results.get(m).add(res);
+                List<String> extra = new ArrayList<>(List.of("--max-steps", steps, "--eval-every", "0"));
+                extra.addAll(List.of(methods[m]).subList(1, methods[m].length));
+                results.get(m).add(TrainRuns.train(methods[m][0] + " (round " + (r + 1) + ")",
+                        root.resolve("run-" + r + "-" + m), extra));
             }
         }
         System.out.printf(Locale.ROOT, "all-MiniLM-L6-v2 on SpamAssassin (seeded 80/10/10 split, test 604 mails),"
@@ -82,13 +64,6 @@ public final class TrainingComparison {
     }
 
     private static String stat(List<JsonNode> rs, String key, String fmt) {
-        List<Double> v = new ArrayList<>();
-        rs.forEach(r -> v.add(r.path(key).asDouble(Double.NaN)));
-        v.sort(null);
-        double med = v.size() % 2 == 1 ? v.get(v.size() / 2) : (v.get(v.size() / 2 - 1) + v.get(v.size() / 2)) / 2;
-        if (v.size() == 1) {
-            return String.format(Locale.ROOT, fmt, med);
-        }
-        return String.format(Locale.ROOT, fmt + " [" + fmt + " – " + fmt + "]", med, v.get(0), v.get(v.size() - 1));
+        return TrainRuns.stat(rs, key, fmt);
     }
 }

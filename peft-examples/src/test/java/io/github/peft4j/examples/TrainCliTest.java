@@ -138,6 +138,51 @@ class TrainCliTest {
     }
 
     @Test
+    void pissaAdapterIsSavedAtRank2rAndEvaluatesOnTheOriginalBase() throws IOException {
+        Path out = tmp.resolve("pissa");
+        CliRun t = CliRun.of(train(out, "--init", "pissa"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg = Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertEquals(16, cfg.get("r").asInt());
+        assertEquals(32.0, cfg.get("lora_alpha").asDouble());
+        assertTrue(Files.readString(out.resolve("adapter/README.md")).contains("PiSSA"));
+        JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
+        // eval loads the rank-2r adapter onto the unmodified MiniLM: the test loss must be the one training saw
+        CliRun e = CliRun.of("eval", "--adapter", out.resolve("adapter").toString(), "--data", data.toString(),
+                "--max-length", "24");
+        assertEquals(0, e.code(), e.err());
+        double loss = Double.parseDouble(e.out().lines().filter(l -> l.startsWith("loss")).findFirst().orElseThrow()
+                .substring(4).strip());
+        assertEquals(results.get("test_loss").asDouble(), loss, 1e-4, e.out());
+    }
+
+    @Test
+    void evaAndLoraGaJoinTheCommandLine() throws IOException {
+        Path eva = tmp.resolve("eva");
+        CliRun t = CliRun.of(train(eva, "--init", "eva", "--init-batches", "4", "--targets", "all-linear"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        assertTrue(t.out().contains("EVA: 4 batches") || t.out().contains("EVA: "), t.out());
+        JsonNode cfg = Json.MAPPER.readTree(eva.resolve("adapter/adapter_config.json").toFile());
+        int sum = 0;
+        for (JsonNode v : cfg.get("rank_pattern")) {
+            sum += v.asInt();
+        }
+        // all-linear on MiniLM: 6 layers x 6 linear layers, budget 36 x 8
+        assertEquals(36 * 8, sum, cfg.get("rank_pattern").toString());
+
+        Path ga = tmp.resolve("lora-ga");
+        CliRun g = CliRun.of(train(ga, "--init", "lora-ga", "--init-batches", "2"));
+        assertEquals(0, g.code(), g.err() + g.out());
+        assertEquals(16, Json.MAPPER.readTree(ga.resolve("adapter/adapter_config.json").toFile()).get("r").asInt());
+
+        CliRun bad = CliRun.of(train(tmp.resolve("x"), "--method", "ssf", "--init", "pissa"));
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("--init pissa initialises LoRA adapters"), bad.err());
+        CliRun bad2 = CliRun.of(train(tmp.resolve("x"), "--init", "olora"));
+        assertTrue(bad2.err().contains("--init must be default, gaussian, pissa, lora-ga or eva"), bad2.err());
+    }
+
+    @Test
     void resumedRunEqualsUninterruptedRun() throws IOException {
         Path a = tmp.resolve("a");
         Path b = tmp.resolve("b");

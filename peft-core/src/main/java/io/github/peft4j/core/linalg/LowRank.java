@@ -3,6 +3,7 @@ package io.github.peft4j.core.linalg;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.SplittableRandom;
 
@@ -98,6 +99,24 @@ public final class LowRank {
      * @return the decomposition with exactly k triplets
      */
     public static Svd svd(double[] m, int rows, int cols, int k, int powerIterations, long seed) {
+        return svd(m, rows, cols, k, powerIterations, seed, null);
+    }
+
+    /**
+     * Computes the top-k singular triplets, starting the range finder from a previous estimate of the right singular
+     * vectors (for tracking a slowly changing matrix, e.g. a covariance updated batch by batch: one power iteration
+     * from a good start is as accurate as several from a random one).
+     *
+     * @param m the matrix, row-major [rows, cols]; not modified
+     * @param rows rows
+     * @param cols columns
+     * @param k how many singular triplets, in [1, min(rows, cols)]
+     * @param powerIterations subspace iterations
+     * @param seed seed of the random columns added to the start
+     * @param start previous right singular vectors as rows, row-major [k0, cols] (k0 ≤ k + oversampling), or null
+     * @return the decomposition with exactly k triplets
+     */
+    public static Svd svd(double[] m, int rows, int cols, int k, int powerIterations, long seed, double[] start) {
         if ((long) rows * cols != m.length) {
             throw new IllegalArgumentException("matrix data has " + m.length + " values, expected rows*cols = "
                     + rows + "*" + cols);
@@ -114,6 +133,15 @@ public final class LowRank {
         INDArray a = Nd4j.create(m, new long[] {rows, cols}, DataType.DOUBLE);
         INDArray at = a.transpose();
         INDArray omega = gaussian(cols, l, seed);
+        if (start != null) {
+            if (start.length % cols != 0 || start.length / cols > l) {
+                throw new IllegalArgumentException("start must hold at most " + l + " rows of " + cols
+                        + " values; got " + start.length + " values");
+            }
+            int k0 = start.length / cols;
+            INDArray st = Nd4j.create(start, new long[] {k0, cols}, DataType.DOUBLE).transpose();
+            omega.get(NDArrayIndex.all(), NDArrayIndex.interval(0, k0)).assign(st);
+        }
         INDArray q = orthonormalBasis(a.mmul(omega));
         for (int i = 0; i < powerIterations; i++) {
             INDArray z = orthonormalBasis(at.mmul(q));
@@ -130,19 +158,10 @@ public final class LowRank {
         Nd4j.getBlasWrapper().lapack().gesvd(rt, s, uSmall, wt);
         INDArray u = q.mmul(uSmall);               // [rows, l]
         INDArray vt = wt.mmul(bt.transpose());     // [l, cols]: W̃ᵀ Q2ᵀ
-        double[] uk = new double[rows * k];
         double[] sk = new double[k];
-        double[] vk = new double[k * cols];
-        for (int j = 0; j < k; j++) {
-            sk[j] = s.getDouble(j);
-            for (int i = 0; i < rows; i++) {
-                uk[i * k + j] = u.getDouble(i, j);
-            }
-        }
-        INDArray vtk = vt.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, k),
-                org.nd4j.linalg.indexing.NDArrayIndex.all()).dup('c');
-        double[] flat = vtk.data().asDouble();
-        System.arraycopy(flat, 0, vk, 0, vk.length);
+        System.arraycopy(s.data().asDouble(), 0, sk, 0, k);
+        double[] uk = u.get(NDArrayIndex.all(), NDArrayIndex.interval(0, k)).dup('c').data().asDouble();
+        double[] vk = vt.get(NDArrayIndex.interval(0, k), NDArrayIndex.all()).dup('c').data().asDouble();
         return new Svd(uk, sk, vk, rows, cols);
     }
 

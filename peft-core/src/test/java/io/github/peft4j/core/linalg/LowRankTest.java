@@ -133,6 +133,36 @@ class LowRankTest {
     }
 
     @Test
+    void aWarmStartFromTheTrueVectorsConvergesInOneIteration() {
+        Random rnd = new Random(4);
+        int n = 80;
+        double[] sigma = new double[n];
+        for (int j = 0; j < n; j++) {
+            sigma[j] = 1.0 / (1 + 0.05 * j); // slow decay: a cold start with one iteration is visibly off
+        }
+        double[] u = orthonormal(n, n, rnd);
+        double[] m = compose(u, sigma, u, n, n); // symmetric PSD, like a covariance
+        int k = 5;
+        double[] start = new double[k * n];
+        for (int j = 0; j < k; j++) {
+            for (int c = 0; c < n; c++) {
+                start[j * n + c] = u[c * n + j];
+            }
+        }
+        LowRank.Svd warm = LowRank.svd(m, n, n, k, 1, 9, start);
+        LowRank.Svd cold = LowRank.svd(m, n, n, k, 1, 9, null);
+        double warmErr = 0;
+        double coldErr = 0;
+        for (int j = 0; j < k; j++) {
+            warmErr = Math.max(warmErr, Math.abs(warm.s()[j] - sigma[j]));
+            coldErr = Math.max(coldErr, Math.abs(cold.s()[j] - sigma[j]));
+        }
+        assertTrue(warmErr < 1e-9, "warm " + warmErr);
+        assertTrue(coldErr > 100 * warmErr, "cold " + coldErr + " warm " + warmErr);
+        assertThrows(IllegalArgumentException.class, () -> LowRank.svd(m, n, n, k, 1, 9, new double[n + 1]));
+    }
+
+    @Test
     void sameSeedSameResult() {
         Random rnd = new Random(3);
         float[] m = new float[40 * 30];

@@ -11,6 +11,10 @@ import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.examples.Report;
 import io.github.peft4j.examples.data.Split;
 import io.github.peft4j.lora.LoraConfig;
+import io.github.peft4j.lora.LoraInit;
+import io.github.peft4j.lora.init.Eva;
+import io.github.peft4j.lora.init.LoraGa;
+import io.github.peft4j.lora.init.Pissa;
 import io.github.peft4j.ssf.SsfConfig;
 import io.github.peft4j.models.bert.Bert;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
@@ -58,6 +62,16 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--dropout", defaultValue = "0.1", description = "LoRA dropout (default: ${DEFAULT-VALUE})")
     private double dropout;
+
+    @Option(names = "--init", defaultValue = "default",
+            description = "LoRA/DoRA initialisation: default (Kaiming A, B = 0), gaussian, pissa (weight SVD),"
+                    + " lora-ga (gradient SVD over --init-batches batches of 2), eva (PCA of layer inputs, ranks"
+                    + " redistributed; reads up to --init-batches batches of 16) (default: ${DEFAULT-VALUE})")
+    private String init;
+
+    @Option(names = "--init-batches", description = "batches LoRA-GA averages (default 64) or EVA reads at most"
+            + " (default 100)")
+    private Integer initBatches;
 
     @Option(names = "--targets", split = ",",
             description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
@@ -126,6 +140,22 @@ public final class TrainCommand implements Callable<Integer> {
         };
         boolean dora = method.equalsIgnoreCase("dora");
         boolean ssf = method.equalsIgnoreCase("ssf");
+        String initName = init.toLowerCase(Locale.ROOT);
+        if (!List.of("default", "gaussian", "pissa", "lora-ga", "eva").contains(initName)) {
+            throw new IllegalArgumentException("--init must be default, gaussian, pissa, lora-ga or eva; got '"
+                    + init + "'");
+        }
+        if (!initName.equals("default") && (full || ssf)) {
+            throw new IllegalArgumentException("--init " + init + " initialises LoRA adapters; it does not apply"
+                    + " to --method " + method);
+        }
+        if (dora && (initName.equals("pissa") || initName.equals("lora-ga"))) {
+            throw new IllegalArgumentException("--init " + init + " rewrites the base weights, which DoRA's"
+                    + " magnitude is defined on; use it with --method lora");
+        }
+        if (initBatches != null && initBatches < 1) {
+            throw new IllegalArgumentException("--init-batches must be >= 1; got " + initBatches);
+        }
         if (targets == null) {
             targets = ssf ? List.of("query", "key", "value", "dense", "LayerNorm") : List.of("query", "value");
         }
@@ -170,7 +200,9 @@ public final class TrainCommand implements Callable<Integer> {
                                 : modelOptions.model)).build();
             } else {
                 lora = LoraConfig.builder().setTargetModules(selector(targets)).optRank(rank).optAlpha(alpha)
-                        .optDropout(dropout).optUseDora(dora).optModulesToSave("classifier", "pooler").optTaskType("SEQ_CLS")
+                        .optDropout(dropout).optUseDora(dora).optInit(initName.equals("gaussian")
+                                ? LoraInit.GAUSSIAN : LoraInit.DEFAULT)
+                        .optModulesToSave("classifier", "pooler").optTaskType("SEQ_CLS")
                         .optBaseModelNameOrPath("minilm".equalsIgnoreCase(modelOptions.model)
                                 ? "sentence-transformers/all-MiniLM-L6-v2" : modelOptions.model).build();
                 model = PeftModel.builder().setBaseModel(base).setConfig(lora).optSeed(seed).build();
@@ -179,9 +211,13 @@ public final class TrainCommand implements Callable<Integer> {
                     .mapToLong(p -> p.getArray().size()).sum();
             String counts = model instanceof PeftModel p ? p.getTrainableParameters().toString()
                     : String.format(Locale.ROOT, "trainable params: %,d (full fine-tuning)", trainable);
-            System.out.println(counts);
-
             TextClassificationData train = split.train().toTrainingData(classes, tokenizer);
+            if (model instanceof PeftModel peft && !ssf) {
+                initialise(peft, train); // EVA may change ranks and with them the counts
+                counts = peft.getTrainableParameters().toString();
+                trainable = peft.getTrainableParameters().trainable();
+            }
+            System.out.println(counts);
             TextClassificationData val = split.validation().size() == 0 ? null
                     : split.validation().toTrainingData(classes, tokenizer);
             FineTuner tuner = new FineTuner(model, cfg, classes.size());
@@ -208,8 +244,9 @@ public final class TrainCommand implements Callable<Integer> {
                     + split.validation().size() + ", test " + split.test().size() + ")");
             settings.put("classes", classes.toString());
             settings.put("method", full ? "full fine-tuning" : ssf ? "SSF, targets=" + targets
-                    + ", modules_to_save=[classifier, pooler]" : (dora ? "DoRA" : "LoRA") + " r=" + rank + ", alpha=" + alpha + ", dropout="
-                    + dropout + ", targets=" + targets + ", modules_to_save=[classifier, pooler]");
+                    + ", modules_to_save=[classifier, pooler]" : (dora ? "DoRA" : "LoRA") + " r=" + rank + ", alpha="
+                    + alpha + ", dropout=" + dropout + ", init=" + initName + ", targets=" + targets
+                    + ", modules_to_save=[classifier, pooler]");
             settings.put("parameters", counts);
             settings.put("optimizer", String.format(Locale.ROOT, "AdamW lr=%g, weight decay %g, %s schedule, warm-up"
                     + " %.2f, clip %.1f", cfg.learningRate(), cfg.weightDecay(), cfg.schedule(), cfg.warmupRatio(),
@@ -235,6 +272,30 @@ public final class TrainCommand implements Callable<Integer> {
             System.out.println("report: " + output.resolve("report.html").toAbsolutePath());
             return 0;
         }
+    }
+
+    private void initialise(PeftModel model, TextClassificationData train) {
+        String adapter = PeftModel.DEFAULT_ADAPTER;
+        long t0 = System.nanoTime();
+        switch (init.toLowerCase(Locale.ROOT)) {
+            case "pissa" -> Pissa.initialize(model, adapter, Pissa.DEFAULT_POWER_ITERATIONS, seed);
+            case "lora-ga" -> {
+                LoraGa.Options d = LoraGa.Options.defaults(seed);
+                LoraGa.initialize(model, adapter, train, new LoraGa.Options(initBatches != null ? initBatches
+                        : d.batches(), d.batchSize(), d.gamma(), d.powerIterations(), seed));
+            }
+            case "eva" -> {
+                Eva.Options d = Eva.Options.defaults(seed);
+                Eva.Result r = Eva.initialize(model, adapter, train, new Eva.Options(d.rho(), d.tau(),
+                        d.batchSize(), initBatches != null ? initBatches : d.maxBatches(), seed, d.tokenMask()));
+                System.out.printf(Locale.ROOT, "EVA: %d batches, %s; ranks %s%n", r.batches(),
+                        r.converged() ? "converged" : "not converged", r.ranks().values());
+            }
+            default -> {
+                return;
+            }
+        }
+        System.out.printf(Locale.ROOT, "init %s: %.1f s%n", init, (System.nanoTime() - t0) / 1e9);
     }
 
     static ModuleSelector selector(List<String> targets) {

@@ -294,7 +294,9 @@ public final class Eva {
             trace += cov[i * in + i];
         }
         int k = Math.min(g.components, in);
-        g.svd = LowRank.svd(cov, in, in, k, 6, InitSupport.layerSeed(options.seed(), g.paths.get(0)));
+        // the covariance changes little from batch to batch: one power iteration from the last components
+        g.svd = LowRank.svd(cov, in, in, k, g.previous == null ? 4 : 1, InitSupport.layerSeed(options.seed(),
+                g.paths.get(0)), g.previous);
         g.total = trace;
         double[] current = g.svd.vt();
         if (g.previous != null) {
