@@ -1,0 +1,399 @@
+package io.github.peft4j.sparse.kernels;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.stream.IntStream;
+
+/**
+ * CPU kernels for sparse fine-tuning on a weight W [out, in] whose trainable entries are given by flat row-major
+ * indices {@code idx[k] = row · in + col}. All arrays are row-major float32.
+ *
+ * <ul>
+ *   <li>{@link #sddmm}: the values' gradient {@code grad[k] = Σ_n g[n, row_k] · x[n, col_k]} straight from the
+ *       layer's output gradient g [n, out] and input x [n, in], never forming the dense [out, in] gradient;
+ *   <li>{@link #gather} / {@link #scatter}: between dense W and the values;
+ *   <li>{@link #sparseDeltaForward}: {@code y += x Δᵀ} for a sparse Δ, for low densities;
+ *   <li>{@link #smallestMagnitude}: the positions of the smallest |W| without sorting W (a two-pass radix select).
+ * </ul>
+ *
+ * <p>Each kernel spreads its work over the common fork-join pool (all cores) when it is large enough, and uses the
+ * JDK Vector API for its inner loops when the JVM runs with {@code --add-modules jdk.incubator.vector} (an incubator
+ * module in Java 17), else portable Java: {@link #best()} picks, {@link #plain()} forces the portable loops.
+ * {@link SparseReference} holds the plain scalar definitions the tests compare every kernel against.
+ */
+public final class SparseKernels {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SparseKernels.class);
+
+    /** Work (multiply-adds) below which a kernel stays on the calling thread. */
+    private static final long PARALLEL_WORK = 1L << 16;
+
+    /**
+     * {@link #sddmm} uses the transposed (dot-product) form when nnz ≥ this × (out + in): the transposition of g and
+     * x costs n·(out + in) and pays off once each transposed row is reused a few times. Measured with
+     * {@code SparseKernelBenchmark} (docs/sparse.md).
+     */
+    static final double DOT_CROSSOVER = 4;
+
+    private static final SparseKernels PLAIN = new SparseKernels(PlainFloatOps.INSTANCE);
+    private static final SparseKernels BEST = new SparseKernels(loadVectorOps());
+
+    private final FloatOps ops;
+
+    private SparseKernels(FloatOps ops) {
+        this.ops = ops;
+    }
+
+    private static FloatOps loadVectorOps() {
+        if (Boolean.getBoolean("peft4j.noVector") || ModuleLayer.boot().findModule("jdk.incubator.vector")
+                .isEmpty()) {
+            LOG.debug("jdk.incubator.vector not present: sparse kernels use portable Java loops (start the JVM with"
+                    + " --add-modules jdk.incubator.vector to use the Vector API)");
+            return PlainFloatOps.INSTANCE;
+        }
+        try {
+            return (FloatOps) Class.forName("io.github.peft4j.sparse.kernels.VectorFloatOps")
+                    .getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | LinkageError e) {
+            LOG.warn("Vector API present but not usable ({}); sparse kernels use portable Java loops", e.toString());
+            return PlainFloatOps.INSTANCE;
+        }
+    }
+
+    /**
+     * Returns the fastest kernels available in this JVM.
+     *
+     * @return Vector API kernels if {@code jdk.incubator.vector} is present, else the portable ones
+     */
+    public static SparseKernels best() {
+        return BEST;
+    }
+
+    /**
+     * Returns the portable kernels (no Vector API).
+     *
+     * @return the kernels
+     */
+    public static SparseKernels plain() {
+        return PLAIN;
+    }
+
+    /**
+     * Returns which inner loops these kernels use.
+     *
+     * @return {@code plain} or {@code vector(N bits)}
+     */
+    public String implementation() {
+        return ops.name();
+    }
+
+    // ------------------------------------------------------------------ SDDMM
+
+    /**
+     * The gradient of the selected weight entries: {@code dst[k] = Σ_n g[n, row_k] · x[n, col_k]} with
+     * {@code row_k = idx[k] / in}, {@code col_k = idx[k] % in}. Picks the streaming or the transposed form by
+     * density.
+     *
+     * @param g output gradient [n, out]
+     * @param x layer input [n, in]
+     * @param n tokens (rows of g and x)
+     * @param out output features
+     * @param in input features
+     * @param idx flat indices into [out, in]
+     * @param dst receives the nnz = idx.length values
+     */
+    public void sddmm(float[] g, float[] x, int n, int out, int in, int[] idx, float[] dst) {
+        if (idx.length >= DOT_CROSSOVER * (out + in)) {
+            sddmmTransposed(g, x, n, out, in, idx, dst);
+        } else {
+            sddmmStreaming(g, x, n, out, in, idx, dst);
+        }
+    }
+
+    /**
+     * SDDMM streaming over tokens: for every token, every selected entry accumulates one product. No extra memory;
+     * best at low densities.
+     *
+     * @param g output gradient [n, out]
+     * @param x layer input [n, in]
+     * @param n tokens
+     * @param out output features
+     * @param in input features
+     * @param idx flat indices into [out, in]
+     * @param dst receives the values
+     */
+    public void sddmmStreaming(float[] g, float[] x, int n, int out, int in, int[] idx, float[] dst) {
+        checkSddmm(g, x, n, out, in, idx, dst);
+        int nnz = idx.length;
+        int[] rows = new int[nnz];
+        int[] cols = new int[nnz];
+        for (int k = 0; k < nnz; k++) {
+            rows[k] = idx[k] / in;
+            cols[k] = idx[k] % in;
+        }
+        forChunks(nnz, (long) nnz * n, (from, to) -> {
+            float[] acc = new float[to - from];
+            for (int t = 0; t < n; t++) {
+                int go = t * out;
+                int xo = t * in;
+                for (int k = from; k < to; k++) {
+                    acc[k - from] += g[go + rows[k]] * x[xo + cols[k]];
+                }
+            }
+            System.arraycopy(acc, 0, dst, from, to - from);
+        });
+    }
+
+    /**
+     * SDDMM on transposed copies: g and x are transposed to [out, n] and [in, n], then each selected entry is one
+     * contiguous dot product of length n (Vector API when available). Best at higher densities.
+     *
+     * @param g output gradient [n, out]
+     * @param x layer input [n, in]
+     * @param n tokens
+     * @param out output features
+     * @param in input features
+     * @param idx flat indices into [out, in]
+     * @param dst receives the values
+     */
+    public void sddmmTransposed(float[] g, float[] x, int n, int out, int in, int[] idx, float[] dst) {
+        checkSddmm(g, x, n, out, in, idx, dst);
+        float[] gt = transpose(g, n, out);
+        float[] xt = transpose(x, n, in);
+        forChunks(idx.length, (long) idx.length * n, (from, to) -> {
+            for (int k = from; k < to; k++) {
+                int r = idx[k] / in;
+                int c = idx[k] - r * in;
+                dst[k] = ops.dot(gt, r * n, xt, c * n, n);
+            }
+        });
+    }
+
+    private static void checkSddmm(float[] g, float[] x, int n, int out, int in, int[] idx, float[] dst) {
+        requireLength("g", g, (long) n * out);
+        requireLength("x", x, (long) n * in);
+        if (dst.length < idx.length) {
+            throw new IllegalArgumentException("dst holds " + dst.length + " values, fewer than the " + idx.length
+                    + " indices");
+        }
+        checkIndices(idx, (long) out * in);
+    }
+
+    /** Row-major [rows, cols] to [cols, rows], in cache blocks. */
+    static float[] transpose(float[] a, int rows, int cols) {
+        float[] t = new float[a.length];
+        final int b = 32;
+        forChunks((cols + b - 1) / b, (long) rows * cols / 4, (from, to) -> {
+            for (int cb = from * b; cb < Math.min(cols, to * b); cb += b) {
+                int ce = Math.min(cols, cb + b);
+                for (int rb = 0; rb < rows; rb += b) {
+                    int re = Math.min(rows, rb + b);
+                    for (int r = rb; r < re; r++) {
+                        for (int c = cb; c < ce; c++) {
+                            t[c * rows + r] = a[r * cols + c];
+                        }
+                    }
+                }
+            }
+        });
+        return t;
+    }
+
+    // ------------------------------------------------------------------ gather / scatter
+
+    /**
+     * {@code dst[k] = w[idx[k]]}.
+     *
+     * @param w the dense weight, flat
+     * @param idx flat indices
+     * @param dst receives the values
+     */
+    public void gather(float[] w, int[] idx, float[] dst) {
+        checkIndices(idx, w.length);
+        forChunks(idx.length, idx.length, (from, to) -> {
+            for (int k = from; k < to; k++) {
+                dst[k] = w[idx[k]];
+            }
+        });
+    }
+
+    /**
+     * {@code w[idx[k]] = values[k]}, in place.
+     *
+     * @param values the values
+     * @param idx flat indices (distinct)
+     * @param w the dense weight, flat, modified
+     */
+    public void scatter(float[] values, int[] idx, float[] w) {
+        checkIndices(idx, w.length);
+        forChunks(idx.length, idx.length, (from, to) -> {
+            for (int k = from; k < to; k++) {
+                w[idx[k]] = values[k];
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ sparse-delta forward
+
+    /**
+     * {@code y += x Δᵀ} for a sparse Δ [out, in] with values {@code delta} at {@code idx}: y [n, out], x [n, in].
+     * Costs nnz·n multiply-adds instead of the dense product's out·in·n.
+     *
+     * @param x input [n, in]
+     * @param n tokens
+     * @param in input features
+     * @param out output features
+     * @param idx flat indices into [out, in]
+     * @param delta Δ's values
+     * @param y output [n, out], accumulated in place
+     */
+    public void sparseDeltaForward(float[] x, int n, int in, int out, int[] idx, float[] delta, float[] y) {
+        requireLength("x", x, (long) n * in);
+        requireLength("y", y, (long) n * out);
+        checkIndices(idx, (long) out * in);
+        int nnz = idx.length;
+        int[] rows = new int[nnz];
+        int[] cols = new int[nnz];
+        for (int k = 0; k < nnz; k++) {
+            rows[k] = idx[k] / in;
+            cols[k] = idx[k] % in;
+        }
+        forChunks(n, (long) nnz * n, (from, to) -> {
+            for (int t = from; t < to; t++) {
+                int xo = t * in;
+                int yo = t * out;
+                for (int k = 0; k < nnz; k++) {
+                    y[yo + rows[k]] += delta[k] * x[xo + cols[k]];
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ selection
+
+    /**
+     * The positions of the {@code count} entries of smallest |w|, ascending; ties at the boundary go to the lowest
+     * positions. A radix select on the bits of |w| (two histogram passes and one collecting pass): O(numel), no sort.
+     *
+     * @param w the values
+     * @param count how many, in [0, w.length]
+     * @return sorted positions
+     * @throws IllegalArgumentException if count is out of range or w holds NaN
+     */
+    public static int[] smallestMagnitude(float[] w, int count) {
+        if (count < 0 || count > w.length) {
+            throw new IllegalArgumentException("count must be in [0, " + w.length + "]; got " + count);
+        }
+        if (count == 0) {
+            return new int[0];
+        }
+        int[] hi = new int[1 << 16];
+        for (int i = 0; i < w.length; i++) {
+            int key = key(w, i);
+            hi[key >>> 16]++;
+        }
+        int bin = 0;
+        int below = 0;
+        while (below + hi[bin] < count) {
+            below += hi[bin];
+            bin++;
+        }
+        int[] lo = new int[1 << 16];
+        for (float v : w) {
+            int key = Float.floatToRawIntBits(v) & 0x7fffffff;
+            if (key >>> 16 == bin) {
+                lo[key & 0xffff]++;
+            }
+        }
+        int sub = 0;
+        while (below + lo[sub] < count) {
+            below += lo[sub];
+            sub++;
+        }
+        int threshold = (bin << 16) | sub;
+        int ties = count - below;
+        int[] out = new int[count];
+        int n = 0;
+        for (int i = 0; i < w.length && n < count; i++) {
+            int key = Float.floatToRawIntBits(w[i]) & 0x7fffffff;
+            if (key < threshold) {
+                out[n++] = i;
+            } else if (key == threshold && ties > 0) {
+                out[n++] = i;
+                ties--;
+            }
+        }
+        return out;
+    }
+
+    private static int key(float[] w, int i) {
+        float v = w[i];
+        if (Float.isNaN(v)) {
+            throw new IllegalArgumentException("the weight holds NaN at position " + i + "; cannot select by"
+                    + " magnitude");
+        }
+        return Float.floatToRawIntBits(v) & 0x7fffffff;
+    }
+
+    /**
+     * The positions where |w| &lt; tau, ascending.
+     *
+     * @param w the values
+     * @param tau the threshold (&gt; 0)
+     * @return sorted positions
+     */
+    public static int[] belowThreshold(float[] w, float tau) {
+        if (!(tau > 0)) {
+            throw new IllegalArgumentException("threshold must be > 0; got " + tau);
+        }
+        int n = 0;
+        int[] buf = new int[Math.min(w.length, 1024)];
+        for (int i = 0; i < w.length; i++) {
+            if (Math.abs(w[i]) < tau) {
+                if (n == buf.length) {
+                    buf = java.util.Arrays.copyOf(buf, Math.min(w.length, buf.length * 2));
+                }
+                buf[n++] = i;
+            }
+        }
+        return java.util.Arrays.copyOf(buf, n);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** Fails on an index outside [0, size) and names it. */
+    static void checkIndices(int[] idx, long size) {
+        for (int k = 0; k < idx.length; k++) {
+            if (idx[k] < 0 || idx[k] >= size) {
+                throw new IllegalArgumentException("index " + idx[k] + " at position " + k + " is outside [0, "
+                        + size + ")");
+            }
+        }
+    }
+
+    private static void requireLength(String name, float[] a, long expected) {
+        if (a.length != expected) {
+            throw new IllegalArgumentException(name + " holds " + a.length + " values; expected " + expected);
+        }
+    }
+
+    private interface Range {
+        void run(int from, int to);
+    }
+
+    /** Splits [0, n) into chunks run on the common pool when the work is large enough. */
+    private static void forChunks(int n, long work, Range body) {
+        int threads = java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 1;
+        if (n == 0) {
+            return;
+        }
+        if (work < PARALLEL_WORK || threads <= 1 || n < 2) {
+            body.run(0, n);
+            return;
+        }
+        int chunks = Math.min(n, threads * 4);
+        IntStream.range(0, chunks).parallel().forEach(c -> body.run((int) ((long) n * c / chunks),
+                (int) ((long) n * (c + 1) / chunks)));
+    }
+}
