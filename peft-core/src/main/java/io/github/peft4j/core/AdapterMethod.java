@@ -104,4 +104,38 @@ public interface AdapterMethod {
     default java.util.List<String> modelCardNotes(AdapterConfig config, java.util.Map<String, LayerAdapter> layers) {
         return java.util.List.of();
     }
+
+    /**
+     * Training hook: called after every backward pass (every micro-batch) on the active adapter, while the pass's
+     * arrays are alive. Methods that compute gradients outside autograd (SaRA's SDDMM) write them here. None by
+     * default.
+     *
+     * @param config the adapter's config
+     * @param layers the adapter's layers by module path
+     */
+    default void afterBackward(AdapterConfig config, java.util.Map<String, LayerAdapter> layers) {
+    }
+
+    /**
+     * Training hook: called once per optimizer step after the gradients are complete and before clipping and the
+     * update (gradient regularisers go here). None by default.
+     *
+     * @param config the adapter's config
+     * @param layers the adapter's layers by module path
+     * @param step the 0-based step about to be applied
+     */
+    default void beforeStep(AdapterConfig config, java.util.Map<String, LayerAdapter> layers, long step) {
+    }
+
+    /**
+     * Training hook: called once per optimizer step after the update (re-selection, regrowth). None by default.
+     *
+     * @param config the adapter's config
+     * @param layers the adapter's layers by module path
+     * @param step the 0-based step just applied
+     * @param optimizer lets the method reset optimizer state of entries it repurposes
+     */
+    default void afterStep(AdapterConfig config, java.util.Map<String, LayerAdapter> layers, long step,
+            OptimizerAccess optimizer) {
+    }
 }

@@ -41,6 +41,26 @@ public interface LayerAdapter extends AutoCloseable {
     }
 
     /**
+     * Whether the adapter computes the layer output itself on the activation path (from the input, with its own
+     * effective weight), so the base layer's forward is skipped and {@link #forward} gets a null base output. False
+     * by default.
+     *
+     * @return true to replace the base computation
+     */
+    default boolean computesOutput() {
+        return false;
+    }
+
+    /**
+     * Called after a loaded adapter's tensors were copied into {@link #parameters()}: a method whose tensors must
+     * satisfy more than their shape (indices inside the weight) checks them here.
+     *
+     * @throws IllegalArgumentException naming what is wrong
+     */
+    default void afterLoad() {
+    }
+
+    /**
      * Activation path: the adapted layer output.
      *
      * @param store the parameter store to read the adapter's parameters through (so optimizers see them)

@@ -483,6 +483,54 @@ public final class PeftModel extends AbstractBlock {
         return base;
     }
 
+    // ------------------------------------------------------------------ training hooks
+
+    /**
+     * Training-loop hook: call after every backward pass (each micro-batch), while the pass's arrays are alive.
+     * {@link io.github.peft4j.train.FineTuner} calls it; a loop of your own must too when the active method needs it
+     * (SaRA and SpIEL do; LoRA, DoRA and SSF do not). Does nothing while adapters are disabled or merged.
+     */
+    public void afterBackward() {
+        Adapter a = hookTarget();
+        if (a != null) {
+            AdapterMethods.forConfig(a.config).afterBackward(a.config, Collections.unmodifiableMap(a.byPath));
+        }
+    }
+
+    /**
+     * Training-loop hook: call once per optimizer step, after all micro-batches' backward passes and before gradient
+     * clipping and the update.
+     *
+     * @param step the 0-based step about to be applied
+     */
+    public void beforeStep(long step) {
+        Adapter a = hookTarget();
+        if (a != null) {
+            AdapterMethods.forConfig(a.config).beforeStep(a.config, Collections.unmodifiableMap(a.byPath), step);
+        }
+    }
+
+    /**
+     * Training-loop hook: call once per optimizer step, after the update.
+     *
+     * @param step the 0-based step just applied
+     * @param optimizer access to the optimizer's per-entry state ({@link OptimizerAccess#NONE} if it has none)
+     */
+    public void afterStep(long step, OptimizerAccess optimizer) {
+        Adapter a = hookTarget();
+        if (a != null) {
+            AdapterMethods.forConfig(a.config).afterStep(a.config, Collections.unmodifiableMap(a.byPath), step,
+                    optimizer);
+        }
+    }
+
+    private Adapter hookTarget() {
+        if (unloaded || activeAdapter == null || !isAdaptersEnabled() || isMerged()) {
+            return null;
+        }
+        return adapters.get(activeAdapter);
+    }
+
     // ------------------------------------------------------------------ counts
 
     /**
@@ -652,6 +700,14 @@ public final class PeftModel extends AbstractBlock {
         }
         for (Map.Entry<String, Parameter> e : expected.entrySet()) {
             ParameterValues.copyInto(e.getValue().getArray(), tensors.get(e.getKey()));
+        }
+        for (Map.Entry<String, LayerAdapter> e : a.byPath.entrySet()) {
+            try {
+                e.getValue().afterLoad();
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException(dir.resolve(AdapterFiles.WEIGHTS) + ", layer '" + e.getKey()
+                        + "': " + ex.getMessage(), ex);
+            }
         }
     }
 
@@ -922,7 +978,9 @@ public final class PeftModel extends AbstractBlock {
         for (Adapter a : adapters.values()) {
             boolean train = a.name.equals(activeAdapter);
             for (LayerAdapter la : a.byPath.values()) {
-                la.parameters().values().forEach(p -> p.freeze(!train));
+                // integer tensors (indices) are never trainable
+                la.parameters().values().stream().filter(p -> p.getArray().getDataType().isFloating())
+                        .forEach(p -> p.freeze(!train));
             }
             a.saved.values().forEach(p -> p.getValue().freeze(!train));
         }

@@ -80,6 +80,28 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
+     * Resets both moments of some entries of a parameter to zero (as if they had never been updated), for methods
+     * that repurpose entries during training.
+     *
+     * @param key the parameter's key in {@link #step}
+     * @param positions flat positions in the parameter
+     */
+    public void resetState(String key, int[] positions) {
+        for (NDArray s : new NDArray[] {m.get(key), v.get(key)}) {
+            if (s == null) {
+                continue;
+            }
+            float[] values = s.toFloatArray();
+            for (int i : positions) {
+                values[i] = 0;
+            }
+            try (NDArray fresh = manager.create(values, s.getShape()).toType(s.getDataType(), false)) {
+                io.github.peft4j.core.ParameterValues.copyInto(s, fresh);
+            }
+        }
+    }
+
+    /**
      * Returns the number of updates applied.
      *
      * @return t

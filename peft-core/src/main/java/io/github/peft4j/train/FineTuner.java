@@ -180,6 +180,11 @@ public final class FineTuner {
                             state.get("best_macro_f1").asDouble(), 0, new long[0][0]);
                 }
                 LOG.info("resumed from {} at step {}", resume, start);
+                if (System.getenv("MKL_CBWR") == null) {
+                    LOG.info("for a resumed run identical to an uninterrupted one bit for bit, start both with the"
+                            + " environment MKL_CBWR=AUTO MKL_DYNAMIC=FALSE (libtorch's MKL otherwise picks kernels by"
+                            + " memory alignment and load)");
+                }
             }
             Progress progress = new Progress(config.progressBar() ? System.err : null, total, start);
             int[] order = null;
@@ -204,7 +209,13 @@ public final class FineTuner {
                         NDArray loss = ce.evaluate(new NDList(train.labels(idx, s)), new NDList(logits));
                         lossValue += loss.getFloat() / config.gradientAccumulation();
                         gc.backward(loss.div(config.gradientAccumulation()));
+                        if (model instanceof PeftModel peft) {
+                            peft.afterBackward();
+                        }
                     }
+                }
+                if (model instanceof PeftModel peft) {
+                    peft.beforeStep(step);
                 }
                 double gradNorm = clipGradients();
                 double lr = config.schedule().at(config.learningRate(), step, warmup, total);
@@ -216,6 +227,15 @@ public final class FineTuner {
                     LOG.warn("step {}: non-finite {} (loss {}); update skipped ({} so far). Non-finite gradients"
                             + " in: {}", step + 1, Double.isFinite(lossValue) ? "gradient norm" : "loss", lossValue,
                             skipped, nonFiniteGradients());
+                }
+                if (model instanceof PeftModel peft) {
+                    peft.afterStep(step, (param, positions) -> {
+                        for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
+                            if (e.getValue() == param) {
+                                opt.resetState(e.getKey(), positions);
+                            }
+                        }
+                    });
                 }
                 zeroGradients();
                 long done = step + 1;

@@ -43,12 +43,15 @@ public final class AdaptedBlock extends AbstractBlock implements AdapterWrapper 
     @Override
     protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
             PairList<String, Object> params) {
-        NDList out = base.forward(parameterStore, inputs, training, params);
         LayerAdapter adapter = active.get();
         if (adapter == null) {
-            return out;
+            return base.forward(parameterStore, inputs, training, params);
         }
         NDArray x = inputs.singletonOrThrow();
+        if (adapter.computesOutput()) {
+            return new NDList(adapter.forward(parameterStore, x, null, training));
+        }
+        NDList out = base.forward(parameterStore, inputs, training, params);
         return new NDList(adapter.forward(parameterStore, x, out.singletonOrThrow(), training));
     }
 

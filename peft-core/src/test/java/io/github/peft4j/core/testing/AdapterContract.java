@@ -105,6 +105,12 @@ public abstract class AdapterContract {
         }
     }
 
+    private PeftModel wrapNonIdentity(AdapterProfile p, Block base, long seed) {
+        PeftModel peft = wrap(p, base, p.nonIdentityConfig(), seed);
+        p.perturb(peft, seed);
+        return peft;
+    }
+
     private PeftModel wrap(AdapterProfile p, Block base, AdapterConfig config, long seed) {
         return PeftModel.builder().setBaseModel(base).setConfig(config).optSeed(seed)
                 .optInjectionMode(p.injectionMode()).build();
@@ -147,7 +153,7 @@ public abstract class AdapterContract {
         Block base = p.newBaseModel(manager);
         NDArray x = input(p, 1, manager);
         double[] before = run(base, x);
-        PeftModel peft = wrap(p, base, p.nonIdentityConfig(), 7);
+        PeftModel peft = wrapNonIdentity(p, base, 7);
         double[] adapted = run(peft, x);
         assertTrue(maxRelDiff(before, adapted) > 1e-4, "non-identity adapter must change the output");
         peft.disableAdapters();
@@ -165,6 +171,9 @@ public abstract class AdapterContract {
         List<Parameter> trainable = new ArrayList<>();
         Map<Parameter, double[]> trainableBefore = new HashMap<>();
         for (Pair<String, Parameter> e : peft.getDirectParameters()) {
+            if (!e.getValue().getArray().getDataType().isFloating()) {
+                continue; // integer tensors (sparse indices) are part of an adapter but never trained
+            }
             trainable.add(e.getValue());
             trainableBefore.put(e.getValue(), e.getValue().getArray().toType(
                     ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray());
@@ -203,8 +212,11 @@ public abstract class AdapterContract {
                             }
                             last = l;
                             gc.backward(loss);
+                            peft.afterBackward(); // the training-loop hooks a loop of one's own calls
                         }
+                        peft.beforeStep(step);
                         trainer.step();
+                        peft.afterStep(step, io.github.peft4j.core.OptimizerAccess.NONE);
                     }
                 }
             }
@@ -227,7 +239,7 @@ public abstract class AdapterContract {
     void mergeEqualsUnmergedAndUnmergeRestores(AdapterProfile p) {
         Block base = p.newBaseModel(manager);
         Map<String, double[]> baseWeights = snapshot(base);
-        PeftModel peft = wrap(p, base, p.nonIdentityConfig(), 7);
+        PeftModel peft = wrapNonIdentity(p, base, 7);
         NDArray x = input(p, 2, manager);
         double[] unmerged = run(peft, x);
         peft.merge();
@@ -261,7 +273,7 @@ public abstract class AdapterContract {
     void mergeAndUnloadGivesPlainModelWithSameOutputs(AdapterProfile p) {
         Block base = p.newBaseModel(manager);
         long baseCount = base.getParameters().values().stream().mapToLong(q -> q.getArray().size()).sum();
-        PeftModel peft = wrap(p, base, p.nonIdentityConfig(), 7);
+        PeftModel peft = wrapNonIdentity(p, base, 7);
         NDArray x = input(p, 4, manager);
         double[] adapted = run(peft, x);
         Block plain = peft.mergeAndUnload();
@@ -277,7 +289,7 @@ public abstract class AdapterContract {
     @ParameterizedTest(name = "{0}")
     @MethodSource("profiles")
     void saveLoadRoundTripIsExact(AdapterProfile p, @TempDir Path dir) throws Exception {
-        PeftModel peft = wrap(p, p.newBaseModel(manager), p.nonIdentityConfig(), 7);
+        PeftModel peft = wrapNonIdentity(p, p.newBaseModel(manager), 7);
         NDArray x = input(p, 5, manager);
         double[] out = run(peft, x);
         peft.saveAdapters(dir);
@@ -319,9 +331,9 @@ public abstract class AdapterContract {
     @ParameterizedTest(name = "{0}")
     @MethodSource("profiles")
     void sameSeedSameWeights(AdapterProfile p) {
-        PeftModel a = wrap(p, p.newBaseModel(manager), p.nonIdentityConfig(), 11);
-        PeftModel b = wrap(p, p.newBaseModel(manager), p.nonIdentityConfig(), 11);
-        PeftModel c = wrap(p, p.newBaseModel(manager), p.nonIdentityConfig(), 12);
+        PeftModel a = wrapNonIdentity(p, p.newBaseModel(manager), 11);
+        PeftModel b = wrapNonIdentity(p, p.newBaseModel(manager), 11);
+        PeftModel c = wrapNonIdentity(p, p.newBaseModel(manager), 12);
         Map<String, NDArray> ta = a.getAdapterTensors(PeftModel.DEFAULT_ADAPTER);
         Map<String, NDArray> tb = b.getAdapterTensors(PeftModel.DEFAULT_ADAPTER);
         Map<String, NDArray> tc = c.getAdapterTensors(PeftModel.DEFAULT_ADAPTER);

@@ -51,6 +51,17 @@ public interface AdapterProfile {
     AdapterConfig nonIdentityConfig();
 
     /**
+     * Makes a freshly wrapped adapter non-identity, for methods whose every init is the identity (SaRA starts from
+     * W's own values), so the merge and round-trip checks cannot pass trivially. Does nothing by default (the
+     * {@link #nonIdentityConfig()} suffices).
+     *
+     * @param model the model holding the adapter named {@code default}
+     * @param seed a seed for the perturbation
+     */
+    default void perturb(io.github.peft4j.core.PeftModel model, long seed) {
+    }
+
+    /**
      * Returns the injection mode to wrap with.
      *
      * @return the mode

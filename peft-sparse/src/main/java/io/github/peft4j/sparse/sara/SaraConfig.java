@@ -1,0 +1,318 @@
+package io.github.peft4j.sparse.sara;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.peft4j.core.AdapterConfig;
+import io.github.peft4j.core.ModuleSelector;
+import io.github.peft4j.sparse.GradientMode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * SaRA, sparse low-rank adaptation of ineffective parameters (Hu et al., 2024, https://arxiv.org/abs/2409.06633): the
+ * smallest-magnitude entries of each pretrained weight barely matter, so exactly those are re-trained. Per target
+ * tensor the trainable entries are the smallest {@code fraction} of |W| (or every |W| &lt; {@code threshold}); they
+ * are stored as flat indices plus values, optimizer state exists only for the values, and a nuclear-norm term
+ * (λ, one random eligible matrix per step) keeps the update low-rank.
+ *
+ * <p>When to use: a budget like LoRA's that leaves the model's architecture unchanged (the update merges into W
+ * entry by entry) and keeps the general ability of the pretrained model. Python PEFT has no SaRA: the file format is
+ * peft4j's own (docs/adapter-format.md).
+ *
+ * @param targetModules {@code target_modules}: linear layers
+ * @param excludeModules {@code exclude_modules}
+ * @param fraction {@code sara_fraction}: the share of each tensor selected, in (0, 1); null when a threshold is used
+ * @param threshold {@code sara_threshold}: select |W| &lt; τ in every tensor; null when a fraction is used
+ * @param lowRankLambda {@code sara_lowrank_lambda}: λ of the nuclear-norm term (0 = off; reference 5e-4)
+ * @param reselectStep {@code sara_reselect_step}: after this many optimizer steps entries whose value grew to
+ *     |p| above the selection threshold freeze (0 = never; the reference re-selects halfway)
+ * @param gradient {@code sparse_gradient}: how the values' gradient is computed
+ * @param modulesToSave {@code modules_to_save}
+ * @param taskType {@code task_type}, or null
+ * @param baseModelNameOrPath {@code base_model_name_or_path}, or null
+ */
+public record SaraConfig(ModuleSelector targetModules, ModuleSelector excludeModules, Double fraction,
+        Double threshold, double lowRankLambda, long reselectStep, GradientMode gradient, List<String> modulesToSave,
+        String taskType, String baseModelNameOrPath) implements AdapterConfig {
+
+    /** The {@code peft_type} of SaRA (peft4j's own). */
+    public static final String PEFT_TYPE = "SARA";
+
+    private static final Logger LOG = LoggerFactory.getLogger(SaraConfig.class);
+    private static final Set<String> READ = Set.of("peft_type", "target_modules", "exclude_modules", "sara_fraction",
+            "sara_threshold", "sara_lowrank_lambda", "sara_reselect_step", "sparse_gradient", "modules_to_save",
+            "task_type", "base_model_name_or_path", "inference_mode");
+
+    /** Validates and copies. */
+    public SaraConfig {
+        Objects.requireNonNull(targetModules, "SaraConfig.target_modules");
+        excludeModules = excludeModules == null ? ModuleSelector.none() : excludeModules;
+        if ((fraction == null) == (threshold == null)) {
+            throw new IllegalArgumentException("SaraConfig needs exactly one of sara_fraction and sara_threshold;"
+                    + " got " + (fraction == null ? "neither" : "both"));
+        }
+        if (fraction != null && !(fraction > 0 && fraction < 1)) {
+            throw new IllegalArgumentException("SaraConfig.sara_fraction must be in (0, 1), e.g. 0.1 for the"
+                    + " smallest 10% of each weight; got " + fraction);
+        }
+        if (threshold != null && !(threshold > 0 && Double.isFinite(threshold))) {
+            throw new IllegalArgumentException("SaraConfig.sara_threshold must be a finite value > 0; got "
+                    + threshold);
+        }
+        if (!(lowRankLambda >= 0)) {
+            throw new IllegalArgumentException("SaraConfig.sara_lowrank_lambda must be >= 0; got " + lowRankLambda);
+        }
+        if (reselectStep < 0) {
+            throw new IllegalArgumentException("SaraConfig.sara_reselect_step must be >= 0; got " + reselectStep);
+        }
+        gradient = gradient == null ? GradientMode.AUTO : gradient;
+        modulesToSave = AdapterConfig.distinct(modulesToSave);
+    }
+
+    /**
+     * Returns a builder (fraction 0.1, λ 5e-4, no re-selection, AUTO gradient).
+     *
+     * @return the builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public String peftType() {
+        return PEFT_TYPE;
+    }
+
+    @Override
+    public ObjectNode toJson() {
+        ObjectNode o = commonJson();
+        if (fraction != null) {
+            o.put("sara_fraction", fraction);
+        } else {
+            o.putNull("sara_fraction");
+        }
+        if (threshold != null) {
+            o.put("sara_threshold", threshold);
+        } else {
+            o.putNull("sara_threshold");
+        }
+        o.put("sara_lowrank_lambda", lowRankLambda);
+        o.put("sara_reselect_step", reselectStep);
+        o.put("sparse_gradient", gradient.name().toLowerCase(Locale.ROOT));
+        o.put("inference_mode", false);
+        return o;
+    }
+
+    /**
+     * Reads the config; unknown keys are ignored with a warning.
+     *
+     * @param json the object
+     * @return the config
+     */
+    public static SaraConfig fromJson(ObjectNode json) {
+        if (!PEFT_TYPE.equals(json.path("peft_type").asText())) {
+            throw new IllegalArgumentException("peft_type must be \"SARA\" for a SaRA config; got "
+                    + json.get("peft_type"));
+        }
+        List<String> ignored = new ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
+            String k = it.next().getKey();
+            if (!READ.contains(k)) {
+                ignored.add(k);
+            }
+        }
+        if (!ignored.isEmpty()) {
+            LOG.warn("adapter_config.json: ignoring keys peft4j's SaRA does not know: {}", ignored);
+        }
+        List<String> mts = new ArrayList<>();
+        json.path("modules_to_save").forEach(n -> mts.add(n.asText()));
+        GradientMode mode;
+        try {
+            mode = GradientMode.valueOf(json.path("sparse_gradient").asText("auto").toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("SaraConfig.sparse_gradient must be \"auto\", \"sddmm\" or \"dense\";"
+                    + " got " + json.get("sparse_gradient"), e);
+        }
+        return new SaraConfig(ModuleSelector.fromJson(json.get("target_modules"), "target_modules"),
+                ModuleSelector.fromJson(json.get("exclude_modules"), "exclude_modules"),
+                number(json, "sara_fraction"), number(json, "sara_threshold"),
+                json.path("sara_lowrank_lambda").asDouble(5e-4), json.path("sara_reselect_step").asLong(0), mode,
+                mts, json.path("task_type").isTextual() ? json.get("task_type").asText() : null,
+                json.path("base_model_name_or_path").isTextual() ? json.get("base_model_name_or_path").asText()
+                        : null);
+    }
+
+    private static Double number(ObjectNode json, String key) {
+        JsonNode n = json.get(key);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isNumber()) {
+            throw new IllegalArgumentException("SaraConfig." + key + " must be a number; got " + n);
+        }
+        return n.asDouble();
+    }
+
+    /** Builder of {@link SaraConfig}. */
+    public static final class Builder {
+        private ModuleSelector targets;
+        private ModuleSelector exclude;
+        private Double fraction = 0.1;
+        private Double threshold;
+        private double lambda = 5e-4;
+        private long reselect;
+        private GradientMode gradient = GradientMode.AUTO;
+        private List<String> modulesToSave = List.of();
+        private String taskType;
+        private String base;
+
+        private Builder() {}
+
+        /**
+         * Sets the target modules by name (exact path or suffix), or {@code all-linear}.
+         *
+         * @param names the names
+         * @return this
+         */
+        public Builder setTargetModules(String... names) {
+            this.targets = names.length == 1 && names[0].equals(ModuleSelector.ALL_LINEAR) ? ModuleSelector
+                    .allLinear() : ModuleSelector.names(names);
+            return this;
+        }
+
+        /**
+         * Sets the target modules.
+         *
+         * @param selector the selector
+         * @return this
+         */
+        public Builder setTargetModules(ModuleSelector selector) {
+            this.targets = selector;
+            return this;
+        }
+
+        /**
+         * Sets modules never adapted.
+         *
+         * @param selector the selector
+         * @return this
+         */
+        public Builder optExcludeModules(ModuleSelector selector) {
+            this.exclude = selector;
+            return this;
+        }
+
+        /**
+         * Selects the smallest fraction of |W| in every tensor (clears a threshold).
+         *
+         * @param f in (0, 1)
+         * @return this
+         */
+        public Builder optFraction(double f) {
+            this.fraction = f;
+            this.threshold = null;
+            return this;
+        }
+
+        /**
+         * Selects |W| &lt; τ in every tensor (clears the fraction).
+         *
+         * @param tau &gt; 0
+         * @return this
+         */
+        public Builder optThreshold(double tau) {
+            this.threshold = tau;
+            this.fraction = null;
+            return this;
+        }
+
+        /**
+         * Sets λ of the nuclear-norm term (0 turns it off).
+         *
+         * @param l λ
+         * @return this
+         */
+        public Builder optLowRankLambda(double l) {
+            this.lambda = l;
+            return this;
+        }
+
+        /**
+         * Re-selects after this many optimizer steps (0 = never).
+         *
+         * @param step the step
+         * @return this
+         */
+        public Builder optReselectStep(long step) {
+            this.reselect = step;
+            return this;
+        }
+
+        /**
+         * Sets how the values' gradient is computed.
+         *
+         * @param mode the mode
+         * @return this
+         */
+        public Builder optGradient(GradientMode mode) {
+            this.gradient = mode;
+            return this;
+        }
+
+        /**
+         * Sets modules trained fully and saved whole (e.g. a classifier head).
+         *
+         * @param modules names
+         * @return this
+         */
+        public Builder optModulesToSave(String... modules) {
+            this.modulesToSave = List.of(modules);
+            return this;
+        }
+
+        /**
+         * Sets the task type.
+         *
+         * @param t e.g. {@code SEQ_CLS}
+         * @return this
+         */
+        public Builder optTaskType(String t) {
+            this.taskType = t;
+            return this;
+        }
+
+        /**
+         * Sets the base model name or path recorded in the file.
+         *
+         * @param b the name
+         * @return this
+         */
+        public Builder optBaseModelNameOrPath(String b) {
+            this.base = b;
+            return this;
+        }
+
+        /**
+         * Builds the config.
+         *
+         * @return the config
+         * @throws IllegalArgumentException on an invalid value
+         */
+        public SaraConfig build() {
+            if (targets == null) {
+                throw new IllegalArgumentException("SaraConfig.target_modules is required (module names,"
+                        + " \"all-linear\" or a regex)");
+            }
+            return new SaraConfig(targets, exclude, fraction, threshold, lambda, reselect, gradient, modulesToSave,
+                    taskType, base);
+        }
+    }
+}
