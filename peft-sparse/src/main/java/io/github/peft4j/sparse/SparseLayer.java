@@ -79,7 +79,7 @@ public final class SparseLayer implements LayerAdapter {
      * @param kind absolute (SaRA) or delta (SpIEL) values
      * @param prefix the tensor name prefix ({@code sara} or {@code spiel}): tensors {@code <prefix>_indices} and
      *     {@code <prefix>_values}
-     * @param positions sorted distinct flat positions in [0, out·in)
+     * @param positions distinct flat positions in [0, out·in)
      * @param initialValues the values' start [positions.length]
      * @param mode how the values' gradient is computed
      * @param manager owns the arrays
@@ -144,7 +144,7 @@ public final class SparseLayer implements LayerAdapter {
     }
 
     /**
-     * Returns the selected flat positions, ascending.
+     * Returns the selected flat positions (ascending for SaRA; SpIEL's regrowth keeps slots in place).
      *
      * @return a copy
      */
@@ -453,9 +453,10 @@ public final class SparseLayer implements LayerAdapter {
     }
 
     /**
-     * Replaces the positions and values (same count), e.g. after SpIEL's drop-and-regrow.
+     * Replaces the positions and values (same count), e.g. after SpIEL's drop-and-regrow, which keeps every slot in
+     * place (so the optimizer state of the slots it keeps stays aligned) and therefore leaves the positions unsorted.
      *
-     * @param positions sorted distinct flat positions
+     * @param positions distinct flat positions
      * @param newValues the values
      */
     public void reassign(int[] positions, float[] newValues) {
@@ -501,15 +502,17 @@ public final class SparseLayer implements LayerAdapter {
 
     private void checkPositions(int[] positions) {
         long size = (long) out * in;
+        java.util.BitSet seen = new java.util.BitSet();
         for (int k = 0; k < positions.length; k++) {
             if (positions[k] < 0 || positions[k] >= size) {
                 throw new IllegalArgumentException("index " + positions[k] + " at position " + k + " is outside the"
                         + " weight [" + out + ", " + in + "] (valid: 0.." + (size - 1) + ")");
             }
-            if (k > 0 && positions[k] <= positions[k - 1]) {
-                throw new IllegalArgumentException("indices must be ascending and distinct; index " + positions[k]
-                        + " at position " + k + " follows " + positions[k - 1]);
+            if (seen.get(positions[k])) {
+                throw new IllegalArgumentException("index " + positions[k] + " appears twice (again at position " + k
+                        + "); indices must be distinct");
             }
+            seen.set(positions[k]);
         }
     }
 

@@ -1,0 +1,299 @@
+package io.github.peft4j.sparse.spiel;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.peft4j.core.AdapterConfig;
+import io.github.peft4j.core.ModuleSelector;
+import io.github.peft4j.sparse.GradientMode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Sparse fine-tuning with regrowth, after SpIEL (Ansell et al., 2024, https://arxiv.org/abs/2401.16405): a budget of
+ * {@code density} × the targeted weights, shared out in proportion to tensor size, holds additive deltas Δ
+ * ({@code W_eff = W + scatter(Δ)}) that start at 0 on random positions. Every {@code regrowInterval} steps the
+ * fraction ρ_t of each tensor's entries with the smallest |Δ| is dropped (ρ₀ = {@code dropFraction}, decaying linearly
+ * to 0 at {@code decaySteps}) and as many positions with the largest |gradient|, accumulated over the
+ * {@code gradientWindow} steps before, are grown with Δ = 0. The count per tensor, and so the budget, never changes.
+ *
+ * @param targetModules {@code target_modules}
+ * @param excludeModules {@code exclude_modules}
+ * @param density {@code spiel_density}: share of each targeted tensor's entries trained, in (0, 1)
+ * @param regrowInterval {@code spiel_regrow_interval}: steps between drop-and-regrow (≥ 1)
+ * @param dropFraction {@code spiel_drop_fraction}: ρ₀, in [0, 1]
+ * @param decaySteps {@code spiel_decay_steps}: step at which ρ reaches 0 (≥ 1)
+ * @param gradientWindow {@code spiel_gradient_window}: steps of dense gradient accumulated before a regrowth (≥ 1,
+ *     ≤ regrowInterval)
+ * @param gradient {@code sparse_gradient}: how the deltas' gradient is computed
+ * @param modulesToSave {@code modules_to_save}
+ * @param taskType {@code task_type}, or null
+ * @param baseModelNameOrPath {@code base_model_name_or_path}, or null
+ */
+public record SpielConfig(ModuleSelector targetModules, ModuleSelector excludeModules, double density,
+        int regrowInterval, double dropFraction, long decaySteps, int gradientWindow, GradientMode gradient,
+        List<String> modulesToSave, String taskType, String baseModelNameOrPath) implements AdapterConfig {
+
+    /** The {@code peft_type} (peft4j's own). */
+    public static final String PEFT_TYPE = "SPIEL";
+
+    private static final Logger LOG = LoggerFactory.getLogger(SpielConfig.class);
+    private static final Set<String> READ = Set.of("peft_type", "target_modules", "exclude_modules", "spiel_density",
+            "spiel_regrow_interval", "spiel_drop_fraction", "spiel_decay_steps", "spiel_gradient_window",
+            "sparse_gradient", "modules_to_save", "task_type", "base_model_name_or_path", "inference_mode");
+
+    /** Validates and copies. */
+    public SpielConfig {
+        Objects.requireNonNull(targetModules, "SpielConfig.target_modules");
+        excludeModules = excludeModules == null ? ModuleSelector.none() : excludeModules;
+        if (!(density > 0 && density < 1)) {
+            throw new IllegalArgumentException("SpielConfig.spiel_density must be in (0, 1), e.g. 0.01; got "
+                    + density);
+        }
+        if (regrowInterval < 1) {
+            throw new IllegalArgumentException("SpielConfig.spiel_regrow_interval must be >= 1; got "
+                    + regrowInterval);
+        }
+        if (!(dropFraction >= 0 && dropFraction <= 1)) {
+            throw new IllegalArgumentException("SpielConfig.spiel_drop_fraction must be in [0, 1]; got "
+                    + dropFraction);
+        }
+        if (decaySteps < 1) {
+            throw new IllegalArgumentException("SpielConfig.spiel_decay_steps must be >= 1; got " + decaySteps);
+        }
+        if (gradientWindow < 1 || gradientWindow > regrowInterval) {
+            throw new IllegalArgumentException("SpielConfig.spiel_gradient_window must be in [1, regrow interval "
+                    + regrowInterval + "]; got " + gradientWindow);
+        }
+        gradient = gradient == null ? GradientMode.AUTO : gradient;
+        modulesToSave = AdapterConfig.distinct(modulesToSave);
+    }
+
+    /**
+     * Returns a builder: density 0.01, regrowth every 50 steps, ρ₀ 0.2 decaying over 1000 steps, gradient window 5.
+     *
+     * @return the builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * The drop fraction at a step: ρ₀ · max(0, 1 − step / decaySteps).
+     *
+     * @param step the step
+     * @return ρ_t
+     */
+    public double dropFractionAt(long step) {
+        return dropFraction * Math.max(0, 1 - (double) step / decaySteps);
+    }
+
+    @Override
+    public String peftType() {
+        return PEFT_TYPE;
+    }
+
+    @Override
+    public ObjectNode toJson() {
+        ObjectNode o = commonJson();
+        o.put("spiel_density", density);
+        o.put("spiel_regrow_interval", regrowInterval);
+        o.put("spiel_drop_fraction", dropFraction);
+        o.put("spiel_decay_steps", decaySteps);
+        o.put("spiel_gradient_window", gradientWindow);
+        o.put("sparse_gradient", gradient.name().toLowerCase(Locale.ROOT));
+        o.put("inference_mode", false);
+        return o;
+    }
+
+    /**
+     * Reads the config; unknown keys are ignored with a warning.
+     *
+     * @param json the object
+     * @return the config
+     */
+    public static SpielConfig fromJson(ObjectNode json) {
+        if (!PEFT_TYPE.equals(json.path("peft_type").asText())) {
+            throw new IllegalArgumentException("peft_type must be \"SPIEL\"; got " + json.get("peft_type"));
+        }
+        List<String> ignored = new ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
+            String k = it.next().getKey();
+            if (!READ.contains(k)) {
+                ignored.add(k);
+            }
+        }
+        if (!ignored.isEmpty()) {
+            LOG.warn("adapter_config.json: ignoring keys peft4j's SpIEL does not know: {}", ignored);
+        }
+        List<String> mts = new ArrayList<>();
+        json.path("modules_to_save").forEach(n -> mts.add(n.asText()));
+        GradientMode mode;
+        try {
+            mode = GradientMode.valueOf(json.path("sparse_gradient").asText("auto").toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("SpielConfig.sparse_gradient must be \"auto\", \"sddmm\" or"
+                    + " \"dense\"; got " + json.get("sparse_gradient"), e);
+        }
+        return new SpielConfig(ModuleSelector.fromJson(json.get("target_modules"), "target_modules"),
+                ModuleSelector.fromJson(json.get("exclude_modules"), "exclude_modules"),
+                json.path("spiel_density").asDouble(0.01), json.path("spiel_regrow_interval").asInt(50),
+                json.path("spiel_drop_fraction").asDouble(0.2), json.path("spiel_decay_steps").asLong(1000),
+                json.path("spiel_gradient_window").asInt(5), mode, mts,
+                json.path("task_type").isTextual() ? json.get("task_type").asText() : null,
+                json.path("base_model_name_or_path").isTextual() ? json.get("base_model_name_or_path").asText()
+                        : null);
+    }
+
+    /** Builder of {@link SpielConfig}. */
+    public static final class Builder {
+        private ModuleSelector targets;
+        private ModuleSelector exclude;
+        private double density = 0.01;
+        private int interval = 50;
+        private double drop = 0.2;
+        private long decay = 1000;
+        private int window = 5;
+        private GradientMode gradient = GradientMode.AUTO;
+        private List<String> modulesToSave = List.of();
+        private String taskType;
+        private String base;
+
+        private Builder() {}
+
+        /**
+         * Sets the target modules by name (exact path or suffix), or {@code all-linear}.
+         *
+         * @param names the names
+         * @return this
+         */
+        public Builder setTargetModules(String... names) {
+            this.targets = names.length == 1 && names[0].equals(ModuleSelector.ALL_LINEAR) ? ModuleSelector
+                    .allLinear() : ModuleSelector.names(names);
+            return this;
+        }
+
+        /**
+         * Sets the target modules.
+         *
+         * @param selector the selector
+         * @return this
+         */
+        public Builder setTargetModules(ModuleSelector selector) {
+            this.targets = selector;
+            return this;
+        }
+
+        /**
+         * Sets modules never adapted.
+         *
+         * @param selector the selector
+         * @return this
+         */
+        public Builder optExcludeModules(ModuleSelector selector) {
+            this.exclude = selector;
+            return this;
+        }
+
+        /**
+         * Sets the density d.
+         *
+         * @param d in (0, 1)
+         * @return this
+         */
+        public Builder optDensity(double d) {
+            this.density = d;
+            return this;
+        }
+
+        /**
+         * Sets the steps between regrowths and the gradient window before each.
+         *
+         * @param every R
+         * @param gradientWindow steps of gradient accumulated, ≤ R
+         * @return this
+         */
+        public Builder optRegrowth(int every, int gradientWindow) {
+            this.interval = every;
+            this.window = gradientWindow;
+            return this;
+        }
+
+        /**
+         * Sets ρ₀ and the step where ρ reaches 0.
+         *
+         * @param rho0 ρ₀
+         * @param decaySteps the step
+         * @return this
+         */
+        public Builder optDrop(double rho0, long decaySteps) {
+            this.drop = rho0;
+            this.decay = decaySteps;
+            return this;
+        }
+
+        /**
+         * Sets how the deltas' gradient is computed.
+         *
+         * @param mode the mode
+         * @return this
+         */
+        public Builder optGradient(GradientMode mode) {
+            this.gradient = mode;
+            return this;
+        }
+
+        /**
+         * Sets modules trained fully and saved whole.
+         *
+         * @param modules names
+         * @return this
+         */
+        public Builder optModulesToSave(String... modules) {
+            this.modulesToSave = List.of(modules);
+            return this;
+        }
+
+        /**
+         * Sets the task type.
+         *
+         * @param t e.g. {@code SEQ_CLS}
+         * @return this
+         */
+        public Builder optTaskType(String t) {
+            this.taskType = t;
+            return this;
+        }
+
+        /**
+         * Sets the base model name or path recorded in the file.
+         *
+         * @param b the name
+         * @return this
+         */
+        public Builder optBaseModelNameOrPath(String b) {
+            this.base = b;
+            return this;
+        }
+
+        /**
+         * Builds the config.
+         *
+         * @return the config
+         */
+        public SpielConfig build() {
+            if (targets == null) {
+                throw new IllegalArgumentException("SpielConfig.target_modules is required");
+            }
+            return new SpielConfig(targets, exclude, density, interval, drop, decay, window, gradient,
+                    modulesToSave, taskType, base);
+        }
+    }
+}
