@@ -130,10 +130,26 @@ public final class FineTuner {
      * @return the total steps
      */
     public long totalSteps(int trainSize) {
-        return config.maxSteps() > 0 ? config.maxSteps() : stepsPerEpoch(trainSize) * config.epochs();
+        return totalSteps(config, trainSize);
+    }
+
+    /**
+     * Returns the optimizer steps a config runs on a training set, before the model exists (for methods scheduled
+     * by step, e.g. SaRA's re-selection halfway).
+     *
+     * @param config the settings
+     * @param trainSize the number of training examples
+     * @return the steps
+     */
+    public static long totalSteps(FineTuneConfig config, int trainSize) {
+        return config.maxSteps() > 0 ? config.maxSteps() : stepsPerEpoch(config, trainSize) * config.epochs();
     }
 
     private long stepsPerEpoch(int trainSize) {
+        return stepsPerEpoch(config, trainSize);
+    }
+
+    private static long stepsPerEpoch(FineTuneConfig config, int trainSize) {
         return Math.max(1, trainSize / ((long) config.batchSize() * config.gradientAccumulation()));
     }
 

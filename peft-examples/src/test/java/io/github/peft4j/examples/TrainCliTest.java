@@ -183,6 +183,46 @@ class TrainCliTest {
     }
 
     @Test
+    void saraAndSpielTrainSaveMergeAndPredict() throws IOException {
+        Path sara = tmp.resolve("sara");
+        CliRun t = CliRun.of(train(sara, "--method", "sara", "--sara-fraction", "0.05"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg = Json.MAPPER.readTree(sara.resolve("adapter/adapter_config.json").toFile());
+        assertEquals("SARA", cfg.get("peft_type").asText());
+        assertEquals(12, cfg.get("sara_reselect_step").asInt()); // halfway through 24 steps, as the reference
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, NDArray> tensors = Safetensors.read(sara.resolve("adapter/adapter_model.safetensors"), m)
+                    .tensors();
+            NDArray idx = tensors.get("base_model.model.bert.encoder.layer.0.attention.self.query.sara_indices");
+            assertEquals(ai.djl.ndarray.types.DataType.INT32, idx.getDataType());
+            assertEquals(Math.round(0.05 * 384 * 384), idx.size());
+        }
+        Path merged = tmp.resolve("sara-merged");
+        CliRun mg = CliRun.of("merge", "--adapter", sara.resolve("adapter").toString(), "--output",
+                merged.toString());
+        assertEquals(0, mg.code(), mg.err());
+        CliRun a = CliRun.of("predict", "--adapter", sara.resolve("adapter").toString(), "--text", "Cheap meds, click"
+                + " here", "--json", "--max-length", "24");
+        CliRun b = CliRun.of("predict", "--model", merged.toString(), "--text", "Cheap meds, click here", "--json",
+                "--max-length", "24");
+        assertEquals(0, a.code(), a.err());
+        assertEquals(a.out(), b.out(), "the merged model predicts what the adapter does");
+
+        Path spiel = tmp.resolve("spiel");
+        CliRun s = CliRun.of(train(spiel, "--method", "spiel", "--density", "0.02", "--sparse-gradient", "dense"));
+        assertEquals(0, s.code(), s.err() + s.out());
+        assertEquals("SPIEL", Json.MAPPER.readTree(spiel.resolve("adapter/adapter_config.json").toFile())
+                .get("peft_type").asText());
+
+        CliRun bad = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--sparse-gradient", "fast"));
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("--sparse-gradient must be auto, sddmm or dense"), bad.err());
+        CliRun frac = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--sara-fraction", "1.5"));
+        assertEquals(1, frac.code());
+        assertTrue(frac.err().contains("sara_fraction must be in (0, 1)"), frac.err());
+    }
+
+    @Test
     void resumedRunEqualsUninterruptedRun() throws IOException {
         Path a = tmp.resolve("a");
         Path b = tmp.resolve("b");
@@ -209,7 +249,7 @@ class TrainCliTest {
         CliRun method = CliRun.of("train", "--data", data.toString(), "--output", tmp.resolve("x").toString(), "--method",
                 "ia3");
         assertEquals(1, method.code());
-        assertEquals("error: --method must be lora, dora, ssf or full; got 'ia3'", method.err().strip());
+        assertEquals("error: --method must be lora, dora, ssf, sara, spiel or full; got 'ia3'", method.err().strip());
 
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"text\": \"ok\", \"label\": \"a\"}\n{\"label\": \"b\"}\n");

@@ -67,6 +67,7 @@ public final class SparseLayer implements LayerAdapter {
     private NDArray mergedOriginal;
     private int[] frozen = new int[0];
     private float[] frozenValues = new float[0];
+    private NDArray frozenMask;
     private NDArray denseGradient;
     private boolean accumulateDense;
     private boolean weightPathSeen;
@@ -331,13 +332,10 @@ public final class SparseLayer implements LayerAdapter {
                 }
             }
         }
-        if (frozen.length > 0) {
+        if (frozenMask != null) {
+            // in place through an operation: NDArray.set(float[]) would re-point the tensor at a Java buffer
             try (NDArray g = values.getArray().getGradient()) {
-                float[] gv = g.toFloatArray();
-                for (int k : frozen) {
-                    gv[k] = 0;
-                }
-                g.set(gv);
+                g.muli(frozenMask);
             }
         }
     }
@@ -429,6 +427,17 @@ public final class SparseLayer implements LayerAdapter {
         }
         frozen = all;
         frozenValues = fv;
+        float[] mask = new float[v.length];
+        java.util.Arrays.fill(mask, 1f);
+        for (int k : all) {
+            mask[k] = 0;
+        }
+        if (frozenMask != null) {
+            frozenMask.close();
+        }
+        NDArray vals = values.getArray();
+        NDArray m = vals.getManager().create(mask).toType(vals.getDataType(), false);
+        frozenMask = m.getDevice().equals(vals.getDevice()) ? m : m.toDevice(vals.getDevice(), false);
     }
 
     /**
@@ -471,8 +480,15 @@ public final class SparseLayer implements LayerAdapter {
         setValues(newValues);
     }
 
-    /** Overwrites the values. */
-    void setValues(float[] v) {
+    /**
+     * Overwrites the values (a copy into the parameter; its array stays the same).
+     *
+     * @param v the values [nnz]
+     */
+    public void setValues(float[] v) {
+        if (v.length != rank()) {
+            throw new IllegalArgumentException("expected " + rank() + " values; got " + v.length);
+        }
         try (NDManager t = values.getArray().getManager().newSubManager()) {
             ParameterValues.copyInto(values.getArray(), t.create(v));
         }
@@ -580,6 +596,9 @@ public final class SparseLayer implements LayerAdapter {
     @Override
     public void close() {
         pending.clear();
+        if (frozenMask != null) {
+            frozenMask.close();
+        }
         indices.close();
         values.close();
         if (mergedOriginal != null) {

@@ -10,7 +10,11 @@ import io.github.peft4j.core.io.Json;
 import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.examples.Report;
 import io.github.peft4j.examples.data.Split;
+import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.lora.LoraConfig;
+import io.github.peft4j.sparse.GradientMode;
+import io.github.peft4j.sparse.sara.SaraConfig;
+import io.github.peft4j.sparse.spiel.SpielConfig;
 import io.github.peft4j.lora.LoraInit;
 import io.github.peft4j.lora.init.Eva;
 import io.github.peft4j.lora.init.LoraGa;
@@ -51,7 +55,7 @@ public final class TrainCommand implements Callable<Integer> {
     private DataOptions dataOptions;
 
     @Option(names = "--method", defaultValue = "lora",
-            description = "lora, dora, ssf or full (default: ${DEFAULT-VALUE})")
+            description = "lora, dora, ssf, sara, spiel or full (default: ${DEFAULT-VALUE})")
     private String method;
 
     @Option(names = "--rank", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE})")
@@ -62,6 +66,19 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--dropout", defaultValue = "0.1", description = "LoRA dropout (default: ${DEFAULT-VALUE})")
     private double dropout;
+
+    @Option(names = "--sara-fraction", defaultValue = "0.1",
+            description = "SaRA: share of each target weight (its smallest |w|) re-trained (default: ${DEFAULT-VALUE})")
+    private double saraFraction;
+
+    @Option(names = "--density", defaultValue = "0.01",
+            description = "SpIEL: share of the target weights trained, regrown every 50 steps (default: ${DEFAULT-VALUE})")
+    private double density;
+
+    @Option(names = "--sparse-gradient", defaultValue = "auto",
+            description = "SaRA/SpIEL: auto, sddmm (sparse kernel, no dense weight gradient) or dense (default:"
+                    + " ${DEFAULT-VALUE})")
+    private String sparseGradient;
 
     @Option(names = "--init", defaultValue = "default",
             description = "LoRA/DoRA initialisation: default (Kaiming A, B = 0), gaussian, pissa (weight SVD),"
@@ -133,19 +150,27 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         boolean full = switch (method.toLowerCase(Locale.ROOT)) {
-            case "lora", "dora", "ssf" -> false;
+            case "lora", "dora", "ssf", "sara", "spiel" -> false;
             case "full" -> true;
-            default -> throw new IllegalArgumentException("--method must be lora, dora, ssf or full; got '" + method
-                    + "'");
+            default -> throw new IllegalArgumentException("--method must be lora, dora, ssf, sara, spiel or full;"
+                    + " got '" + method + "'");
         };
         boolean dora = method.equalsIgnoreCase("dora");
         boolean ssf = method.equalsIgnoreCase("ssf");
+        boolean sparse = method.equalsIgnoreCase("sara") || method.equalsIgnoreCase("spiel");
+        GradientMode gradientMode;
+        try {
+            gradientMode = GradientMode.valueOf(sparseGradient.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--sparse-gradient must be auto, sddmm or dense; got '"
+                    + sparseGradient + "'", e);
+        }
         String initName = init.toLowerCase(Locale.ROOT);
         if (!List.of("default", "gaussian", "pissa", "lora-ga", "eva").contains(initName)) {
             throw new IllegalArgumentException("--init must be default, gaussian, pissa, lora-ga or eva; got '"
                     + init + "'");
         }
-        if (!initName.equals("default") && (full || ssf)) {
+        if (!initName.equals("default") && (full || ssf || sparse)) {
             throw new IllegalArgumentException("--init " + init + " initialises LoRA adapters; it does not apply"
                     + " to --method " + method);
         }
@@ -157,7 +182,8 @@ public final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--init-batches must be >= 1; got " + initBatches);
         }
         if (targets == null) {
-            targets = ssf ? List.of("query", "key", "value", "dense", "LayerNorm") : List.of("query", "value");
+            targets = ssf ? List.of("query", "key", "value", "dense", "LayerNorm")
+                    : sparse ? List.of(ModuleSelector.ALL_LINEAR) : List.of("query", "value");
         }
         Schedule sched;
         try {
@@ -198,6 +224,21 @@ public final class TrainCommand implements Callable<Integer> {
                         selector(targets), null, "normal", 0.02, List.of("classifier", "pooler"), "SEQ_CLS",
                         "minilm".equalsIgnoreCase(modelOptions.model) ? "sentence-transformers/all-MiniLM-L6-v2"
                                 : modelOptions.model)).build();
+            } else if (sparse) {
+                String baseName = "minilm".equalsIgnoreCase(modelOptions.model)
+                        ? "sentence-transformers/all-MiniLM-L6-v2" : modelOptions.model;
+                AdapterConfig sc = method.equalsIgnoreCase("sara")
+                        ? SaraConfig.builder().setTargetModules(selector(targets)).optFraction(saraFraction)
+                                .optGradient(gradientMode)
+                                .optReselectStep(FineTuner.totalSteps(cfg, split.train().size()) / 2)
+                                .optModulesToSave("classifier", "pooler").optTaskType("SEQ_CLS")
+                                .optBaseModelNameOrPath(baseName).build()
+                        : SpielConfig.builder().setTargetModules(selector(targets)).optDensity(density)
+                                .optGradient(gradientMode)
+                                .optDrop(0.2, Math.max(1, FineTuner.totalSteps(cfg, split.train().size())))
+                                .optModulesToSave("classifier", "pooler").optTaskType("SEQ_CLS")
+                                .optBaseModelNameOrPath(baseName).build();
+                model = PeftModel.builder().setBaseModel(base).setConfig(sc).optSeed(seed).build();
             } else {
                 lora = LoraConfig.builder().setTargetModules(selector(targets)).optRank(rank).optAlpha(alpha)
                         .optDropout(dropout).optUseDora(dora).optInit(initName.equals("gaussian")
@@ -243,7 +284,10 @@ public final class TrainCommand implements Callable<Integer> {
             settings.put("data", dataOptions.data + " (train " + split.train().size() + ", validation "
                     + split.validation().size() + ", test " + split.test().size() + ")");
             settings.put("classes", classes.toString());
-            settings.put("method", full ? "full fine-tuning" : ssf ? "SSF, targets=" + targets
+            settings.put("method", full ? "full fine-tuning" : sparse ? method.toLowerCase(Locale.ROOT) + " "
+                    + (method.equalsIgnoreCase("sara") ? "fraction=" + saraFraction : "density=" + density)
+                    + ", gradient=" + gradientMode.name().toLowerCase(Locale.ROOT) + ", targets=" + targets
+                    + ", modules_to_save=[classifier, pooler]" : ssf ? "SSF, targets=" + targets
                     + ", modules_to_save=[classifier, pooler]" : (dora ? "DoRA" : "LoRA") + " r=" + rank + ", alpha="
                     + alpha + ", dropout=" + dropout + ", init=" + initName + ", targets=" + targets
                     + ", modules_to_save=[classifier, pooler]");

@@ -29,7 +29,7 @@ class SaraContractTest extends AdapterContract {
             for (int i = 0; i < v.length; i++) {
                 v[i] += (float) (r.nextDouble() - 0.5) * 0.5f;
             }
-            l.getValues().getArray().set(v);
+            l.setValues(v);
         }
     }
 

@@ -237,7 +237,7 @@ class SaraTest extends ManagedTest {
         float[] v = l.getValues().getArray().toFloatArray();
         v[0] = (float) (l.getSelectionThreshold() * 10); // grew out of the set
         v[1] = (float) (-l.getSelectionThreshold() * 3);
-        l.getValues().getArray().set(v);
+        l.setValues(v);
         SaraMethod method = new SaraMethod();
         Set<Integer> reset = new HashSet<>();
         OptimizerAccess access = (param, positions) -> {
@@ -259,7 +259,7 @@ class SaraTest extends ManagedTest {
         float[] moved = l.getValues().getArray().toFloatArray();
         moved[0] = 0;
         moved[1] = 0;
-        l.getValues().getArray().set(moved);
+        l.setValues(moved);
         method.afterStep(m.getConfig(PeftModel.DEFAULT_ADAPTER), Map.of(path, l), 3, access);
         float[] after = l.getValues().getArray().toFloatArray();
         assertEquals(v[0], after[0]);

@@ -39,7 +39,7 @@ class SpielTest extends AdapterContract {
             for (int i = 0; i < v.length; i++) {
                 v[i] = (float) (r.nextDouble() - 0.5);
             }
-            l.getValues().getArray().set(v);
+            l.setValues(v);
         }
     }
 
