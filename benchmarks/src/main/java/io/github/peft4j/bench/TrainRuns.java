@@ -27,7 +27,8 @@ final class TrainRuns {
      */
     static ObjectNode train(String label, Path out, List<String> args) throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-jar", "peft-examples/target/peft.jar", "train",
+        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector", "-jar",
+                "peft-examples/target/peft.jar", "train",
                 "--model", "minilm", "--data", "spam-assassin", "--checkpoint-every", "0", "--no-progress",
                 "--output", out.toString()));
         cmd.addAll(args);
