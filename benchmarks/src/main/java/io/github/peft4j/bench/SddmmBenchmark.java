@@ -145,6 +145,28 @@ public class SddmmBenchmark {
     }
 
     /**
+     * The streaming form alone (for the crossover inside {@code sddmm}).
+     *
+     * @return the values
+     */
+    @Benchmark
+    public float[] sddmmStreaming() {
+        SparseKernels.best().sddmmStreaming(g, x, n, out, in, idx, dst);
+        return dst;
+    }
+
+    /**
+     * The transposed form alone (for the crossover inside {@code sddmm}).
+     *
+     * @return the values
+     */
+    @Benchmark
+    public float[] sddmmTransposed() {
+        SparseKernels.best().sddmmTransposed(g, x, n, out, in, idx, dst);
+        return dst;
+    }
+
+    /**
      * SDDMM as training runs it: copy g and x out of libtorch, compute, copy the result in.
      *
      * @return the values' length

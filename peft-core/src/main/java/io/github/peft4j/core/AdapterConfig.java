@@ -103,4 +103,49 @@ public interface AdapterConfig {
         }
         return List.copyOf(out);
     }
+
+    /**
+     * Warns once about keys of a config that a method does not read (configs from newer versions must still load).
+     *
+     * @param json the config
+     * @param known the keys the method reads
+     * @param method the method's name for the message
+     * @param log the method's logger
+     */
+    static void warnUnknownKeys(com.fasterxml.jackson.databind.node.ObjectNode json, java.util.Set<String> known,
+            String method, org.slf4j.Logger log) {
+        List<String> ignored = new java.util.ArrayList<>();
+        json.fieldNames().forEachRemaining(k -> {
+            if (!known.contains(k)) {
+                ignored.add(k);
+            }
+        });
+        if (!ignored.isEmpty()) {
+            log.warn("adapter_config.json: ignoring keys peft4j's {} does not know: {}", method, ignored);
+        }
+    }
+
+    /**
+     * Reads a list of strings ({@code modules_to_save}); a missing or null key is an empty list.
+     *
+     * @param json the config
+     * @param key the key
+     * @return the strings
+     */
+    static List<String> stringList(com.fasterxml.jackson.databind.node.ObjectNode json, String key) {
+        List<String> out = new java.util.ArrayList<>();
+        json.path(key).forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    /**
+     * Reads an optional string ({@code task_type}, {@code base_model_name_or_path}).
+     *
+     * @param json the config
+     * @param key the key
+     * @return the text, or null when missing, null or not a string
+     */
+    static String textOrNull(com.fasterxml.jackson.databind.node.ObjectNode json, String key) {
+        return json.path(key).isTextual() ? json.get(key).asText() : null;
+    }
 }

@@ -9,9 +9,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -116,18 +114,8 @@ public record SsfConfig(ModuleSelector targetModules, ModuleSelector excludeModu
             throw new IllegalArgumentException("peft_type must be \"SSF\" for an SSF config; got "
                     + json.get("peft_type"));
         }
-        List<String> ignored = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
-            String k = it.next().getKey();
-            if (!READ.contains(k)) {
-                ignored.add(k);
-            }
-        }
-        if (!ignored.isEmpty()) {
-            LOG.warn("adapter_config.json: ignoring keys peft4j's SSF does not know: {}", ignored);
-        }
-        List<String> mts = new ArrayList<>();
-        json.path("modules_to_save").forEach(n -> mts.add(n.asText()));
+        AdapterConfig.warnUnknownKeys(json, READ, "SSF", LOG);
+        List<String> mts = AdapterConfig.stringList(json, "modules_to_save");
         JsonNode std = json.get("init_ssf_std");
         if (std != null && !std.isNull() && !std.isNumber()) {
             throw new IllegalArgumentException("SsfConfig.init_ssf_std must be a number; got " + std);
@@ -135,8 +123,7 @@ public record SsfConfig(ModuleSelector targetModules, ModuleSelector excludeModu
         return new SsfConfig(ModuleSelector.fromJson(json.get("target_modules"), "target_modules"),
                 ModuleSelector.fromJson(json.get("exclude_modules"), "exclude_modules"),
                 json.path("init_ssf_weights").asText("normal"), std == null || std.isNull() ? 0.02 : std.asDouble(),
-                mts, json.path("task_type").isTextual() ? json.get("task_type").asText() : null,
-                json.path("base_model_name_or_path").isTextual() ? json.get("base_model_name_or_path").asText()
-                        : null);
+                mts, AdapterConfig.textOrNull(json, "task_type"),
+                AdapterConfig.textOrNull(json, "base_model_name_or_path"));
     }
 }

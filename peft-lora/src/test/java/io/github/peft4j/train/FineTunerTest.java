@@ -9,6 +9,7 @@ import io.github.peft4j.lora.LoraConfig;
 import io.github.peft4j.models.bert.BertConfig;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
 import io.github.peft4j.core.testing.ManagedTest;
+import io.github.peft4j.core.testing.Synthetic;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -14,5 +14,23 @@ public enum GradientMode {
      */
     SDDMM,
     /** Autograd through {@code put}: libtorch forms the dense weight gradient transiently and gathers it. */
-    DENSE
+    DENSE;
+
+    /**
+     * Reads {@code sparse_gradient} ("auto", "sddmm" or "dense"; missing = auto).
+     *
+     * @param json the config
+     * @param config the config's name for the message
+     * @return the mode
+     * @throws IllegalArgumentException on another value
+     */
+    public static GradientMode fromJson(com.fasterxml.jackson.databind.node.ObjectNode json, String config) {
+        String v = json.path("sparse_gradient").asText("auto");
+        try {
+            return valueOf(v.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(config + ".sparse_gradient must be \"auto\", \"sddmm\" or \"dense\";"
+                    + " got " + json.get("sparse_gradient"), e);
+        }
+    }
 }

@@ -556,18 +556,25 @@ public final class SparseLayer implements LayerAdapter {
             LayerAdapter.super.merge(weight);
             return;
         }
-        try (NDManager t = weight.getManager().newSubManager(); NDArray wv = weight.stopGradient()) {
+        float[] original = baseValues();
+        putValues(weight, values.getArray(), true);
+        mergedOriginal = values.getArray().getManager().create(original);
+    }
+
+    /** Writes W[idx] = v into a weight in place (outside autograd), optionally refusing non-finite results. */
+    private void putValues(NDArray weight, NDArray v, boolean checkFinite) {
+        try (NDManager t = weight.getManager().newSubManager(); NDArray wv = weight.stopGradient();
+                NDArray vv = v.stopGradient()) {
             NDArray flat = wv.reshape(-1);
             flat.attach(t);
             NDArray idx64 = indices.getArray().toType(DataType.INT64, false);
             idx64.attach(t);
-            NDArray original = flat.take(idx64);
-            original.attach(values.getArray().getManager());
-            NDArray merged = flat.put(idx64, values.getArray().stopGradient()).reshape(out, in);
-            merged.attach(t);
-            io.github.peft4j.core.MergeChecks.requireFinite(merged, "merged weight");
-            ParameterValues.copyInto(weight, merged);
-            mergedOriginal = original;
+            NDArray result = flat.put(idx64, vv.toType(weight.getDataType(), false)).reshape(out, in);
+            result.attach(t);
+            if (checkFinite) {
+                io.github.peft4j.core.MergeChecks.requireFinite(result, "merged weight");
+            }
+            ParameterValues.copyInto(weight, result);
         }
     }
 
@@ -580,15 +587,7 @@ public final class SparseLayer implements LayerAdapter {
         if (mergedOriginal == null) {
             return;
         }
-        try (NDManager t = weight.getManager().newSubManager(); NDArray wv = weight.stopGradient()) {
-            NDArray flat = wv.reshape(-1);
-            flat.attach(t);
-            NDArray idx64 = indices.getArray().toType(DataType.INT64, false);
-            idx64.attach(t);
-            NDArray back = flat.put(idx64, mergedOriginal).reshape(out, in);
-            back.attach(t);
-            ParameterValues.copyInto(weight, back);
-        }
+        putValues(weight, mergedOriginal, false);
         mergedOriginal.close();
         mergedOriginal = null;
     }

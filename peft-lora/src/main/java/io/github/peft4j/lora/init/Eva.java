@@ -137,10 +137,7 @@ public final class Eva {
     public static Result initialize(PeftModel model, String adapter, TrainingData data, Options options) {
         Map<String, LoraLayer> layers = InitSupport.loraLayers(model, adapter, "EVA");
         InitSupport.requireActivationPath(model, layers, "EVA");
-        if (data.size() == 0) {
-            throw new IllegalArgumentException("EVA needs input examples to compute the layers' principal"
-                    + " components; the data is empty");
-        }
+        InitSupport.requireData(data, "EVA", "input examples to compute the layers' principal components");
         LoraConfig config = (LoraConfig) model.getConfig(adapter);
         long t0 = System.nanoTime();
         Map<String, Group> groupOf = new LinkedHashMap<>();

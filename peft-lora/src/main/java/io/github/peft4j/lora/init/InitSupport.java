@@ -105,4 +105,11 @@ final class InitSupport {
             }
         }
     }
+
+    /** Fails on empty data, saying what the method needs it for. */
+    static void requireData(io.github.peft4j.train.TrainingData data, String method, String purpose) {
+        if (data.size() == 0) {
+            throw new IllegalArgumentException(method + " needs " + purpose + "; the data is empty");
+        }
+    }
 }

@@ -97,10 +97,7 @@ public final class LoraGa {
     public static void initialize(PeftModel model, String adapter, TrainingData data, Options options) {
         Map<String, LoraLayer> layers = InitSupport.loraLayers(model, adapter, "LoRA-GA");
         InitSupport.requireActivationPath(model, layers, "LoRA-GA");
-        if (data.size() == 0) {
-            throw new IllegalArgumentException("LoRA-GA needs labelled examples to estimate gradients; the data is"
-                    + " empty");
-        }
+        InitSupport.requireData(data, "LoRA-GA", "labelled examples to estimate gradients");
         for (Map.Entry<String, LoraLayer> e : layers.entrySet()) {
             long min = Math.min(e.getValue().getTarget().inFeatures(), e.getValue().getTarget().outFeatures());
             if (2L * e.getValue().rank() > min) {

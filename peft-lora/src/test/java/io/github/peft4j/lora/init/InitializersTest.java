@@ -20,7 +20,7 @@ import io.github.peft4j.models.bert.BertConfig;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
 import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
-import io.github.peft4j.train.Synthetic;
+import io.github.peft4j.core.testing.Synthetic;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

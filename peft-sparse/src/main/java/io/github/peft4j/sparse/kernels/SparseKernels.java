@@ -128,10 +128,7 @@ public final class SparseKernels {
         int nnz = idx.length;
         int[] rows = new int[nnz];
         int[] cols = new int[nnz];
-        for (int k = 0; k < nnz; k++) {
-            rows[k] = idx[k] / in;
-            cols[k] = idx[k] % in;
-        }
+        split(idx, in, rows, cols);
         forChunks(nnz, (long) nnz * n, (from, to) -> {
             float[] acc = new float[to - from];
             for (int t = 0; t < n; t++) {
@@ -255,10 +252,7 @@ public final class SparseKernels {
         int nnz = idx.length;
         int[] rows = new int[nnz];
         int[] cols = new int[nnz];
-        for (int k = 0; k < nnz; k++) {
-            rows[k] = idx[k] / in;
-            cols[k] = idx[k] % in;
-        }
+        split(idx, in, rows, cols);
         forChunks(n, (long) nnz * n, (from, to) -> {
             for (int t = from; t < to; t++) {
                 int xo = t * in;
@@ -361,6 +355,14 @@ public final class SparseKernels {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** Flat indices to rows and columns of a [*, in] matrix. */
+    private static void split(int[] idx, int in, int[] rows, int[] cols) {
+        for (int k = 0; k < idx.length; k++) {
+            rows[k] = idx[k] / in;
+            cols[k] = idx[k] - rows[k] * in;
+        }
+    }
 
     /** Fails on an index outside [0, size) and names it. */
     static void checkIndices(int[] idx, long size) {

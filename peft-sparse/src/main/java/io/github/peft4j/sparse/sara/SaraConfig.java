@@ -9,10 +9,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -122,32 +120,15 @@ public record SaraConfig(ModuleSelector targetModules, ModuleSelector excludeMod
             throw new IllegalArgumentException("peft_type must be \"SARA\" for a SaRA config; got "
                     + json.get("peft_type"));
         }
-        List<String> ignored = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
-            String k = it.next().getKey();
-            if (!READ.contains(k)) {
-                ignored.add(k);
-            }
-        }
-        if (!ignored.isEmpty()) {
-            LOG.warn("adapter_config.json: ignoring keys peft4j's SaRA does not know: {}", ignored);
-        }
-        List<String> mts = new ArrayList<>();
-        json.path("modules_to_save").forEach(n -> mts.add(n.asText()));
-        GradientMode mode;
-        try {
-            mode = GradientMode.valueOf(json.path("sparse_gradient").asText("auto").toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("SaraConfig.sparse_gradient must be \"auto\", \"sddmm\" or \"dense\";"
-                    + " got " + json.get("sparse_gradient"), e);
-        }
+        AdapterConfig.warnUnknownKeys(json, READ, "SaRA", LOG);
+        List<String> mts = AdapterConfig.stringList(json, "modules_to_save");
+        GradientMode mode = GradientMode.fromJson(json, "SaraConfig");
         return new SaraConfig(ModuleSelector.fromJson(json.get("target_modules"), "target_modules"),
                 ModuleSelector.fromJson(json.get("exclude_modules"), "exclude_modules"),
                 number(json, "sara_fraction"), number(json, "sara_threshold"),
                 json.path("sara_lowrank_lambda").asDouble(5e-4), json.path("sara_reselect_step").asLong(0), mode,
-                mts, json.path("task_type").isTextual() ? json.get("task_type").asText() : null,
-                json.path("base_model_name_or_path").isTextual() ? json.get("base_model_name_or_path").asText()
-                        : null);
+                mts, AdapterConfig.textOrNull(json, "task_type"),
+                AdapterConfig.textOrNull(json, "base_model_name_or_path"));
     }
 
     private static Double number(ObjectNode json, String key) {

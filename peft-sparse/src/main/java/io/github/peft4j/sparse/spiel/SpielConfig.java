@@ -1,6 +1,5 @@
 package io.github.peft4j.sparse.spiel;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.ModuleSelector;
@@ -9,10 +8,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -123,33 +120,16 @@ public record SpielConfig(ModuleSelector targetModules, ModuleSelector excludeMo
         if (!PEFT_TYPE.equals(json.path("peft_type").asText())) {
             throw new IllegalArgumentException("peft_type must be \"SPIEL\"; got " + json.get("peft_type"));
         }
-        List<String> ignored = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
-            String k = it.next().getKey();
-            if (!READ.contains(k)) {
-                ignored.add(k);
-            }
-        }
-        if (!ignored.isEmpty()) {
-            LOG.warn("adapter_config.json: ignoring keys peft4j's SpIEL does not know: {}", ignored);
-        }
-        List<String> mts = new ArrayList<>();
-        json.path("modules_to_save").forEach(n -> mts.add(n.asText()));
-        GradientMode mode;
-        try {
-            mode = GradientMode.valueOf(json.path("sparse_gradient").asText("auto").toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("SpielConfig.sparse_gradient must be \"auto\", \"sddmm\" or"
-                    + " \"dense\"; got " + json.get("sparse_gradient"), e);
-        }
+        AdapterConfig.warnUnknownKeys(json, READ, "SpIEL", LOG);
+        List<String> mts = AdapterConfig.stringList(json, "modules_to_save");
+        GradientMode mode = GradientMode.fromJson(json, "SpielConfig");
         return new SpielConfig(ModuleSelector.fromJson(json.get("target_modules"), "target_modules"),
                 ModuleSelector.fromJson(json.get("exclude_modules"), "exclude_modules"),
                 json.path("spiel_density").asDouble(0.01), json.path("spiel_regrow_interval").asInt(50),
                 json.path("spiel_drop_fraction").asDouble(0.2), json.path("spiel_decay_steps").asLong(1000),
                 json.path("spiel_gradient_window").asInt(5), mode, mts,
-                json.path("task_type").isTextual() ? json.get("task_type").asText() : null,
-                json.path("base_model_name_or_path").isTextual() ? json.get("base_model_name_or_path").asText()
-                        : null);
+                AdapterConfig.textOrNull(json, "task_type"),
+                AdapterConfig.textOrNull(json, "base_model_name_or_path"));
     }
 
     /** Builder of {@link SpielConfig}. */

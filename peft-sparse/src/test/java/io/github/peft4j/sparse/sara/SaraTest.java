@@ -13,6 +13,7 @@ import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.io.Safetensors;
 import io.github.peft4j.core.linalg.LowRank;
 import io.github.peft4j.core.testing.ManagedTest;
+import io.github.peft4j.core.testing.Synthetic;
 import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.models.bert.BertConfig;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
@@ -20,7 +21,6 @@ import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.SparseLayer;
 import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
-import io.github.peft4j.train.TrainingData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +30,6 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -40,55 +39,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SaraTest extends ManagedTest {
 
     static final BertConfig TINY = new BertConfig(50, 32, 2, 2, 64, 16, 2, 1e-12, 0.0, 0.0, null, 2, 0.02);
-
-    /** Sequences of 8 ids; label 1 when id 7 occurs. */
-    record Data(long[][] ids, int[] labels) implements TrainingData {
-        static Data make(int n, long seed) {
-            SplittableRandom r = new SplittableRandom(seed);
-            long[][] ids = new long[n][8];
-            int[] labels = new int[n];
-            for (int i = 0; i < n; i++) {
-                labels[i] = i % 2;
-                for (int t = 0; t < 8; t++) {
-                    ids[i][t] = 8 + r.nextInt(42);
-                }
-                if (labels[i] == 1) {
-                    ids[i][1 + r.nextInt(7)] = 7;
-                }
-            }
-            return new Data(ids, labels);
-        }
-
-        @Override
-        public int size() {
-            return ids.length;
-        }
-
-        @Override
-        public NDList inputs(int[] idx, NDManager m) {
-            long[][] b = new long[idx.length][];
-            long[][] mask = new long[idx.length][8];
-            for (int i = 0; i < idx.length; i++) {
-                b[i] = ids[idx[i]];
-                java.util.Arrays.fill(mask[i], 1);
-            }
-            return new NDList(m.create(b), m.create(mask));
-        }
-
-        @Override
-        public NDArray labels(int[] idx, NDManager m) {
-            long[] l = new long[idx.length];
-            for (int i = 0; i < idx.length; i++) {
-                l[i] = labels[idx[i]];
-            }
-            return m.create(l);
-        }
-
-        @Override
-        public int label(int index) {
-            return labels[index];
-        }
-    }
 
     static BertForSequenceClassification base() {
         BertForSequenceClassification m = new BertForSequenceClassification(TINY);
@@ -106,7 +56,7 @@ class SaraTest extends ManagedTest {
     }
 
     /** One forward/backward on all of {@code data}, the training hooks called as FineTuner does. */
-    static void backward(PeftModel m, Data data) {
+    static void backward(PeftModel m, Synthetic data) {
         int[] idx = java.util.stream.IntStream.range(0, data.size()).toArray();
         try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance()
                 .newGradientCollector()) {
@@ -118,7 +68,7 @@ class SaraTest extends ManagedTest {
 
     @Test
     void sddmmGradientEqualsTheDenseGradientGatheredAtTheIndices() {
-        Data data = Data.make(12, 1);
+        Synthetic data = Synthetic.make(12, 1);
         PeftModel sddmm = sara(base(), SaraConfig.builder().setTargetModules("all-linear").optFraction(0.1)
                 .optGradient(GradientMode.SDDMM));
         PeftModel dense = sara(base(), SaraConfig.builder().setTargetModules("all-linear").optFraction(0.1)
@@ -159,7 +109,7 @@ class SaraTest extends ManagedTest {
             positions.put(path, layer(m, path).positions());
         }
         FineTuner.Result r = new FineTuner(m, FineTuneConfig.builder().optLearningRate(1e-2).optBatchSize(16)
-                .optMaxSteps(20).optSeed(3).optProgressBar(false).build(), 2).fit(Data.make(64, 2), null, tmp, null);
+                .optMaxSteps(20).optSeed(3).optProgressBar(false).build(), 2).fit(Synthetic.make(64, 2), null, tmp, null);
         assertTrue(r.history().get(r.history().size() - 1).loss() < r.history().get(0).loss(), "loss must fall");
         Map<String, ai.djl.nn.Parameter> weights = new LinkedHashMap<>();
         for (String path : before.keySet()) {
@@ -252,7 +202,7 @@ class SaraTest extends ManagedTest {
         assertEquals(Set.of(0, 1), reset);
         assertEquals(2, l.frozenEntries().length);
         // the frozen entries get no gradient and keep their value whatever an optimizer does
-        backward(m, Data.make(8, 4));
+        backward(m, Synthetic.make(8, 4));
         float[] g = l.getValues().getArray().getGradient().toFloatArray();
         assertEquals(0f, g[0]);
         assertEquals(0f, g[1]);
@@ -269,7 +219,7 @@ class SaraTest extends ManagedTest {
     @Test
     void sddmmWithoutTheBackwardHookFailsClearly() {
         PeftModel m = sara(base(), SaraConfig.builder().setTargetModules("query").optGradient(GradientMode.SDDMM));
-        Data data = Data.make(4, 1);
+        Synthetic data = Synthetic.make(4, 1);
         int[] idx = {0, 1, 2, 3};
         try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance()
                 .newGradientCollector()) {

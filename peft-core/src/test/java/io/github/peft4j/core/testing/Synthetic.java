@@ -1,8 +1,9 @@
-package io.github.peft4j.train;
+package io.github.peft4j.core.testing;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import io.github.peft4j.train.TrainingData;
 
 import java.util.SplittableRandom;
 
