@@ -132,9 +132,10 @@ public final class SaraObservation {
         return t.labels().stream().mapToInt(classes::indexOf).toArray();
     }
 
+    /** Σ a[i] b[i] over b's length (a may carry a trailing bias). */
     private static double dot(double[] a, double[] b) {
         double s = 0;
-        for (int i = 0; i < a.length; i++) {
+        for (int i = 0; i < b.length; i++) {
             s += a[i] * b[i];
         }
         return s;

@@ -3,8 +3,8 @@ package io.github.peft4j.sparse;
 /** How a sparse layer gets the gradient of its values. */
 public enum GradientMode {
     /**
-     * Per layer by density: {@link #SDDMM} below {@link SparseLayer#SDDMM_MAX_DENSITY}, else {@link #DENSE} (the
-     * crossover measured with {@code SparseKernelBenchmark}, docs/sparse.md).
+     * Per layer by size and density ({@link SparseLayer#autoMode}): {@link #SDDMM} up to the crossover measured with
+     * {@code SddmmBenchmark} (1% on layers under 4 M weights, 10% above), else {@link #DENSE} (docs/sparse.md).
      */
     AUTO,
     /**

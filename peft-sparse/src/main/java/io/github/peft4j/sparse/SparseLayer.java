@@ -38,10 +38,20 @@ import java.util.Map;
 public final class SparseLayer implements LayerAdapter {
 
     /**
-     * {@link GradientMode#AUTO} uses SDDMM at densities up to this value and dense-then-gather above: the crossover
-     * of {@code SparseKernelBenchmark} on MiniLM's shapes (docs/sparse.md).
+     * {@link GradientMode#AUTO} uses SDDMM up to this density on layers of fewer than {@link #LARGE_LAYER} weights,
+     * and dense-then-gather above: on MiniLM's shapes SDDMM (copies in and out of libtorch included) wins at 1% for
+     * 512 tokens and is even at 2,048–4,096, and loses from 10% on ({@code SddmmBenchmark}, docs/sparse.md).
      */
-    public static final double SDDMM_MAX_DENSITY = 0.05;
+    public static final double SDDMM_MAX_DENSITY = 0.01;
+
+    /**
+     * Layers with at least this many weights use SDDMM up to {@link #SDDMM_MAX_DENSITY_LARGE}: at 4096 × 4096 SDDMM
+     * is 9.7× faster than dense-then-gather at 1% and 1.7× at 10% (copies included), even at 20%.
+     */
+    public static final long LARGE_LAYER = 4L << 20;
+
+    /** The SDDMM density limit of layers with at least {@link #LARGE_LAYER} weights. */
+    public static final double SDDMM_MAX_DENSITY_LARGE = 0.1;
 
     private static final Logger LOG = LoggerFactory.getLogger(SparseLayer.class);
 
@@ -99,8 +109,7 @@ public final class SparseLayer implements LayerAdapter {
                     + " are int32 (at most 2^31 - 1 entries per tensor)");
         }
         double density = (double) positions.length / ((long) out * in);
-        this.mode = mode == GradientMode.AUTO ? (density <= SDDMM_MAX_DENSITY ? GradientMode.SDDMM
-                : GradientMode.DENSE) : mode;
+        this.mode = mode == GradientMode.AUTO ? autoMode(out, in, density) : mode;
         this.seed = seed;
         NDArray w = target.weight().getArray();
         NDArray idx = manager.create(positions);
@@ -115,6 +124,20 @@ public final class SparseLayer implements LayerAdapter {
                 .optRequiresGrad(false).optArray(idx).build();
         this.values = Parameter.builder().setName(prefix + "_values").setType(Parameter.Type.WEIGHT)
                 .optArray(vals).build();
+    }
+
+    /**
+     * The gradient mode {@link GradientMode#AUTO} picks for a layer: SDDMM at or below the measured crossover
+     * density of its size, else dense-then-gather.
+     *
+     * @param out output features
+     * @param in input features
+     * @param density nnz / (out·in)
+     * @return SDDMM or DENSE
+     */
+    public static GradientMode autoMode(int out, int in, double density) {
+        double limit = (long) out * in >= LARGE_LAYER ? SDDMM_MAX_DENSITY_LARGE : SDDMM_MAX_DENSITY;
+        return density <= limit ? GradientMode.SDDMM : GradientMode.DENSE;
     }
 
     /**

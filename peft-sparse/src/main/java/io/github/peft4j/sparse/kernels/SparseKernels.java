@@ -32,9 +32,10 @@ public final class SparseKernels {
     /**
      * {@link #sddmm} uses the transposed (dot-product) form when nnz ≥ this × (out + in): the transposition of g and
      * x costs n·(out + in) and pays off once each transposed row is reused a few times. Measured with
-     * {@code SparseKernelBenchmark} (docs/sparse.md).
+     * {@code SddmmBenchmark.sddmmStreaming/sddmmTransposed} (docs/sparse.md): streaming wins at nnz/(out+in) ≈ 2,
+     * transposed at ≈ 3.
      */
-    static final double DOT_CROSSOVER = 4;
+    static final double DOT_CROSSOVER = 2.5;
 
     private static final SparseKernels PLAIN = new SparseKernels(PlainFloatOps.INSTANCE);
     private static final SparseKernels BEST = new SparseKernels(loadVectorOps());
