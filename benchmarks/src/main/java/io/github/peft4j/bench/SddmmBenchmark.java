@@ -32,7 +32,9 @@ import java.util.concurrent.TimeUnit;
  *       which it does), from Java arrays;
  *   <li>{@code sddmmPlain} — the same kernel with portable inner loops;
  *   <li>{@code sddmmFromTensors} — the kernel as training uses it: g and x copied out of libtorch, the result copied
- *       back in.
+ *       back in;
+ *   <li>{@code sddmmReference} — the scalar reference of the tests; {@code sddmmStreaming} /
+ *       {@code sddmmTransposed} — the two forms {@code sddmm} chooses between.
  * </ul>
  *
  * <p>FLOPs: SDDMM 2·nnz·n, dense 2·n·out·in (the GEMM's GFLOP/s is the machine's dense reference). Run:
@@ -142,6 +144,16 @@ public class SddmmBenchmark {
     public float[] sddmmPlain() {
         SparseKernels.plain().sddmm(g, x, n, out, in, idx, dst);
         return dst;
+    }
+
+    /**
+     * The plain scalar reference the tests compare against (float64 sums, no threads).
+     *
+     * @return the values
+     */
+    @Benchmark
+    public float[] sddmmReference() {
+        return io.github.peft4j.sparse.kernels.SparseReference.sddmm(g, x, n, out, in, idx);
     }
 
     /**
