@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.sparse.GradientMode;
+import io.github.peft4j.sparse.SparseConfigBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -143,51 +144,17 @@ public record SaraConfig(ModuleSelector targetModules, ModuleSelector excludeMod
     }
 
     /** Builder of {@link SaraConfig}. */
-    public static final class Builder {
-        private ModuleSelector targets;
-        private ModuleSelector exclude;
+    public static final class Builder extends SparseConfigBuilder<Builder> {
         private Double fraction = 0.1;
         private Double threshold;
         private double lambda = 5e-4;
         private long reselect;
         private GradientMode gradient = GradientMode.AUTO;
-        private List<String> modulesToSave = List.of();
-        private String taskType;
-        private String base;
 
         private Builder() {}
 
-        /**
-         * Sets the target modules by name (exact path or suffix), or {@code all-linear}.
-         *
-         * @param names the names
-         * @return this
-         */
-        public Builder setTargetModules(String... names) {
-            this.targets = names.length == 1 && names[0].equals(ModuleSelector.ALL_LINEAR) ? ModuleSelector
-                    .allLinear() : ModuleSelector.names(names);
-            return this;
-        }
-
-        /**
-         * Sets the target modules.
-         *
-         * @param selector the selector
-         * @return this
-         */
-        public Builder setTargetModules(ModuleSelector selector) {
-            this.targets = selector;
-            return this;
-        }
-
-        /**
-         * Sets modules never adapted.
-         *
-         * @param selector the selector
-         * @return this
-         */
-        public Builder optExcludeModules(ModuleSelector selector) {
-            this.exclude = selector;
+        @Override
+        protected Builder self() {
             return this;
         }
 
@@ -249,49 +216,13 @@ public record SaraConfig(ModuleSelector targetModules, ModuleSelector excludeMod
         }
 
         /**
-         * Sets modules trained fully and saved whole (e.g. a classifier head).
-         *
-         * @param modules names
-         * @return this
-         */
-        public Builder optModulesToSave(String... modules) {
-            this.modulesToSave = List.of(modules);
-            return this;
-        }
-
-        /**
-         * Sets the task type.
-         *
-         * @param t e.g. {@code SEQ_CLS}
-         * @return this
-         */
-        public Builder optTaskType(String t) {
-            this.taskType = t;
-            return this;
-        }
-
-        /**
-         * Sets the base model name or path recorded in the file.
-         *
-         * @param b the name
-         * @return this
-         */
-        public Builder optBaseModelNameOrPath(String b) {
-            this.base = b;
-            return this;
-        }
-
-        /**
          * Builds the config.
          *
          * @return the config
          * @throws IllegalArgumentException on an invalid value
          */
         public SaraConfig build() {
-            if (targets == null) {
-                throw new IllegalArgumentException("SaraConfig.target_modules is required (module names,"
-                        + " \"all-linear\" or a regex)");
-            }
+            requireTargets("SaraConfig");
             return new SaraConfig(targets, exclude, fraction, threshold, lambda, reselect, gradient, modulesToSave,
                     taskType, base);
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.sparse.GradientMode;
+import io.github.peft4j.sparse.SparseConfigBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -133,52 +134,18 @@ public record SpielConfig(ModuleSelector targetModules, ModuleSelector excludeMo
     }
 
     /** Builder of {@link SpielConfig}. */
-    public static final class Builder {
-        private ModuleSelector targets;
-        private ModuleSelector exclude;
+    public static final class Builder extends SparseConfigBuilder<Builder> {
         private double density = 0.01;
         private int interval = 50;
         private double drop = 0.2;
         private long decay = 1000;
         private int window = 5;
         private GradientMode gradient = GradientMode.AUTO;
-        private List<String> modulesToSave = List.of();
-        private String taskType;
-        private String base;
 
         private Builder() {}
 
-        /**
-         * Sets the target modules by name (exact path or suffix), or {@code all-linear}.
-         *
-         * @param names the names
-         * @return this
-         */
-        public Builder setTargetModules(String... names) {
-            this.targets = names.length == 1 && names[0].equals(ModuleSelector.ALL_LINEAR) ? ModuleSelector
-                    .allLinear() : ModuleSelector.names(names);
-            return this;
-        }
-
-        /**
-         * Sets the target modules.
-         *
-         * @param selector the selector
-         * @return this
-         */
-        public Builder setTargetModules(ModuleSelector selector) {
-            this.targets = selector;
-            return this;
-        }
-
-        /**
-         * Sets modules never adapted.
-         *
-         * @param selector the selector
-         * @return this
-         */
-        public Builder optExcludeModules(ModuleSelector selector) {
-            this.exclude = selector;
+        @Override
+        protected Builder self() {
             return this;
         }
 
@@ -231,47 +198,12 @@ public record SpielConfig(ModuleSelector targetModules, ModuleSelector excludeMo
         }
 
         /**
-         * Sets modules trained fully and saved whole.
-         *
-         * @param modules names
-         * @return this
-         */
-        public Builder optModulesToSave(String... modules) {
-            this.modulesToSave = List.of(modules);
-            return this;
-        }
-
-        /**
-         * Sets the task type.
-         *
-         * @param t e.g. {@code SEQ_CLS}
-         * @return this
-         */
-        public Builder optTaskType(String t) {
-            this.taskType = t;
-            return this;
-        }
-
-        /**
-         * Sets the base model name or path recorded in the file.
-         *
-         * @param b the name
-         * @return this
-         */
-        public Builder optBaseModelNameOrPath(String b) {
-            this.base = b;
-            return this;
-        }
-
-        /**
          * Builds the config.
          *
          * @return the config
          */
         public SpielConfig build() {
-            if (targets == null) {
-                throw new IllegalArgumentException("SpielConfig.target_modules is required");
-            }
+            requireTargets("SpielConfig");
             return new SpielConfig(targets, exclude, density, interval, drop, decay, window, gradient,
                     modulesToSave, taskType, base);
         }
