@@ -109,7 +109,9 @@ public final class SparseLayer implements LayerAdapter {
                     + " are int32 (at most 2^31 - 1 entries per tensor)");
         }
         double density = (double) positions.length / ((long) out * in);
-        this.mode = mode == GradientMode.AUTO ? autoMode(out, in, density) : mode;
+        // the SDDMM kernels run on the CPU: on a GPU, AUTO keeps the gradient in autograd
+        this.mode = mode != GradientMode.AUTO ? mode : target.weight().getArray().getDevice().isGpu()
+                ? GradientMode.DENSE : autoMode(out, in, density);
         this.seed = seed;
         NDArray w = target.weight().getArray();
         NDArray idx = manager.create(positions);
