@@ -5,8 +5,8 @@ import io.github.peft4j.core.ModuleSelector;
 import java.util.List;
 
 /**
- * What the builders of SaRA's and SpIEL's configs share: the modules to adapt, exclude and save whole, and the
- * bookkeeping fields.
+ * What the builders of SaRA's and SpIEL's configs share: the modules to adapt, exclude and save whole, the gradient
+ * mode and the bookkeeping fields.
  *
  * @param <B> the concrete builder
  */
@@ -22,6 +22,8 @@ public abstract class SparseConfigBuilder<B extends SparseConfigBuilder<B>> {
     protected String taskType;
     /** {@code base_model_name_or_path}. */
     protected String base;
+    /** {@code sparse_gradient}. */
+    protected GradientMode gradient = GradientMode.AUTO;
 
     /** Creates the builder. */
     protected SparseConfigBuilder() {}
@@ -97,6 +99,17 @@ public abstract class SparseConfigBuilder<B extends SparseConfigBuilder<B>> {
      */
     public B optBaseModelNameOrPath(String b) {
         this.base = b;
+        return self();
+    }
+
+    /**
+     * Sets how the values' gradient is computed.
+     *
+     * @param mode the mode
+     * @return this
+     */
+    public B optGradient(GradientMode mode) {
+        this.gradient = mode;
         return self();
     }
 

@@ -16,7 +16,6 @@ import io.github.peft4j.core.testing.ManagedTest;
 import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.lora.LoraConfig;
 import io.github.peft4j.lora.LoraLayer;
-import io.github.peft4j.models.bert.BertConfig;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
 import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
@@ -37,14 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** PiSSA, LoRA-GA and EVA on a tiny BERT classifier: the properties of issue 6 (item 4). */
 class InitializersTest extends ManagedTest {
 
-    /** No dropout, so gradients and outputs are deterministic. */
-    static final BertConfig TINY = new BertConfig(50, 32, 2, 2, 64, 16, 2, 1e-12, 0.0, 0.0, null, 2, 0.02);
-
     static BertForSequenceClassification base() {
-        BertForSequenceClassification m = new BertForSequenceClassification(TINY);
-        m.initialize(manager, 1, 8);
-        TestModels.fill(m, 3);
-        return m;
+        return TestModels.tinyBertClassifier(manager);
     }
 
     static PeftModel wrap(BertForSequenceClassification base, LoraConfig config) {

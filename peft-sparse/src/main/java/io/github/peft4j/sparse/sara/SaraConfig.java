@@ -149,7 +149,6 @@ public record SaraConfig(ModuleSelector targetModules, ModuleSelector excludeMod
         private Double threshold;
         private double lambda = 5e-4;
         private long reselect;
-        private GradientMode gradient = GradientMode.AUTO;
 
         private Builder() {}
 
@@ -201,17 +200,6 @@ public record SaraConfig(ModuleSelector targetModules, ModuleSelector excludeMod
          */
         public Builder optReselectStep(long step) {
             this.reselect = step;
-            return this;
-        }
-
-        /**
-         * Sets how the values' gradient is computed.
-         *
-         * @param mode the mode
-         * @return this
-         */
-        public Builder optGradient(GradientMode mode) {
-            this.gradient = mode;
             return this;
         }
 

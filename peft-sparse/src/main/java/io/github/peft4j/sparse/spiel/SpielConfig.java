@@ -140,7 +140,6 @@ public record SpielConfig(ModuleSelector targetModules, ModuleSelector excludeMo
         private double drop = 0.2;
         private long decay = 1000;
         private int window = 5;
-        private GradientMode gradient = GradientMode.AUTO;
 
         private Builder() {}
 
@@ -183,17 +182,6 @@ public record SpielConfig(ModuleSelector targetModules, ModuleSelector excludeMo
         public Builder optDrop(double rho0, long decaySteps) {
             this.drop = rho0;
             this.decay = decaySteps;
-            return this;
-        }
-
-        /**
-         * Sets how the deltas' gradient is computed.
-         *
-         * @param mode the mode
-         * @return this
-         */
-        public Builder optGradient(GradientMode mode) {
-            this.gradient = mode;
             return this;
         }
 

@@ -15,7 +15,6 @@ import io.github.peft4j.core.linalg.LowRank;
 import io.github.peft4j.core.testing.ManagedTest;
 import io.github.peft4j.core.testing.Synthetic;
 import io.github.peft4j.core.testing.TestModels;
-import io.github.peft4j.models.bert.BertConfig;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
 import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.SparseLayer;
@@ -38,13 +37,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** SaRA on a tiny BERT classifier: gradients, training, re-selection, the low-rank term, files and bad input. */
 class SaraTest extends ManagedTest {
 
-    static final BertConfig TINY = new BertConfig(50, 32, 2, 2, 64, 16, 2, 1e-12, 0.0, 0.0, null, 2, 0.02);
-
     static BertForSequenceClassification base() {
-        BertForSequenceClassification m = new BertForSequenceClassification(TINY);
-        m.initialize(manager, 1, 8);
-        TestModels.fill(m, 3);
-        return m;
+        return TestModels.tinyBertClassifier(manager);
     }
 
     static PeftModel sara(BertForSequenceClassification base, SaraConfig.Builder b) {
