@@ -1,6 +1,7 @@
 package io.github.peft4j.train;
 
 import ai.djl.ndarray.NDArray;
+import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 
@@ -58,12 +59,12 @@ public final class AdamW implements AutoCloseable {
                 NDArray gg = scoped(scope, g.duplicate());
                 NDArray mk = m.computeIfAbsent(e.getKey(), k -> zeros(p));
                 NDArray vk = v.computeIfAbsent(e.getKey(), k -> zeros(p));
-                mk.muli(beta1).addi(gg.mul(1 - beta1));
-                vk.muli(beta2).addi(gg.square().muli(1 - beta2));
-                NDArray denom = scoped(scope, vk.div(c2)).sqrt().addi(eps);
-                NDArray update = scoped(scope, mk.div(c1)).divi(denom).muli(lr);
+                Scalars.muli(mk, beta1).addi(scoped(scope, Scalars.mul(gg, 1 - beta1)));
+                Scalars.muli(vk, beta2).addi(Scalars.muli(scoped(scope, gg.square()), 1 - beta2));
+                NDArray denom = Scalars.addi(scoped(scope, Scalars.div(vk, c2)).sqrt(), eps);
+                NDArray update = Scalars.muli(scoped(scope, Scalars.div(mk, c1)).divi(denom), lr);
                 if (weightDecay != 0) {
-                    w.muli(1 - lr * weightDecay);
+                    Scalars.muli(w, 1 - lr * weightDecay);
                 }
                 w.subi(update);
             }

@@ -1,10 +1,10 @@
 package io.github.peft4j.train;
 
 import ai.djl.engine.Engine;
+import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
@@ -224,7 +224,7 @@ public final class FineTuner {
                         NDArray logits = model.forward(new ParameterStore(s, false), inputs, true).get(0);
                         NDArray loss = ce.evaluate(new NDList(train.labels(idx, s)), new NDList(logits));
                         lossValue += loss.getFloat() / config.gradientAccumulation();
-                        gc.backward(loss.div(config.gradientAccumulation()));
+                        gc.backward(Scalars.div(loss, config.gradientAccumulation()));
                         if (model instanceof PeftModel peft) {
                             peft.afterBackward();
                         }
@@ -316,7 +316,7 @@ public final class FineTuner {
             double scale = config.maxGradNorm() / (norm + 1e-6);
             for (Parameter p : trainable.values()) {
                 try (NDArray g = p.getArray().getGradient()) {
-                    g.muli(scale);
+                    Scalars.muli(g, scale);
                 }
             }
         }
@@ -339,7 +339,7 @@ public final class FineTuner {
     private void zeroGradients() {
         for (Parameter p : trainable.values()) {
             try (NDArray g = p.getArray().getGradient()) {
-                g.set(new NDIndex("..."), 0);
+                Scalars.fill(g, 0);
             }
         }
     }

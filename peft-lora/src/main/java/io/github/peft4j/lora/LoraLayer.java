@@ -1,6 +1,7 @@
 package io.github.peft4j.lora;
 
 import ai.djl.ndarray.NDArray;
+import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -285,7 +286,7 @@ public final class LoraLayer implements LayerAdapter {
         if (dora != null) {
             return dora.forward(store, x, x != input, baseOutput, u, a, b, scaling, training);
         }
-        return baseOutput.add(u.mul(scaling));
+        return baseOutput.add(Scalars.mul(u, scaling));
     }
 
     @Override
@@ -308,7 +309,7 @@ public final class LoraLayer implements LayerAdapter {
             ba0.attach(scope);
             ba = ba.sub(ba0);
         }
-        return ba.mul(scaling).add(weight);
+        return Scalars.mul(ba, scaling).add(weight);
     }
 
     /**
@@ -327,14 +328,14 @@ public final class LoraLayer implements LayerAdapter {
                     d.subi(d0.toDevice(d.getDevice(), false));
                 }
             }
-            d.muli(scaling);
+            Scalars.muli(d, scaling);
             if (dora == null) {
                 return d;
             }
             try (NDArray w = target.weight().getArray().stopGradient();
                     NDArray m = dora.getMagnitude().getArray().stopGradient()) {
                 NDArray wp = d.add(w);
-                NDArray scale = wp.norm(new int[] {1}).pow(-1).mul(m).expandDims(1);
+                NDArray scale = m.div(wp.norm(new int[] {1})).expandDims(1);
                 return wp.mul(scale).sub(w);
             }
         }

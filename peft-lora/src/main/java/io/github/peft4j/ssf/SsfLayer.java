@@ -1,6 +1,7 @@
 package io.github.peft4j.ssf;
 
 import ai.djl.ndarray.NDArray;
+import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -92,7 +93,7 @@ public final class SsfLayer implements LayerAdapter {
     @Override
     public NDArray deltaWeight(NDManager manager) {
         try (NDArray w = layer.weight().getArray().stopGradient(); NDArray g = scale.getArray().stopGradient()) {
-            NDArray gm = g.sub(1);
+            NDArray gm = Scalars.sub(g, 1);
             gm.attach(manager);
             return gm.reshape(rowShape(w)).mul(w);
         }
@@ -127,7 +128,7 @@ public final class SsfLayer implements LayerAdapter {
         try (NDManager s = weight.getManager().newSubManager(); NDArray w = weight.stopGradient();
                 NDArray bias = layer.bias().getArray().stopGradient(); NDArray g = scale.getArray().stopGradient();
                 NDArray b = shift.getArray().stopGradient()) {
-            NDArray inv = g.pow(-1);
+            NDArray inv = Scalars.pow(g, -1);
             inv.attach(s);
             NDArray oldW = inv.reshape(rowShape(w)).mul(w);
             NDArray oldB = bias.sub(b);

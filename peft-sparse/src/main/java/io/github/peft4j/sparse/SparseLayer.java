@@ -1,6 +1,7 @@
 package io.github.peft4j.sparse;
 
 import ai.djl.ndarray.NDArray;
+import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -288,7 +289,7 @@ public final class SparseLayer implements LayerAdapter {
                 // keeps the values in the graph so their gradient exists (zero) for afterBackward to fill
                 NDArray total = v.sum();
                 total.attach(scope);
-                y = y.add(total.mul(0));
+                y = y.add(Scalars.mul(total, 0));
             }
             return y;
         }

@@ -1,6 +1,7 @@
 package io.github.peft4j.models.bert;
 
 import ai.djl.ndarray.NDArray;
+import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -108,7 +109,7 @@ final class BertLayers {
             NDArray q = heads(call(module("query"), ps, training, h));
             NDArray k = heads(call(module("key"), ps, training, h));
             NDArray v = heads(call(module("value"), ps, training, h));
-            NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(Math.sqrt(c.headSize())).add(mask);
+            NDArray scores = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), Math.sqrt(c.headSize())).add(mask);
             NDArray probs = dropout(scores.softmax(-1), c.attentionProbsDropoutProb(), training);
             NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3);
             Shape s = h.getShape();

@@ -1,6 +1,7 @@
 package io.github.peft4j.models.bert;
 
 import ai.djl.ndarray.NDArray;
+import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -88,7 +89,7 @@ public final class BertModel extends HfModule {
         NDArray h = module("embeddings").forward(ps, new NDList(ids, types), training).singletonOrThrow();
         // additive mask as in HF: (1 - mask) * finfo.min, broadcast over heads and queries
         NDArray m = mask.toType(h.getDataType(), false);
-        NDArray ext = m.neg().add(1).mul(-Float.MAX_VALUE).reshape(m.getShape().get(0), 1, 1, m.getShape().get(1));
+        NDArray ext = Scalars.mul(Scalars.add(m.neg(), 1), -Float.MAX_VALUE).reshape(m.getShape().get(0), 1, 1, m.getShape().get(1));
         NDArray last = module("encoder").forward(ps, new NDList(h, ext), training).get(0);
         NDList out = new NDList(last, meanPool(last, m));
         if (withPooler) {

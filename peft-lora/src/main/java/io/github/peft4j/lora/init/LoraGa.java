@@ -1,6 +1,7 @@
 package io.github.peft4j.lora.init;
 
 import ai.djl.engine.Engine;
+import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -211,7 +212,7 @@ public final class LoraGa {
             }
             Map<String, float[]> out = new LinkedHashMap<>();
             for (Map.Entry<String, NDArray> e : sums.entrySet()) {
-                try (NDArray mean = e.getValue().div(options.batches())) {
+                try (NDArray mean = Scalars.div(e.getValue(), options.batches())) {
                     out.put(e.getKey(), mean.toFloatArray());
                 }
             }

@@ -1,6 +1,7 @@
 package io.github.peft4j.lora.variant;
 
 import ai.djl.ndarray.NDArray;
+import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
@@ -43,7 +44,7 @@ public final class Dora {
             w.attach(tmp);
             NDArray ba = b.matMul(a);
             ba.attach(tmp);
-            NDArray norm = ba.mul(scaling).add(w).norm(new int[] {1});
+            NDArray norm = Scalars.mul(ba, scaling).add(w).norm(new int[] {1});
             norm.attach(manager);
             magnitude = Parameter.builder().setName("lora_magnitude_vector").setType(Parameter.Type.WEIGHT)
                     .optArray(norm).build();
@@ -61,11 +62,11 @@ public final class Dora {
 
     /** m/n for the current weights, with n detached; everything in {@code scope}. */
     private NDArray scale(NDArray w, NDArray ba, double scaling, NDArray m, NDManager scope) {
-        NDArray n = ba.mul(scaling).add(w).norm(new int[] {1});
+        NDArray n = Scalars.mul(ba, scaling).add(w).norm(new int[] {1});
         n.attach(scope);
         NDArray detached = n.stopGradient();
         detached.attach(scope);
-        return detached.pow(-1).mul(m);
+        return m.div(detached);
     }
 
     private NDArray ba(NDArray a, NDArray b, NDManager scope) {
@@ -102,7 +103,7 @@ public final class Dora {
         } else {
             wx = baseOutput;
         }
-        return baseOutput.add(wx.mul(scale.sub(1))).add(loraOut.mul(scaling).mul(scale));
+        return baseOutput.add(wx.mul(Scalars.sub(scale, 1))).add(Scalars.mul(loraOut, scaling).mul(scale));
     }
 
     /**
@@ -122,7 +123,7 @@ public final class Dora {
         NDArray m = store.getValue(magnitude, w.getDevice(), training);
         NDArray ba = ba(a, b, scope);
         NDArray scale = scale(w, ba, scaling, m, scope);
-        return ba.mul(scaling).add(w).mul(scale.expandDims(1));
+        return Scalars.mul(ba, scaling).add(w).mul(scale.expandDims(1));
     }
 
     /**
@@ -136,9 +137,9 @@ public final class Dora {
     public void merge(NDArray weight, NDArray a, NDArray b, double scaling) {
         try (NDManager scope = weight.getManager().newSubManager(); NDArray w = weight.stopGradient();
                 NDArray m = magnitude.getArray().stopGradient()) {
-            NDArray wp = ba(a, b, scope).mul(scaling).add(w);
+            NDArray wp = Scalars.mul(ba(a, b, scope), scaling).add(w);
             NDArray n = wp.norm(new int[] {1});
-            NDArray merged = wp.mul(n.pow(-1).mul(m).expandDims(1));
+            NDArray merged = wp.mul(m.div(n).expandDims(1));
             MergeChecks.requireFinite(merged, "DoRA merged weight");
             w.set(new ai.djl.ndarray.index.NDIndex("..."), merged);
             if (mergedNorm != null) {
@@ -165,7 +166,7 @@ public final class Dora {
                 NDArray m = magnitude.getArray().stopGradient()) {
             NDArray ratio = mergedNorm.div(m);
             ratio.attach(scope);
-            NDArray restored = ratio.expandDims(1).mul(w).sub(ba(a, b, scope).mul(scaling));
+            NDArray restored = ratio.expandDims(1).mul(w).sub(Scalars.mul(ba(a, b, scope), scaling));
             w.set(new ai.djl.ndarray.index.NDIndex("..."), restored);
         }
         mergedNorm.close();
