@@ -77,6 +77,6 @@ class ScalarsTest extends ManagedTest {
 
     @Test
     void coreCallsNoJavaBackedScalarOperation() throws Exception {
-        assertEquals(List.of(), ForbiddenCalls.in(Scalars.class));
+        assertEquals(List.of(), ForbiddenCalls.inPeft4jModules());
     }
 }

@@ -6,8 +6,8 @@ import ai.djl.nn.Block;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.InjectionMode;
 import io.github.peft4j.core.ModuleSelector;
-import io.github.peft4j.core.testing.AdapterContract;
-import io.github.peft4j.core.testing.AdapterProfile;
+import io.github.peft4j.testing.AdapterContract;
+import io.github.peft4j.testing.AdapterProfile;
 import io.github.peft4j.core.testing.TestModels;
 
 import java.util.Map;

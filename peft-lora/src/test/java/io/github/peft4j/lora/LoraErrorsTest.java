@@ -167,7 +167,7 @@ class LoraErrorsTest extends ManagedTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> fresh.loadAdapter(dir,
                 "x"));
         assertTrue(e.getMessage().startsWith("peft_type 'IA3' is not supported by the peft4j modules on the class"
-                + " path; supported: [LORA, SSF]"), e.getMessage());
+                + " path; supported: [LORA]"), e.getMessage());
     }
 
     @Test

@@ -11,7 +11,7 @@ import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.TargetLayer;
-import io.github.peft4j.core.linalg.LowRank;
+import io.github.peft4j.linalg.LowRank;
 import io.github.peft4j.sparse.kernels.SparseKernels;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -8,12 +8,14 @@ import org.objectweb.asm.Opcodes;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Enumeration;
 import java.util.Set;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
 /**
@@ -34,31 +36,45 @@ public final class ForbiddenCalls {
     private ForbiddenCalls() {}
 
     /**
-     * Lists the forbidden calls in the classes of the module that holds a class.
+     * Lists the forbidden calls in the main classes of every peft4j module on the class path: each class-path entry
+     * (a {@code classes} directory or a jar, test classes excluded) that holds {@code io/github/peft4j} classes.
      *
-     * @param anyMainClass a class of the module's main code
      * @return "Class.method (line N): NDArray.name(descriptor)" entries, empty when clean
-     * @throws IOException if the classes cannot be read
+     * @throws IOException if a class cannot be read
      */
-    public static List<String> in(Class<?> anyMainClass) throws IOException {
-        Path root;
-        try {
-            root = Path.of(anyMainClass.getProtectionDomain().getCodeSource().getLocation().toURI());
-        } catch (URISyntaxException e) {
-            throw new IOException(e);
-        }
-        if (!Files.isDirectory(root)) {
-            throw new IOException(root + " is not a classes directory");
-        }
+    public static List<String> inPeft4jModules() throws IOException {
         List<String> found = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(root)) {
-            for (Path f : (Iterable<Path>) files.filter(p -> p.toString().endsWith(".class"))::iterator) {
-                try (InputStream in = Files.newInputStream(f)) {
-                    scan(new ClassReader(in), found);
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(entry);
+            if (entry.endsWith("test-classes") || entry.endsWith("-tests.jar")) {
+                continue;
+            }
+            if (Files.isDirectory(p)) {
+                try (Stream<Path> files = Files.walk(p)) {
+                    for (Path f : (Iterable<Path>) files.filter(ForbiddenCalls::isPeft4jClass)::iterator) {
+                        try (InputStream in = Files.newInputStream(f)) {
+                            scan(new ClassReader(in), found);
+                        }
+                    }
+                }
+            } else if (entry.endsWith(".jar") && Files.isRegularFile(p)) {
+                try (JarFile jar = new JarFile(p.toFile())) {
+                    for (Enumeration<JarEntry> e = jar.entries(); e.hasMoreElements(); ) {
+                        JarEntry je = e.nextElement();
+                        if (je.getName().startsWith("io/github/peft4j/") && je.getName().endsWith(".class")) {
+                            try (InputStream in = jar.getInputStream(je)) {
+                                scan(new ClassReader(in), found);
+                            }
+                        }
+                    }
                 }
             }
         }
         return found;
+    }
+
+    private static boolean isPeft4jClass(Path f) {
+        return f.toString().endsWith(".class") && f.toString().replace('\\', '/').contains("/io/github/peft4j/");
     }
 
     private static void scan(ClassReader reader, List<String> found) {

@@ -61,23 +61,6 @@ public final class TestModels {
     }
 
     /**
-     * A two-layer BERT classifier (hidden 32, intermediate 64, 2 heads, 2 labels, no dropout, so gradients and
-     * outputs are deterministic) for sequences of 8 ids from a vocabulary of 50, weights from {@link #fill} with seed
-     * 3: the model of {@link Synthetic}.
-     *
-     * @param manager owns the weights
-     * @return the initialized model
-     */
-    public static io.github.peft4j.models.bert.BertForSequenceClassification tinyBertClassifier(NDManager manager) {
-        io.github.peft4j.models.bert.BertForSequenceClassification m =
-                new io.github.peft4j.models.bert.BertForSequenceClassification(new io.github.peft4j.models.bert
-                        .BertConfig(50, 32, 2, 2, 64, 16, 2, 1e-12, 0.0, 0.0, null, 2, 0.02));
-        m.initialize(manager, 1, 8);
-        fill(m, 3);
-        return m;
-    }
-
-    /**
      * Overwrites every parameter with values from a seeded stream, so models are equal across runs and engines.
      *
      * @param block the block

@@ -1,6 +1,7 @@
 package io.github.peft4j.examples.cli;
 
 import ai.djl.ndarray.NDArray;
+import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterMethods;
@@ -45,7 +46,7 @@ public final class InspectCommand implements Callable<Integer> {
                 NDArray a = e.getValue();
                 NDArray b = t.get(AdapterFiles.KEY_PREFIX + path + ".lora_B.weight");
                 double s = config instanceof LoraConfig lc ? lc.scalingFor(path) : 1;
-                double norm = b.matMul(a).mul(s).norm().getFloat();
+                double norm = Math.abs(s) * b.matMul(a).norm().getFloat();
                 System.out.printf(Locale.ROOT, "%-58s %5d %10d %12.5f%n", path, a.getShape().get(0), a.size()
                         + b.size(), norm);
             }
@@ -56,7 +57,7 @@ public final class InspectCommand implements Callable<Integer> {
                     NDArray g = e.getValue();
                     NDArray b = t.get(AdapterFiles.KEY_PREFIX + path + ".ssf_shift");
                     System.out.printf(Locale.ROOT, "%-58s SSF width %d, max |γ−1| %.5f, max |β| %.5f%n", path,
-                            g.size(), g.sub(1).abs().max().getFloat(), b.abs().max().getFloat());
+                            g.size(), Scalars.sub(g, 1).abs().max().getFloat(), b.abs().max().getFloat());
                 }
             }
             System.out.println();

@@ -82,6 +82,6 @@ public record LabeledTexts(List<String> texts, List<String> labels) {
                         + " is not one of the model's classes " + classes);
             }
         }
-        return new TextClassificationData(texts, idx, tokenizer);
+        return new TextClassificationData(texts, idx, tokenizer::toInputs);
     }
 }

@@ -11,9 +11,9 @@ import ai.djl.training.loss.Loss;
 import io.github.peft4j.core.OptimizerAccess;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.io.Safetensors;
-import io.github.peft4j.core.linalg.LowRank;
+import io.github.peft4j.linalg.LowRank;
 import io.github.peft4j.core.testing.ManagedTest;
-import io.github.peft4j.core.testing.Synthetic;
+import io.github.peft4j.testing.Synthetic;
 import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
 import io.github.peft4j.sparse.GradientMode;
@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SaraTest extends ManagedTest {
 
     static BertForSequenceClassification base() {
-        return TestModels.tinyBertClassifier(manager);
+        return io.github.peft4j.testing.TinyBert.classifier(manager);
     }
 
     static PeftModel sara(BertForSequenceClassification base, SaraConfig.Builder b) {

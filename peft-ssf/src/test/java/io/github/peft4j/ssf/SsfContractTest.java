@@ -1,0 +1,55 @@
+package io.github.peft4j.ssf;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import io.github.peft4j.core.AdapterConfig;
+import io.github.peft4j.core.ModuleSelector;
+import io.github.peft4j.testing.AdapterContract;
+import io.github.peft4j.testing.AdapterProfile;
+import io.github.peft4j.core.testing.TestModels;
+
+import java.util.List;
+import java.util.stream.Stream;
+
+/** SSF's profile in the shared adapter contract suite. */
+class SsfContractTest extends AdapterContract {
+
+    @Override
+    protected Stream<AdapterProfile> profiles() {
+        AdapterProfile mlp = new AdapterProfile() {
+            @Override
+            public String name() {
+                return "ssf all linear layers of an MLP";
+            }
+
+            @Override
+            public Block newBaseModel(NDManager manager) {
+                return TestModels.mlp(manager, 1, DataType.FLOAT32);
+            }
+
+            @Override
+            public Shape inputShape() {
+                return new Shape(5, 8);
+            }
+
+            @Override
+            public AdapterConfig config() {
+                // the paper's init is not the identity: the identity check uses the identity init
+                return new SsfConfig(ModuleSelector.allLinear(), null, "identity", 0.02, List.of(), null, null);
+            }
+
+            @Override
+            public AdapterConfig nonIdentityConfig() {
+                return new SsfConfig(ModuleSelector.allLinear(), null, "normal", 0.2, List.of(), null, null);
+            }
+
+            @Override
+            public String toString() {
+                return name();
+            }
+        };
+        return Stream.of(mlp);
+    }
+}
