@@ -1,14 +1,25 @@
 package io.github.peft4j.core;
 
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.List;
+import java.util.Map;
 
 /**
  * A fine-tuning method: the service each method module registers in
- * {@code META-INF/services/io.github.peft4j.core.AdapterMethod}.
+ * {@code META-INF/services/io.github.peft4j.core.AdapterMethod}, typed by its config and its layer class so that
+ * method code never downcasts.
  *
- * <p>peft-core does the rest: target matching, injection, freezing, multiple adapters, merge, save and load.
+ * <p>peft-core does the rest: target matching, injection, freezing, several adapters, merge, save and load, and
+ * the training state of a checkpoint. docs/architecture.md has the recipe for adding a method.
+ *
+ * @param <C> the method's config
+ * @param <L> the method's layer adapter
  */
-public interface AdapterMethod {
+public interface AdapterMethod<C extends AdapterConfig, L extends LayerAdapter> {
 
     /**
      * Returns the {@code peft_type} this method reads and writes, e.g. {@code LORA}.
@@ -18,25 +29,24 @@ public interface AdapterMethod {
     String peftType();
 
     /**
-     * Whether this method handles a config object.
+     * Returns the config class this method handles.
      *
-     * @param config a config
-     * @return true if {@link #createAdapter} accepts it
+     * @return the class
      */
-    boolean accepts(AdapterConfig config);
+    Class<C> configType();
 
     /**
-     * Whether this method can adapt a module. The default: linear layers ({@link ai.djl.nn.core.Linear} with a 2-D
-     * weight [out, in]).
+     * Whether this method can adapt a module. The default: linear layers ({@link Linear} with a 2-D weight
+     * [out, in]).
      *
      * @param block a module the targets matched
      * @return true if {@link #createAdapter} accepts it
      */
-    default boolean canAdapt(ai.djl.nn.Block block) {
-        if (!(block instanceof ai.djl.nn.core.Linear)) {
+    default boolean canAdapt(Block block) {
+        if (!(block instanceof Linear)) {
             return false;
         }
-        ai.djl.nn.Parameter w = block.getDirectParameters().get("weight");
+        Parameter w = block.getDirectParameters().get("weight");
         return w != null && w.getArray() != null && w.getArray().getShape().dimension() == 2;
     }
 
@@ -67,18 +77,18 @@ public interface AdapterMethod {
      * @return the config
      * @throws IllegalArgumentException if a value is invalid or unsupported
      */
-    AdapterConfig parseConfig(ObjectNode json);
+    C parseConfig(ObjectNode json);
 
     /**
      * Creates the adapter for one layer, its parameters initialised.
      *
      * @param layer the target layer
-     * @param config the config ({@link #accepts} returned true)
+     * @param config the config
      * @param context the adapter name, seed and manager
      * @return the adapter
      * @throws IllegalArgumentException if the config does not fit the layer (e.g. the rank is too large)
      */
-    LayerAdapter createAdapter(TargetLayer layer, AdapterConfig config, AdapterContext context);
+    L createAdapter(TargetLayer layer, C config, AdapterContext context);
 
     /**
      * Returns the {@code adapter_config.json} to write for an adapter. The default is {@code config.toJson()}; a
@@ -89,7 +99,7 @@ public interface AdapterMethod {
      * @param layers the adapter's layers by module path
      * @return the JSON to write
      */
-    default ObjectNode exportConfig(AdapterConfig config, java.util.Map<String, LayerAdapter> layers) {
+    default ObjectNode exportConfig(C config, Map<String, L> layers) {
         return config.toJson();
     }
 
@@ -101,8 +111,8 @@ public interface AdapterMethod {
      * @param layers the adapter's layers by module path
      * @return Markdown lines, without leading bullet
      */
-    default java.util.List<String> modelCardNotes(AdapterConfig config, java.util.Map<String, LayerAdapter> layers) {
-        return java.util.List.of();
+    default List<String> modelCardNotes(C config, Map<String, L> layers) {
+        return List.of();
     }
 
     /**
@@ -113,8 +123,7 @@ public interface AdapterMethod {
      * @param config the adapter's config
      * @param layers the adapter's layers by module path
      */
-    default void afterBackward(AdapterConfig config, java.util.Map<String, LayerAdapter> layers) {
-    }
+    default void afterBackward(C config, Map<String, L> layers) {}
 
     /**
      * Training hook: called once per optimizer step after the gradients are complete and before clipping and the
@@ -124,18 +133,17 @@ public interface AdapterMethod {
      * @param layers the adapter's layers by module path
      * @param step the 0-based step about to be applied
      */
-    default void beforeStep(AdapterConfig config, java.util.Map<String, LayerAdapter> layers, long step) {
-    }
+    default void beforeStep(C config, Map<String, L> layers, long step) {}
 
     /**
      * Training hook: called once per optimizer step after the update (re-selection, regrowth). None by default.
+     * Whatever state this changes must be in the layers' {@link LayerAdapter#trainingState} so that a resumed run
+     * continues exactly.
      *
      * @param config the adapter's config
      * @param layers the adapter's layers by module path
      * @param step the 0-based step just applied
      * @param optimizer lets the method reset optimizer state of entries it repurposes
      */
-    default void afterStep(AdapterConfig config, java.util.Map<String, LayerAdapter> layers, long step,
-            OptimizerAccess optimizer) {
-    }
+    default void afterStep(C config, Map<String, L> layers, long step, OptimizerAccess optimizer) {}
 }

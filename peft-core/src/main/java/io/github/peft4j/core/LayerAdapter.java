@@ -5,12 +5,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * One adapter on one layer: the contract every method implements (HF PEFT's tuner layer).
  *
- * <p>{@link #deltaWeight()} is the single place where the weight update is computed; the default merge adds it and
+ * <p>{@link #deltaWeight} is the single place where the weight update is computed; the default merge adds it and
  * unmerge subtracts it. Methods whose update is not additive (DoRA) override {@link #merge} and {@link #unmerge}.
  *
  * <p>Arrays created by {@link #forward} and {@link #adaptWeight} must end up in the given or input's manager (never in
@@ -19,8 +20,8 @@ import java.util.Map;
 public interface LayerAdapter extends AutoCloseable {
 
     /**
-     * Returns the adapter's trainable parameters keyed by their Hugging Face name inside the module, e.g.
-     * {@code lora_A.weight}. The key order is the save order.
+     * Returns the adapter's tensors keyed by their Hugging Face name inside the module, e.g. {@code lora_A.weight}:
+     * the trainable ones (floating point) and fixed ones such as sparse indices. The key order is the save order.
      *
      * @return the parameters
      */
@@ -35,9 +36,33 @@ public interface LayerAdapter extends AutoCloseable {
      * @return name to array, in save order
      */
     default Map<String, NDArray> exportTensors(NDManager manager) {
-        Map<String, NDArray> out = new java.util.LinkedHashMap<>();
+        Map<String, NDArray> out = new LinkedHashMap<>();
         parameters().forEach((k, p) -> out.put(k, p.getArray()));
         return out;
+    }
+
+    /**
+     * Returns the training state beyond {@link #parameters()} that a resumed run needs to continue exactly (frozen
+     * entries, accumulated gradients, residual terms), as arrays of this manager. None by default.
+     *
+     * @param manager owns any array created here
+     * @return name to array
+     */
+    default Map<String, NDArray> trainingState(NDManager manager) {
+        return Map.of();
+    }
+
+    /**
+     * Restores what {@link #trainingState} returned, after {@link #parameters()} were restored.
+     *
+     * @param state name to array (possibly empty)
+     * @throws IllegalArgumentException if a required entry is missing or has the wrong shape
+     */
+    default void restoreTrainingState(Map<String, NDArray> state) {
+        if (!state.isEmpty()) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + " keeps no training state; got "
+                    + state.keySet());
+        }
     }
 
     /**
@@ -57,15 +82,14 @@ public interface LayerAdapter extends AutoCloseable {
      *
      * @throws IllegalArgumentException naming what is wrong
      */
-    default void afterLoad() {
-    }
+    default void afterLoad() {}
 
     /**
      * Activation path: the adapted layer output.
      *
      * @param store the parameter store to read the adapter's parameters through (so optimizers see them)
      * @param input the layer input [..., in]
-     * @param baseOutput the base layer output [..., out]
+     * @param baseOutput the base layer output [..., out], or null when {@link #computesOutput()}
      * @param training whether this is a training pass (enables dropout)
      * @return the adapted output [..., out]
      */
@@ -115,11 +139,12 @@ public interface LayerAdapter extends AutoCloseable {
     }
 
     /**
-     * Returns the rank of the adapter (or another size measure the method uses), for summaries.
+     * Describes what this adapter trains on its layer, for model cards and {@code peft inspect}: e.g.
+     * {@code LoRA rank 8, scaling 2} or {@code 14,746 of 147,456 weights (10.00%)}.
      *
-     * @return the rank
+     * @return one line, without the module path
      */
-    int rank();
+    String describe();
 
     /** Releases the adapter's arrays. */
     @Override

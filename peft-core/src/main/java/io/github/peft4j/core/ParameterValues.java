@@ -1,7 +1,9 @@
 package io.github.peft4j.core;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 
 /** Writing values into parameter arrays outside autograd. */
 public final class ParameterValues {
@@ -23,6 +25,34 @@ public final class ParameterValues {
             if (value != src) {
                 value.close();
             }
+        }
+    }
+
+    /**
+     * Creates an array from Java values in memory the engine owns, in the data type and on the device of another
+     * array: what an adapter's initial parameter values should be. ({@code NDManager.create(float[])} alone leaves
+     * the tensor on a Java buffer that must never be freed while the engine uses it; see {@link Scalars}.)
+     *
+     * @param manager owns the result
+     * @param values row-major values
+     * @param shape the shape
+     * @param like the array whose type and device the result takes
+     * @return the array
+     */
+    public static NDArray create(NDManager manager, float[] values, Shape shape, NDArray like) {
+        try (NDArray javaBacked = manager.create(values, shape)) {
+            NDArray typed = javaBacked.toType(like.getDataType(), false);
+            NDArray owned;
+            if (!typed.getDevice().equals(like.getDevice())) {
+                owned = typed.toDevice(like.getDevice(), true);
+            } else {
+                owned = typed.duplicate();
+            }
+            owned.attach(manager);
+            if (typed != javaBacked) {
+                typed.close();
+            }
+            return owned;
         }
     }
 }

@@ -3,8 +3,9 @@ package io.github.peft4j.lora;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterConfig;
-import io.github.peft4j.core.ModuleSelector;
-import io.github.peft4j.core.io.Json;
+import io.github.peft4j.core.AdapterConfigBuilder;
+import io.github.peft4j.core.Targets;
+import io.github.peft4j.core.io.ConfigJson;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,11 +30,11 @@ import java.util.regex.Pattern;
  * <p>Immutable; build with {@link #builder()}, read and write with {@link #fromJson} / {@link #toJson()} in Python
  * PEFT's {@code adapter_config.json} form. Field names in messages are the JSON keys.
  *
+ * @param targets {@code target_modules}, {@code exclude_modules}, {@code modules_to_save}, {@code task_type},
+ *     {@code base_model_name_or_path}
  * @param rank {@code r}, the default rank (≥ 1)
  * @param alpha {@code lora_alpha}
  * @param dropout {@code lora_dropout}, in [0, 1)
- * @param targetModules {@code target_modules}
- * @param excludeModules {@code exclude_modules}
  * @param useRslora {@code use_rslora}
  * @param useDora {@code use_dora}: DoRA (Liu et al., 2024, https://arxiv.org/abs/2402.09353), a variant of LoRA that
  *     learns a per-output magnitude m and applies the update in direction: W' = (m / ‖W + s·BA‖_row) ⊙ (W + s·BA),
@@ -42,25 +43,22 @@ import java.util.regex.Pattern;
  * @param rankPattern {@code rank_pattern}: per-module rank overrides, key matched as a regex against the end of the
  *     module path
  * @param alphaPattern {@code alpha_pattern}: per-module alpha overrides, matched the same way
- * @param modulesToSave {@code modules_to_save}
- * @param taskType {@code task_type}, or null
- * @param baseModelNameOrPath {@code base_model_name_or_path}, or null
  */
-public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector targetModules,
-        ModuleSelector excludeModules, boolean useRslora, boolean useDora, LoraInit init,
-        Map<String, Integer> rankPattern,
-        Map<String, Double> alphaPattern, List<String> modulesToSave, String taskType, String baseModelNameOrPath)
-        implements AdapterConfig {
+public record LoraConfig(Targets targets, int rank, double alpha, double dropout, boolean useRslora, boolean useDora,
+        LoraInit init, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern) implements AdapterConfig {
 
     /** The {@code peft_type} of LoRA. */
     public static final String PEFT_TYPE = "LORA";
 
     private static final Logger LOG = LoggerFactory.getLogger(LoraConfig.class);
 
-    /** Keys this class reads. */
-    private static final Set<String> READ = Set.of("peft_type", "r", "lora_alpha", "lora_dropout", "target_modules",
-            "exclude_modules", "use_rslora", "use_dora", "init_lora_weights", "rank_pattern", "alpha_pattern",
-            "modules_to_save", "task_type", "base_model_name_or_path");
+    /** Keys this class reads besides {@link Targets#KEYS}. */
+    private static final Set<String> READ = Set.of("r", "lora_alpha", "lora_dropout", "use_rslora", "use_dora",
+            "init_lora_weights", "rank_pattern", "alpha_pattern");
+
+    /** Bookkeeping keys ignored whatever their value. */
+    private static final Set<String> ALWAYS_IGNORED = Set.of("inference_mode", "peft_version", "revision",
+            "megatron_core", "qalora_group_size");
 
     /** Python PEFT keys that change the computation: accepted only at their default value. */
     private static final Map<String, String> MUST_BE_DEFAULT = Map.ofEntries(
@@ -87,8 +85,7 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
         if (!Double.isFinite(alpha) || alpha == 0) {
             throw new IllegalArgumentException("LoraConfig.lora_alpha must be a finite non-zero number; got " + alpha);
         }
-        Objects.requireNonNull(targetModules, "LoraConfig.target_modules");
-        excludeModules = excludeModules == null ? ModuleSelector.none() : excludeModules;
+        Objects.requireNonNull(targets, "LoraConfig.target_modules");
         init = init == null ? LoraInit.DEFAULT : init;
         rankPattern = Map.copyOf(rankPattern == null ? Map.of() : new TreeMap<>(rankPattern));
         alphaPattern = Map.copyOf(alphaPattern == null ? Map.of() : new TreeMap<>(alphaPattern));
@@ -100,7 +97,6 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
             Pattern.compile(e.getKey());
         }
         alphaPattern.keySet().forEach(Pattern::compile);
-        modulesToSave = AdapterConfig.distinct(modulesToSave);
     }
 
     /**
@@ -163,14 +159,14 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
 
     @Override
     public ObjectNode toJson() {
-        ObjectNode o = commonJson();
+        ObjectNode o = targets.toJson(PEFT_TYPE);
         o.put("r", rank);
-        putNumber(o, "lora_alpha", alpha);
+        ConfigJson.putNumber(o, "lora_alpha", alpha);
         o.put("lora_dropout", dropout);
         ObjectNode rp = o.putObject("rank_pattern");
         rankPattern.forEach(rp::put);
         ObjectNode ap = o.putObject("alpha_pattern");
-        alphaPattern.forEach((k, v) -> putNumber(ap, k, v));
+        alphaPattern.forEach((k, v) -> ConfigJson.putNumber(ap, k, v));
         o.put("use_rslora", useRslora);
         switch (init) {
             case DEFAULT -> o.put("init_lora_weights", true);
@@ -187,17 +183,9 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
         return o;
     }
 
-    private static void putNumber(ObjectNode o, String key, double v) {
-        if (v == Math.rint(v) && Math.abs(v) < 1e15) {
-            o.put(key, (long) v);
-        } else {
-            o.put(key, v);
-        }
-    }
-
     /**
      * Reads {@code adapter_config.json} as Python PEFT writes it. Unknown keys are ignored with a warning; keys that
-     * would change the computation and that peft4j does not support (e.g. {@code use_dora: true},
+     * would change the computation and that peft4j does not support (e.g. {@code fan_in_fan_out: true},
      * {@code bias: "all"}) fail with a message naming the key.
      *
      * @param json the object
@@ -205,30 +193,24 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
      * @throws IllegalArgumentException if a value is invalid or unsupported
      */
     public static LoraConfig fromJson(ObjectNode json) {
-        String type = json.path("peft_type").asText(null);
-        if (!PEFT_TYPE.equals(type)) {
-            throw new IllegalArgumentException("peft_type must be \"" + PEFT_TYPE + "\" for a LoRA config; got "
-                    + json.get("peft_type"));
-        }
+        ConfigJson.requirePeftType(json, PEFT_TYPE, "LoRA config");
         List<String> ignored = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             String k = e.getKey();
             JsonNode v = e.getValue();
-            if (READ.contains(k)) {
+            if (READ.contains(k) || Targets.KEYS.contains(k)) {
                 continue;
             }
             String def = MUST_BE_DEFAULT.get(k);
             if (def != null) {
-                if (!isUnset(v) && !v.toString().equals(def)) {
+                if (!ConfigJson.isUnset(v) && !v.toString().equals(def)) {
                     throw new IllegalArgumentException("LoraConfig." + k + " = " + v + " is not supported by peft4j"
                             + " (expected " + def + ")");
                 }
                 continue;
             }
-            if (PEFT_BOOKKEEPING.contains(k) && (isUnset(v) || "inference_mode".equals(k)
-                    || "peft_version".equals(k) || "revision".equals(k) || "megatron_core".equals(k)
-                    || "qalora_group_size".equals(k))) {
+            if (PEFT_BOOKKEEPING.contains(k) && (ConfigJson.isUnset(v) || ALWAYS_IGNORED.contains(k))) {
                 continue;
             }
             ignored.add(k);
@@ -236,23 +218,15 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
         if (!ignored.isEmpty()) {
             LOG.warn("adapter_config.json: ignoring keys peft4j does not know: {}", ignored);
         }
-        Builder b = builder().setTargetModules(ModuleSelector.fromJson(json.get("target_modules"),
-                "target_modules"));
-        b.optExcludeModules(ModuleSelector.fromJson(json.get("exclude_modules"), "exclude_modules"));
-        if (json.hasNonNull("r")) {
-            b.optRank(intValue(json.get("r"), "r"));
-        }
-        if (json.hasNonNull("lora_alpha")) {
-            b.optAlpha(number(json.get("lora_alpha"), "lora_alpha"));
-        }
-        if (json.hasNonNull("lora_dropout")) {
-            b.optDropout(number(json.get("lora_dropout"), "lora_dropout"));
-        }
+        Builder b = builder().optTargets(Targets.fromJson(json, "LoraConfig"));
+        b.optRank(Math.toIntExact(ConfigJson.integer(json, "r", "LoraConfig", 8)));
+        b.optAlpha(ConfigJson.number(json, "lora_alpha", "LoraConfig", 8.0));
+        b.optDropout(ConfigJson.number(json, "lora_dropout", "LoraConfig", 0.0));
         if (json.hasNonNull("use_rslora")) {
-            b.optUseRslora(bool(json.get("use_rslora"), "use_rslora"));
+            b.optUseRslora(ConfigJson.bool(json.get("use_rslora"), "LoraConfig.use_rslora"));
         }
         if (json.hasNonNull("use_dora")) {
-            b.optUseDora(bool(json.get("use_dora"), "use_dora"));
+            b.optUseDora(ConfigJson.bool(json.get("use_dora"), "LoraConfig.use_dora"));
         }
         JsonNode init = json.get("init_lora_weights");
         if (init != null && !init.isNull()) {
@@ -266,51 +240,12 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
             }
         }
         Map<String, Integer> rp = new LinkedHashMap<>();
-        json.path("rank_pattern").fields().forEachRemaining(e -> rp.put(e.getKey(),
-                intValue(e.getValue(), "rank_pattern['" + e.getKey() + "']")));
+        json.path("rank_pattern").fields().forEachRemaining(e -> rp.put(e.getKey(), Math.toIntExact(
+                ConfigJson.integer(e.getValue(), "LoraConfig.rank_pattern['" + e.getKey() + "']"))));
         Map<String, Double> ap = new LinkedHashMap<>();
         json.path("alpha_pattern").fields().forEachRemaining(e -> ap.put(e.getKey(),
-                number(e.getValue(), "alpha_pattern['" + e.getKey() + "']")));
-        b.optRankPattern(rp).optAlphaPattern(ap);
-        JsonNode mts = json.get("modules_to_save");
-        if (mts != null && !mts.isNull()) {
-            if (!mts.isArray()) {
-                throw new IllegalArgumentException("LoraConfig.modules_to_save must be a list of module names; got "
-                        + mts);
-            }
-            List<String> l = new ArrayList<>();
-            mts.forEach(m -> l.add(m.asText()));
-            b.optModulesToSave(l);
-        }
-        b.optTaskType(json.path("task_type").isTextual() ? json.get("task_type").asText() : null);
-        b.optBaseModelNameOrPath(json.path("base_model_name_or_path").isTextual()
-                ? json.get("base_model_name_or_path").asText() : null);
-        return b.build();
-    }
-
-    private static boolean isUnset(JsonNode v) {
-        return v == null || v.isNull() || (v.isContainerNode() && v.isEmpty()) || (v.isBoolean() && !v.asBoolean());
-    }
-
-    private static int intValue(JsonNode v, String field) {
-        if (!v.isIntegralNumber() && !(v.isNumber() && v.asDouble() == Math.rint(v.asDouble()))) {
-            throw new IllegalArgumentException("LoraConfig." + field + " must be an integer; got " + v);
-        }
-        return v.asInt();
-    }
-
-    private static double number(JsonNode v, String field) {
-        if (!v.isNumber()) {
-            throw new IllegalArgumentException("LoraConfig." + field + " must be a number; got " + v);
-        }
-        return v.asDouble();
-    }
-
-    private static boolean bool(JsonNode v, String field) {
-        if (!v.isBoolean()) {
-            throw new IllegalArgumentException("LoraConfig." + field + " must be true or false; got " + v);
-        }
-        return v.asBoolean();
+                ConfigJson.number(e.getValue(), "LoraConfig.alpha_pattern['" + e.getKey() + "']")));
+        return b.optRankPattern(rp).optAlphaPattern(ap).build();
     }
 
     /**
@@ -319,60 +254,25 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
      * @return a builder
      */
     public Builder toBuilder() {
-        return builder().setTargetModules(targetModules).optExcludeModules(excludeModules).optRank(rank)
-                .optAlpha(alpha).optDropout(dropout).optUseRslora(useRslora).optUseDora(useDora).optInit(init)
-                .optRankPattern(rankPattern).optAlphaPattern(alphaPattern).optModulesToSave(modulesToSave)
-                .optTaskType(taskType).optBaseModelNameOrPath(baseModelNameOrPath);
+        return builder().optTargets(targets).optRank(rank).optAlpha(alpha).optDropout(dropout).optUseRslora(useRslora)
+                .optUseDora(useDora).optInit(init).optRankPattern(rankPattern).optAlphaPattern(alphaPattern);
     }
 
     /** Builds a {@link LoraConfig}. Defaults are Python PEFT's: r 8, alpha 8, dropout 0. */
-    public static final class Builder {
+    public static final class Builder extends AdapterConfigBuilder<Builder> {
         private int rank = 8;
         private double alpha = 8;
         private double dropout;
-        private ModuleSelector targetModules;
-        private ModuleSelector excludeModules = ModuleSelector.none();
         private boolean useRslora;
         private boolean useDora;
         private LoraInit init = LoraInit.DEFAULT;
         private Map<String, Integer> rankPattern = Map.of();
         private Map<String, Double> alphaPattern = Map.of();
-        private List<String> modulesToSave = List.of();
-        private String taskType;
-        private String baseModelNameOrPath;
 
         private Builder() {}
 
-        /**
-         * Sets the layers to adapt by name (exact path or suffix after a dot).
-         *
-         * @param names e.g. {@code "query", "value"}
-         * @return this builder
-         */
-        public Builder setTargetModules(String... names) {
-            return setTargetModules(names.length == 1 && ModuleSelector.ALL_LINEAR.equals(names[0])
-                    ? ModuleSelector.allLinear() : ModuleSelector.names(names));
-        }
-
-        /**
-         * Sets the layers to adapt.
-         *
-         * @param selector names, a regex or all-linear
-         * @return this builder
-         */
-        public Builder setTargetModules(ModuleSelector selector) {
-            this.targetModules = selector;
-            return this;
-        }
-
-        /**
-         * Sets modules never adapted.
-         *
-         * @param selector the modules
-         * @return this builder
-         */
-        public Builder optExcludeModules(ModuleSelector selector) {
-            this.excludeModules = selector;
+        @Override
+        protected Builder self() {
             return this;
         }
 
@@ -465,61 +365,14 @@ public record LoraConfig(int rank, double alpha, double dropout, ModuleSelector 
         }
 
         /**
-         * Sets modules trained fully and saved whole (e.g. {@code classifier}).
-         *
-         * @param modules module names
-         * @return this builder
-         */
-        public Builder optModulesToSave(List<String> modules) {
-            this.modulesToSave = modules;
-            return this;
-        }
-
-        /**
-         * Sets modules trained fully and saved whole.
-         *
-         * @param modules module names
-         * @return this builder
-         */
-        public Builder optModulesToSave(String... modules) {
-            return optModulesToSave(List.of(modules));
-        }
-
-        /**
-         * Sets the task type written to the config ({@code SEQ_CLS}, {@code FEATURE_EXTRACTION}, ...).
-         *
-         * @param taskType the task type or null
-         * @return this builder
-         */
-        public Builder optTaskType(String taskType) {
-            this.taskType = taskType;
-            return this;
-        }
-
-        /**
-         * Records the base model's name or path in the config.
-         *
-         * @param base the name or path, or null
-         * @return this builder
-         */
-        public Builder optBaseModelNameOrPath(String base) {
-            this.baseModelNameOrPath = base;
-            return this;
-        }
-
-        /**
          * Builds the config.
          *
          * @return the config
          * @throws IllegalArgumentException naming the field and bound that a value breaks
          */
         public LoraConfig build() {
-            if (targetModules == null) {
-                throw new IllegalArgumentException("LoraConfig.target_modules is required: e.g. setTargetModules("
-                        + "\"query\", \"value\") or \"all-linear\"");
-            }
-            return new LoraConfig(rank, alpha, dropout, targetModules, excludeModules, useRslora, useDora, init,
-                    rankPattern, alphaPattern, modulesToSave, taskType, baseModelNameOrPath);
+            return new LoraConfig(buildTargets("LoraConfig"), rank, alpha, dropout, useRslora, useDora, init,
+                    rankPattern, alphaPattern);
         }
     }
 }

@@ -1,12 +1,9 @@
 package io.github.peft4j.lora;
 
 import ai.djl.ndarray.NDArray;
-import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.AdapterContext;
@@ -14,16 +11,22 @@ import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.TargetLayer;
 import io.github.peft4j.lora.variant.Dora;
+import io.github.peft4j.lora.variant.LoraVariant;
+import io.github.peft4j.lora.variant.LoraWeights;
+import io.github.peft4j.lora.variant.ResidualLora;
+import io.github.peft4j.lora.variant.StandardLora;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.BinaryOperator;
 
 /**
- * LoRA on one linear layer: A [r, in], B [out, r], scaling s.
+ * LoRA on one linear layer: A [r, in], B [out, r], scaling s, dropout on the adapter's input, and a
+ * {@link LoraVariant} that applies the update (plain LoRA, DoRA, or LoRA on a residual base).
  *
  * <ul>
  *   <li>activation path: {@code y = base(x) + s · (dropout(x) Aᵀ) Bᵀ}, never forming B A;
@@ -35,37 +38,29 @@ public final class LoraLayer implements LayerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(LoraLayer.class);
 
-    private final String path;
     private final TargetLayer target;
     private final int rank;
     private final double scaling;
     private final double dropout;
-    private final Parameter loraA;
-    private final Parameter loraB;
-    private final Dora dora;
+    private final LoraWeights weights;
+    private LoraVariant variant;
     private boolean warnedDropout;
-    /** Frozen A₀ of a residual initialisation (PiSSA, LoRA-GA), or null. */
-    private NDArray offsetA;
-    /** Frozen B₀ of a residual initialisation, or null. */
-    private NDArray offsetB;
-    private String residualInit;
     private BinaryOperator<NDArray> forwardHook;
 
     LoraLayer(TargetLayer layer, LoraConfig config, AdapterContext ctx) {
-        this.path = layer.path();
         this.target = layer;
-        this.rank = config.rankFor(path);
-        this.scaling = config.scalingFor(path);
+        this.rank = config.rankFor(layer.path());
+        this.scaling = config.scalingFor(layer.path());
         this.dropout = config.dropout();
         long in = layer.inFeatures();
         long out = layer.outFeatures();
         if (rank > Math.min(in, out)) {
             throw new IllegalArgumentException("LoraConfig.r" + (config.rankPattern().isEmpty() ? ""
-                    : " (or rank_pattern)") + " must be in [1, min(in=" + in + ", out=" + out + ")] for '" + path
-                    + "'; got " + rank);
+                    : " (or rank_pattern)") + " must be in [1, min(in=" + in + ", out=" + out + ")] for '"
+                    + layer.path() + "'; got " + rank);
         }
         NDArray w = layer.weight().getArray();
-        SplittableRandom rnd = ctx.random(path);
+        SplittableRandom rnd = ctx.random(layer.path());
         float[] a = new float[Math.toIntExact(rank * in)];
         float[] b = new float[Math.toIntExact(out * rank)];
         switch (config.init()) {
@@ -81,10 +76,9 @@ public final class LoraLayer implements LayerAdapter {
             }
             default -> throw new IllegalStateException(config.init().toString());
         }
-        this.loraA = parameter(ctx.manager(), "lora_A", a, new Shape(rank, in), w);
-        this.loraB = parameter(ctx.manager(), "lora_B", b, new Shape(out, rank), w);
-        this.dora = config.useDora() ? new Dora(layer, loraA.getArray(), loraB.getArray(), scaling, ctx.manager())
-                : null;
+        this.weights = new LoraWeights(layer, parameter(ctx.manager(), "lora_A", a, new Shape(rank, in), w),
+                parameter(ctx.manager(), "lora_B", b, new Shape(out, rank), w), scaling);
+        this.variant = config.useDora() ? new Dora(weights, ctx.manager()) : new StandardLora(weights);
     }
 
     private static void uniform(SplittableRandom rnd, float[] x, double bound) {
@@ -100,19 +94,8 @@ public final class LoraLayer implements LayerAdapter {
     }
 
     private static Parameter parameter(NDManager manager, String name, float[] data, Shape shape, NDArray like) {
-        NDArray arr = manager.create(data, shape);
-        if (like.getDataType() != DataType.FLOAT32) {
-            NDArray t = arr.toType(like.getDataType(), false);
-            arr.close();
-            arr = t;
-        }
-        if (!arr.getDevice().equals(like.getDevice())) {
-            NDArray t = arr.toDevice(like.getDevice(), false);
-            t.attach(manager);
-            arr.close();
-            arr = t;
-        }
-        return Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).optArray(arr).build();
+        return Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT)
+                .optArray(ParameterValues.create(manager, data, shape, like)).build();
     }
 
     /**
@@ -121,7 +104,7 @@ public final class LoraLayer implements LayerAdapter {
      * @return the parameter
      */
     public Parameter getLoraA() {
-        return loraA;
+        return weights.a();
     }
 
     /**
@@ -130,7 +113,7 @@ public final class LoraLayer implements LayerAdapter {
      * @return the parameter
      */
     public Parameter getLoraB() {
-        return loraB;
+        return weights.b();
     }
 
     /**
@@ -139,7 +122,7 @@ public final class LoraLayer implements LayerAdapter {
      * @return the path
      */
     public String getPath() {
-        return path;
+        return target.path();
     }
 
     /**
@@ -152,83 +135,12 @@ public final class LoraLayer implements LayerAdapter {
     }
 
     /**
-     * Overwrites A and B, for initializers ({@code io.github.peft4j.lora.init}). The adapter's function changes
-     * accordingly: keep B = 0 to stay the identity.
+     * Returns the rank r of this layer (after {@code rank_pattern}).
      *
-     * @param a A's values, row-major [r, in]
-     * @param b B's values, row-major [out, r]
-     * @throws IllegalArgumentException if a length does not match
+     * @return r
      */
-    public void setWeights(float[] a, float[] b) {
-        NDArray av = loraA.getArray();
-        NDArray bv = loraB.getArray();
-        checkLength("A", a, av.getShape());
-        checkLength("B", b, bv.getShape());
-        try (NDManager tmp = av.getManager().newSubManager()) {
-            ParameterValues.copyInto(av, tmp.create(a, av.getShape()));
-            ParameterValues.copyInto(bv, tmp.create(b, bv.getShape()));
-        }
-    }
-
-    /**
-     * Residual initialisation (PiSSA, LoRA-GA): sets A and B to A₀, B₀ and from then on subtracts the frozen
-     * s·B₀A₀, so the layer computes {@code (W − s·B₀A₀) x + s·B A x}: the residual base weight of those methods,
-     * unchanged output at step 0, while the stored W stays the original. Disabling, unloading or deleting the
-     * adapter therefore gives back the original model, merging writes W + s(BA − B₀A₀), and saving exports the
-     * rank-2r adapter [A; A₀], [B, −B₀] that is right relative to the original base.
-     *
-     * @param a A₀, row-major [r, in]
-     * @param b B₀, row-major [out, r]
-     * @param initName the initializer's name for the model card, e.g. {@code PiSSA}
-     * @throws IllegalStateException for DoRA, whose norm would not stay consistent with a subtracted term
-     */
-    public void setResidualWeights(float[] a, float[] b, String initName) {
-        if (dora != null) {
-            throw new IllegalStateException("residual initialisations (PiSSA, LoRA-GA) do not combine with DoRA"
-                    + " (use_dora) on '" + path + "'");
-        }
-        setWeights(a, b);
-        closeOffset();
-        residualInit = initName;
-        NDManager m = loraA.getArray().getManager();
-        offsetA = loraA.getArray().stopGradient().duplicate();
-        offsetB = loraB.getArray().stopGradient().duplicate();
-        offsetA.attach(m);
-        offsetB.attach(m);
-    }
-
-    /**
-     * Whether a residual initialisation is in effect (see {@link #setResidualWeights}).
-     *
-     * @return true after {@link #setResidualWeights}
-     */
-    public boolean hasResidualOffset() {
-        return offsetA != null;
-    }
-
-    /**
-     * Returns the name of the residual initialisation in effect, or null.
-     *
-     * @return e.g. {@code PiSSA}
-     */
-    public String getResidualInit() {
-        return offsetA == null ? null : residualInit;
-    }
-
-    private static void checkLength(String name, float[] v, Shape shape) {
-        if (v.length != shape.size()) {
-            throw new IllegalArgumentException(name + " needs " + shape.size() + " values for shape " + shape
-                    + "; got " + v.length);
-        }
-    }
-
-    private void closeOffset() {
-        if (offsetA != null) {
-            offsetA.close();
-            offsetB.close();
-            offsetA = null;
-            offsetB = null;
-        }
+    public int getRank() {
+        return rank;
     }
 
     /**
@@ -240,19 +152,82 @@ public final class LoraLayer implements LayerAdapter {
         return scaling;
     }
 
-    @Override
-    public int rank() {
-        return rank;
+    /**
+     * Returns the variant that applies the update.
+     *
+     * @return plain LoRA, DoRA or a residual
+     */
+    public LoraVariant getVariant() {
+        return variant;
+    }
+
+    /**
+     * Overwrites A and B, for initializers ({@code io.github.peft4j.lora.init}). The adapter's function changes
+     * accordingly: keep B = 0 to stay the identity.
+     *
+     * @param a A's values, row-major [r, in]
+     * @param b B's values, row-major [out, r]
+     * @throws IllegalArgumentException if a length does not match
+     */
+    public void setWeights(float[] a, float[] b) {
+        NDArray av = weights.a().getArray();
+        NDArray bv = weights.b().getArray();
+        checkLength("A", a, av.getShape());
+        checkLength("B", b, bv.getShape());
+        try (NDManager tmp = av.getManager().newSubManager()) {
+            ParameterValues.copyInto(av, tmp.create(a, av.getShape()));
+            ParameterValues.copyInto(bv, tmp.create(b, bv.getShape()));
+        }
+    }
+
+    /**
+     * Residual initialisation (PiSSA, LoRA-GA): sets A and B to A₀, B₀ and from then on trains on the residual base
+     * W − s·B₀A₀ ({@link ResidualLora}), so the output at step 0 is unchanged while the stored W stays the original.
+     * Disabling, unloading or deleting the adapter gives back the original model, merging writes W + s(BA − B₀A₀),
+     * and saving exports the rank-2r adapter that is right relative to the original base.
+     *
+     * @param a A₀, row-major [r, in]
+     * @param b B₀, row-major [out, r]
+     * @param initName the initializer's name for the model card, e.g. {@code PiSSA}
+     * @throws IllegalStateException for DoRA, whose magnitude is defined on W
+     */
+    public void setResidualWeights(float[] a, float[] b, String initName) {
+        if (variant instanceof Dora) {
+            throw new IllegalStateException("residual initialisations (PiSSA, LoRA-GA) do not combine with DoRA"
+                    + " (use_dora) on '" + target.path() + "'");
+        }
+        setWeights(a, b);
+        useResidual(weights.a().getArray(), weights.b().getArray(), initName);
+    }
+
+    private void useResidual(NDArray a0, NDArray b0, String initName) {
+        LoraVariant residual = new ResidualLora(weights, a0, b0, initName);
+        variant.close();
+        variant = residual;
+    }
+
+    /**
+     * Returns the name of the residual initialisation in effect, or null.
+     *
+     * @return e.g. {@code PiSSA}
+     */
+    public String getResidualInit() {
+        return variant instanceof ResidualLora r ? r.getInit() : null;
+    }
+
+    private static void checkLength(String name, float[] v, Shape shape) {
+        if (v.length != shape.size()) {
+            throw new IllegalArgumentException(name + " needs " + shape.size() + " values for shape " + shape
+                    + "; got " + v.length);
+        }
     }
 
     @Override
     public Map<String, Parameter> parameters() {
         Map<String, Parameter> m = new LinkedHashMap<>();
-        m.put("lora_A.weight", loraA);
-        m.put("lora_B.weight", loraB);
-        if (dora != null) {
-            m.put("lora_magnitude_vector", dora.getMagnitude());
-        }
+        m.put("lora_A.weight", weights.a());
+        m.put("lora_B.weight", weights.b());
+        m.putAll(variant.parameters());
         return m;
     }
 
@@ -272,21 +247,11 @@ public final class LoraLayer implements LayerAdapter {
         if (forwardHook != null) {
             return forwardHook.apply(input, baseOutput);
         }
-        NDArray a = store.getValue(loraA, input.getDevice(), training);
-        NDArray b = store.getValue(loraB, input.getDevice(), training);
+        NDArray a = store.getValue(weights.a(), input.getDevice(), training);
+        NDArray b = store.getValue(weights.b(), input.getDevice(), training);
         NDArray x = dropout > 0 && training ? Dropout.dropout(input, (float) dropout, true).singletonOrThrow()
                 : input;
-        NDArray h = Linear.linear(x, a).singletonOrThrow();
-        NDArray u = Linear.linear(h, b).singletonOrThrow();
-        if (offsetA != null) {
-            // the residual base (W − s·B₀A₀) sees the input without dropout, as W does
-            NDArray h0 = Linear.linear(input, offsetA.toDevice(input.getDevice(), false)).singletonOrThrow();
-            u = u.sub(Linear.linear(h0, offsetB.toDevice(input.getDevice(), false)).singletonOrThrow());
-        }
-        if (dora != null) {
-            return dora.forward(store, x, x != input, baseOutput, u, a, b, scaling, training);
-        }
-        return baseOutput.add(Scalars.mul(u, scaling));
+        return variant.forward(store, input, x, baseOutput, a, b, training);
     }
 
     @Override
@@ -294,119 +259,81 @@ public final class LoraLayer implements LayerAdapter {
         if (training && dropout > 0 && !warnedDropout) {
             warnedDropout = true;
             LOG.warn("lora_dropout={} is ignored on the weight path ('{}'); it applies to activation-path layers",
-                    dropout, path);
+                    dropout, target.path());
         }
-        NDArray a = store.getValue(loraA, weight.getDevice(), training);
-        NDArray b = store.getValue(loraB, weight.getDevice(), training);
-        if (dora != null) {
-            return dora.adaptWeight(store, weight, a, b, scaling, scope, training);
-        }
-        NDArray ba = b.matMul(a);
-        ba.attach(scope);
-        if (offsetA != null) {
-            NDArray ba0 = offsetB.toDevice(weight.getDevice(), false).matMul(offsetA.toDevice(weight.getDevice(),
-                    false));
-            ba0.attach(scope);
-            ba = ba.sub(ba0);
-        }
-        return Scalars.mul(ba, scaling).add(weight);
+        NDArray a = store.getValue(weights.a(), weight.getDevice(), training);
+        NDArray b = store.getValue(weights.b(), weight.getDevice(), training);
+        return variant.adaptWeight(store, weight, a, b, scope, training);
     }
 
-    /**
-     * Returns ΔW = s·BA, or for DoRA (m/n) ⊙ (W + s·BA) − W relative to the current base weight.
-     *
-     * @param manager the manager that owns the result
-     * @return ΔW
-     */
     @Override
     public NDArray deltaWeight(NDManager manager) {
-        try (NDArray a = loraA.getArray().stopGradient(); NDArray b = loraB.getArray().stopGradient()) {
-            NDArray d = b.matMul(a);
-            d.attach(manager);
-            if (offsetA != null) {
-                try (NDArray d0 = offsetB.matMul(offsetA)) {
-                    d.subi(d0.toDevice(d.getDevice(), false));
-                }
-            }
-            Scalars.muli(d, scaling);
-            if (dora == null) {
-                return d;
-            }
-            try (NDArray w = target.weight().getArray().stopGradient();
-                    NDArray m = dora.getMagnitude().getArray().stopGradient()) {
-                NDArray wp = d.add(w);
-                NDArray scale = m.div(wp.norm(new int[] {1})).expandDims(1);
-                return wp.mul(scale).sub(w);
-            }
-        }
-    }
-
-    /**
-     * Saves [A; A₀] and [B, −B₀] (rank 2r, right relative to the original base) after a residual initialisation,
-     * else A and B as they are.
-     */
-    @Override
-    public Map<String, NDArray> exportTensors(NDManager manager) {
-        if (offsetA == null) {
-            return LayerAdapter.super.exportTensors(manager);
-        }
-        Map<String, NDArray> m = new LinkedHashMap<>();
-        try (NDArray a = loraA.getArray().stopGradient(); NDArray b = loraB.getArray().stopGradient()) {
-            NDArray a2 = a.concat(offsetA.toDevice(a.getDevice(), false), 0);
-            NDArray negB0 = offsetB.toDevice(b.getDevice(), false).neg();
-            NDArray b2 = b.concat(negB0, 1);
-            a2.attach(manager);
-            b2.attach(manager);
-            negB0.close();
-            m.put("lora_A.weight", a2);
-            m.put("lora_B.weight", b2);
-        }
-        return m;
+        return variant.deltaWeight(manager);
     }
 
     @Override
     public void merge(NDArray weight) {
-        if (dora == null) {
-            LayerAdapter.super.merge(weight);
-            return;
-        }
-        try (NDArray a = loraA.getArray().stopGradient(); NDArray b = loraB.getArray().stopGradient()) {
-            dora.merge(weight, a, b, scaling);
-        }
+        variant.merge(weight);
     }
 
     @Override
     public void unmerge(NDArray weight) {
-        if (dora == null) {
-            LayerAdapter.super.unmerge(weight);
-            return;
-        }
-        try (NDArray a = loraA.getArray().stopGradient(); NDArray b = loraB.getArray().stopGradient()) {
-            dora.unmerge(weight, a, b, scaling);
-        }
+        variant.unmerge(weight);
     }
 
-    /**
-     * Returns the DoRA variant, or null for plain LoRA.
-     *
-     * @return the variant
-     */
-    public Dora getDora() {
-        return dora;
+    @Override
+    public Map<String, NDArray> exportTensors(NDManager manager) {
+        return variant.exportTensors(manager);
+    }
+
+    @Override
+    public Map<String, NDArray> trainingState(NDManager manager) {
+        return variant.trainingState(manager);
+    }
+
+    /** Restores a residual initialisation saved with a checkpoint (keys {@code residual.<init>.A/B}). */
+    @Override
+    public void restoreTrainingState(Map<String, NDArray> state) {
+        if (state.isEmpty()) {
+            return;
+        }
+        String init = null;
+        for (String k : state.keySet()) {
+            if (!k.startsWith(ResidualLora.STATE_PREFIX) || !(k.endsWith(".A") || k.endsWith(".B"))) {
+                throw new IllegalArgumentException("unknown LoRA training state '" + k + "' (expected "
+                        + ResidualLora.STATE_PREFIX + "<init>.A and .B)");
+            }
+            init = k.substring(ResidualLora.STATE_PREFIX.length(), k.length() - 2);
+        }
+        NDArray a0 = state.get(ResidualLora.STATE_PREFIX + init + ".A");
+        NDArray b0 = state.get(ResidualLora.STATE_PREFIX + init + ".B");
+        if (a0 == null || b0 == null || !a0.getShape().equals(weights.a().getArray().getShape())
+                || !b0.getShape().equals(weights.b().getArray().getShape())) {
+            throw new IllegalArgumentException("residual state of '" + target.path() + "' needs A₀ "
+                    + weights.a().getArray().getShape() + " and B₀ " + weights.b().getArray().getShape() + "; got "
+                    + state.keySet());
+        }
+        if (variant instanceof Dora) {
+            throw new IllegalArgumentException("a residual state cannot be restored into a DoRA layer");
+        }
+        useResidual(a0, b0, init);
+    }
+
+    @Override
+    public String describe() {
+        return String.format(Locale.ROOT, "%s rank %d, scaling %s", variant.describe(), rank,
+                scaling == Math.rint(scaling) ? Long.toString((long) scaling) : Double.toString(scaling));
     }
 
     @Override
     public void close() {
-        closeOffset();
-        loraA.close();
-        loraB.close();
-        if (dora != null) {
-            dora.close();
-        }
+        variant.close();
+        weights.a().close();
+        weights.b().close();
     }
 
     @Override
     public String toString() {
-        return "LoraLayer(" + path + ", r=" + rank + ", s=" + scaling + ")";
+        return "LoraLayer(" + target.path() + ", " + describe() + ")";
     }
 }

@@ -1,18 +1,16 @@
 package io.github.peft4j.lora;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.AdapterMethod;
-import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.TargetLayer;
 
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
-/** The LoRA method, registered through {@code META-INF/services}. */
-public final class LoraMethod implements AdapterMethod {
+/** The LoRA method (with its DoRA and residual variants), registered through {@code META-INF/services}. */
+public final class LoraMethod implements AdapterMethod<LoraConfig, LoraLayer> {
 
     /** Creates the method (used by {@link java.util.ServiceLoader}). */
     public LoraMethod() {}
@@ -23,18 +21,18 @@ public final class LoraMethod implements AdapterMethod {
     }
 
     @Override
-    public boolean accepts(AdapterConfig config) {
-        return config instanceof LoraConfig;
+    public Class<LoraConfig> configType() {
+        return LoraConfig.class;
     }
 
     @Override
-    public AdapterConfig parseConfig(ObjectNode json) {
+    public LoraConfig parseConfig(ObjectNode json) {
         return LoraConfig.fromJson(json);
     }
 
     @Override
-    public LayerAdapter createAdapter(TargetLayer layer, AdapterConfig config, AdapterContext context) {
-        return new LoraLayer(layer, (LoraConfig) config, context);
+    public LoraLayer createAdapter(TargetLayer layer, LoraConfig config, AdapterContext context) {
+        return new LoraLayer(layer, config, context);
     }
 
     /**
@@ -43,25 +41,24 @@ public final class LoraMethod implements AdapterMethod {
      * them, and {@code init_lora_weights} is {@code true} so Python does not re-run the initialisation on load.
      */
     @Override
-    public ObjectNode exportConfig(AdapterConfig config, Map<String, LayerAdapter> layers) {
+    public ObjectNode exportConfig(LoraConfig config, Map<String, LoraLayer> layers) {
         ObjectNode json = config.toJson();
         if (residualInits(layers).isEmpty()) {
             return json;
         }
-        LoraConfig c = (LoraConfig) config;
-        double alphaFactor = c.useRslora() ? Math.sqrt(2) : 2;
-        json.put("r", c.rank() * 2);
-        json.put("lora_alpha", c.alpha() * alphaFactor);
+        double alphaFactor = config.useRslora() ? Math.sqrt(2) : 2;
+        json.put("r", config.rank() * 2);
+        json.put("lora_alpha", config.alpha() * alphaFactor);
         json.put("init_lora_weights", true);
         ObjectNode ranks = json.putObject("rank_pattern");
-        c.rankPattern().forEach((k, v) -> ranks.put(k, v * 2));
+        config.rankPattern().forEach((k, v) -> ranks.put(k, v * 2));
         ObjectNode alphas = json.putObject("alpha_pattern");
-        c.alphaPattern().forEach((k, v) -> alphas.put(k, v * alphaFactor));
+        config.alphaPattern().forEach((k, v) -> alphas.put(k, v * alphaFactor));
         return json;
     }
 
     @Override
-    public List<String> modelCardNotes(AdapterConfig config, Map<String, LayerAdapter> layers) {
+    public List<String> modelCardNotes(LoraConfig config, Map<String, LoraLayer> layers) {
         TreeSet<String> inits = residualInits(layers);
         if (inits.isEmpty()) {
             return List.of();
@@ -73,11 +70,11 @@ public final class LoraMethod implements AdapterMethod {
                         + " rsLoRA) so the scaling is unchanged. Load it onto the unmodified base model.");
     }
 
-    private static TreeSet<String> residualInits(Map<String, LayerAdapter> layers) {
+    private static TreeSet<String> residualInits(Map<String, LoraLayer> layers) {
         TreeSet<String> inits = new TreeSet<>();
         String plain = null;
-        for (Map.Entry<String, LayerAdapter> e : layers.entrySet()) {
-            String init = e.getValue() instanceof LoraLayer l ? l.getResidualInit() : null;
+        for (Map.Entry<String, LoraLayer> e : layers.entrySet()) {
+            String init = e.getValue().getResidualInit();
             if (init != null) {
                 inits.add(init);
             } else {

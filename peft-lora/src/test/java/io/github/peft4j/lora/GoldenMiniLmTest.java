@@ -145,7 +145,8 @@ class GoldenMiniLmTest {
         PeftModel peft = PeftModel.builder().setBaseModel(MiniLm.load(manager)).build();
         peft.loadAdapter(LoraInteropTest.golden("feature-rslora-patterns"), "default");
         assertEquals(24, peft.getTargetPaths("default").size()); // 6 layers × query, key, value, intermediate.dense
-        assertEquals(2, peft.getLayerAdapter("default", "encoder.layer.3.attention.self.value").rank());
+        assertEquals(2, peft.getLayerAdapters("default", LoraLayer.class).get("encoder.layer.3.attention.self.value")
+                .getRank());
         try (NDManager s = manager.newSubManager()) {
             NDList out = run(peft, batch, s);
             double emb = maxDiff(e.get("embeddings"), out.get(1).toFloatArray());
@@ -204,7 +205,7 @@ class GoldenMiniLmTest {
         PeftModel peft = checkSequenceClassification("seqcls-dora", tmp);
         // "dense" targets attention.output, intermediate and output dense layers, not the pooler saved whole
         assertEquals(30, peft.getTargetPaths("default").size());
-        assertTrue(((LoraLayer) peft.getLayerAdapter("default", "bert.encoder.layer.2.output.dense")).getDora()
-                != null);
+        assertTrue(peft.getLayerAdapters("default", LoraLayer.class).get("bert.encoder.layer.2.output.dense")
+                .getVariant() instanceof io.github.peft4j.lora.variant.Dora);
     }
 }

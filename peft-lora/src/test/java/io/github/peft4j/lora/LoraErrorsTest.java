@@ -166,8 +166,8 @@ class LoraErrorsTest extends ManagedTest {
                 .build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> fresh.loadAdapter(dir,
                 "x"));
-        assertTrue(e.getMessage().startsWith("peft_type 'IA3' is not supported by the peft4j modules on the class"
-                + " path; supported: [LORA]"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(dir.resolve("adapter_config.json") + ": peft_type 'IA3' is not"
+                + " supported by the peft4j modules on the class path; supported: [LORA]"), e.getMessage());
     }
 
     @Test

@@ -44,28 +44,28 @@ class LoraInteropTest extends ManagedTest {
         assertEquals(4, c.rank());
         assertEquals(8, c.alpha());
         assertTrue(c.useRslora());
-        assertEquals(ModuleSelector.regex(".*\\.(query|key|value|intermediate\\.dense)"), c.targetModules());
+        assertEquals(ModuleSelector.regex(".*\\.(query|key|value|intermediate\\.dense)"), c.targets().targetModules());
         assertEquals(Map.of("value", 2), c.rankPattern());
         assertEquals(Map.of("value", 4.0), c.alphaPattern());
-        assertEquals("FEATURE_EXTRACTION", c.taskType());
-        assertTrue(c.targetModules().matches("encoder.layer.0.intermediate.dense"));
-        assertTrue(!c.targetModules().matches("encoder.layer.0.output.dense"));
+        assertEquals("FEATURE_EXTRACTION", c.targets().taskType());
+        assertTrue(c.targets().targetModules().matches("encoder.layer.0.intermediate.dense"));
+        assertTrue(!c.targets().targetModules().matches("encoder.layer.0.output.dense"));
     }
 
     @Test
     void pythonModulesToSaveDuplicatesAndListOrderAreAccepted() throws IOException {
         LoraConfig c = LoraConfig.fromJson(Json.readObject(golden("seqcls-lora/adapter_config.json")));
-        assertEquals(List.of("classifier", "pooler", "score"), c.modulesToSave());
-        assertEquals(ModuleSelector.names("value", "query"), c.targetModules());
+        assertEquals(List.of("classifier", "pooler", "score"), c.targets().modulesToSave());
+        assertEquals(ModuleSelector.names("value", "query"), c.targets().targetModules());
         assertEquals(0.1, c.dropout());
-        assertEquals("SEQ_CLS", c.taskType());
+        assertEquals("SEQ_CLS", c.targets().taskType());
     }
 
     @Test
     void doraConfigParses() throws IOException {
         LoraConfig c = LoraConfig.fromJson(Json.readObject(golden("seqcls-dora/adapter_config.json")));
         assertTrue(c.useDora());
-        assertEquals(ModuleSelector.names("dense", "query", "value"), c.targetModules());
+        assertEquals(ModuleSelector.names("dense", "query", "value"), c.targets().targetModules());
         assertTrue(c.toJson().get("use_dora").asBoolean());
     }
 

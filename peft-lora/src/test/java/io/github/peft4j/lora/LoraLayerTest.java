@@ -197,7 +197,7 @@ class LoraLayerTest extends ManagedTest {
         NDArray x = randn(new Shape(3, 5), 1, f64);
         NDArray c = randn(new Shape(3, 4), 2, f64);
         // move m away from its init so that m/n ≠ 1 and the norm's gradient would show
-        Parameter mag = lora.getDora().getMagnitude();
+        Parameter mag = ((io.github.peft4j.lora.variant.Dora) lora.getVariant()).getMagnitude();
         try (NDArray v = mag.getArray().stopGradient()) {
             v.muli(1.3);
         }

@@ -1,7 +1,6 @@
 package io.github.peft4j.sparse;
 
 import ai.djl.ndarray.NDArray;
-import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -10,33 +9,33 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.ParameterValues;
+import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.TargetLayer;
-import io.github.peft4j.linalg.LowRank;
 import io.github.peft4j.sparse.kernels.SparseKernels;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
- * Sparse fine-tuning of one linear layer: trainable values at fixed flat positions {@code idx} of W [out, in].
+ * What sparse fine-tuning of one linear layer shares, whatever the method: trainable values at flat positions
+ * {@code idx} of W [out, in] (int32 indices plus a values vector, so optimizer state exists only for the values), the
+ * layer's output from the effective weight, and the values' gradient by SDDMM or by autograd.
  *
- * <ul>
- *   <li>{@link Kind#ABSOLUTE} (SaRA): the values replace W's entries, {@code W_eff = W} with {@code W[idx] = p};
- *   <li>{@link Kind#DELTA} (SpIEL): the values are added, {@code W_eff = W + scatter(Δ)}.
- * </ul>
- *
- * <p>Optimizer state exists only for the values vector [nnz]. On the activation path the layer computes its output
- * itself ({@code y = x W_effᵀ + b}); its values' gradient comes either from autograd through {@code put}
- * ({@link GradientMode#DENSE}: libtorch forms the dense weight gradient transiently) or from the SDDMM kernel
- * ({@link GradientMode#SDDMM}: a zero probe on the output yields the output gradient g, and
- * {@code grad[k] = Σ_n g[n, row_k] x[n, col_k]} is computed in {@link #afterBackward()}, never forming the dense
- * gradient). On the weight path the base layer reads W_eff (dense mode).
+ * <p>On the activation path the layer computes its output itself ({@code y = x W_effᵀ + b}); the values' gradient
+ * comes either from autograd through {@code put} ({@link GradientMode#DENSE}: libtorch forms the dense weight
+ * gradient transiently) or from the SDDMM kernel ({@link GradientMode#SDDMM}: a zero probe on the output yields the
+ * output gradient g, and {@code grad[k] = Σ_n g[n, row_k] x[n, col_k]} is computed in {@link #afterBackward()}, never
+ * forming the dense gradient). On the weight path the base layer reads W_eff (dense mode). The subclasses say what the
+ * values are: SaRA's replace W's entries ({@code sara.SaraLayer}), SpIEL's are added to them
+ * ({@code spiel.SpielLayer}).
  */
-public final class SparseLayer implements LayerAdapter {
+public abstract class SparseLayer implements LayerAdapter {
 
     /**
      * {@link GradientMode#AUTO} uses SDDMM up to this density on layers of fewer than {@link #LARGE_LAYER} weights,
@@ -56,39 +55,24 @@ public final class SparseLayer implements LayerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(SparseLayer.class);
 
-    /** Whether the values replace W's entries or add to them. */
-    public enum Kind {
-        /** {@code W[idx] = values} (SaRA). */
-        ABSOLUTE,
-        /** {@code W[idx] += values} (SpIEL). */
-        DELTA
-    }
-
-    private final String path;
-    private final TargetLayer target;
-    private final Kind kind;
+    /** The adapted layer. */
+    protected final TargetLayer target;
+    /** W's rows. */
+    protected final int out;
+    /** W's columns. */
+    protected final int in;
     private final String prefix;
     private final GradientMode mode;
-    private final int out;
-    private final int in;
     private final Parameter indices;
     private final Parameter values;
     private final long seed;
     private final List<NDArray[]> pending = new ArrayList<>();
-    private NDArray mergedOriginal;
-    private int[] frozen = new int[0];
-    private float[] frozenValues = new float[0];
-    private NDArray frozenMask;
-    private NDArray denseGradient;
-    private boolean accumulateDense;
     private boolean weightPathSeen;
-    private double selectionThreshold = Double.NaN;
 
     /**
      * Creates the layer.
      *
      * @param target the linear layer
-     * @param kind absolute (SaRA) or delta (SpIEL) values
      * @param prefix the tensor name prefix ({@code sara} or {@code spiel}): tensors {@code <prefix>_indices} and
      *     {@code <prefix>_values}
      * @param positions distinct flat positions in [0, out·in)
@@ -97,36 +81,37 @@ public final class SparseLayer implements LayerAdapter {
      * @param manager owns the arrays
      * @param seed for the method's random choices
      */
-    public SparseLayer(TargetLayer target, Kind kind, String prefix, int[] positions, float[] initialValues,
+    protected SparseLayer(TargetLayer target, String prefix, int[] positions, float[] initialValues,
             GradientMode mode, NDManager manager, long seed) {
-        this.path = target.path();
         this.target = target;
-        this.kind = kind;
         this.prefix = prefix;
         this.out = Math.toIntExact(target.outFeatures());
         this.in = Math.toIntExact(target.inFeatures());
         if ((long) out * in > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("'" + path + "' has " + (long) out * in + " weights; sparse indices"
-                    + " are int32 (at most 2^31 - 1 entries per tensor)");
+            throw new IllegalArgumentException("'" + target.path() + "' has " + (long) out * in + " weights; sparse"
+                    + " indices are int32 (at most 2^31 - 1 entries per tensor)");
         }
         double density = (double) positions.length / ((long) out * in);
         // the SDDMM kernels run on the CPU: on a GPU, AUTO keeps the gradient in autograd
-        this.mode = mode != GradientMode.AUTO ? mode : target.weight().getArray().getDevice().isGpu()
-                ? GradientMode.DENSE : autoMode(out, in, density);
-        this.seed = seed;
         NDArray w = target.weight().getArray();
-        NDArray idx = manager.create(positions);
-        NDArray vals = manager.create(initialValues).toType(w.getDataType(), false);
-        if (!w.getDevice().equals(idx.getDevice())) {
-            idx = idx.toDevice(w.getDevice(), false);
-            vals = vals.toDevice(w.getDevice(), false);
-            idx.attach(manager);
-            vals.attach(manager);
-        }
+        this.mode = mode != GradientMode.AUTO ? mode : w.getDevice().isGpu() ? GradientMode.DENSE
+                : autoMode(out, in, density);
+        this.seed = seed;
+        NDArray idx = ownedInts(manager, positions, w);
+        NDArray vals = ParameterValues.create(manager, initialValues, new Shape(initialValues.length), w);
         this.indices = Parameter.builder().setName(prefix + "_indices").setType(Parameter.Type.OTHER)
                 .optRequiresGrad(false).optArray(idx).build();
         this.values = Parameter.builder().setName(prefix + "_values").setType(Parameter.Type.WEIGHT)
                 .optArray(vals).build();
+    }
+
+    private static NDArray ownedInts(NDManager manager, int[] v, NDArray like) {
+        try (NDArray javaBacked = manager.create(v)) {
+            NDArray owned = like.getDevice().equals(javaBacked.getDevice()) ? javaBacked.duplicate()
+                    : javaBacked.toDevice(like.getDevice(), true);
+            owned.attach(manager);
+            return owned;
+        }
     }
 
     /**
@@ -149,7 +134,7 @@ public final class SparseLayer implements LayerAdapter {
      * @return the path
      */
     public String getPath() {
-        return path;
+        return target.path();
     }
 
     /**
@@ -171,7 +156,16 @@ public final class SparseLayer implements LayerAdapter {
     }
 
     /**
-     * Returns the selected flat positions (ascending for SaRA; SpIEL's regrowth keeps slots in place).
+     * Returns the number of trained entries.
+     *
+     * @return nnz
+     */
+    public int size() {
+        return Math.toIntExact(indices.getArray().size());
+    }
+
+    /**
+     * Returns the selected flat positions.
      *
      * @return a copy
      */
@@ -194,7 +188,7 @@ public final class SparseLayer implements LayerAdapter {
      * @return the density
      */
     public double density() {
-        return (double) indices.getArray().size() / ((long) out * in);
+        return (double) size() / ((long) out * in);
     }
 
     /**
@@ -204,30 +198,6 @@ public final class SparseLayer implements LayerAdapter {
      */
     public long getSeed() {
         return seed;
-    }
-
-    /**
-     * Returns the magnitude threshold the entries were selected under (SaRA's re-selection keeps entries whose value
-     * stays within it), or NaN.
-     *
-     * @return τ
-     */
-    public double getSelectionThreshold() {
-        return selectionThreshold;
-    }
-
-    /**
-     * Sets the selection threshold (see {@link #getSelectionThreshold()}).
-     *
-     * @param tau τ
-     */
-    public void setSelectionThreshold(double tau) {
-        this.selectionThreshold = tau;
-    }
-
-    @Override
-    public int rank() {
-        return Math.toIntExact(indices.getArray().size());
     }
 
     @Override
@@ -243,17 +213,56 @@ public final class SparseLayer implements LayerAdapter {
         return true;
     }
 
-    /** Absolute values at the positions: p (SaRA) or W[idx] + Δ (SpIEL), with the values' gradient if any. */
-    private NDArray absolute(NDArray wFlat, NDArray idx64, NDArray v) {
-        return kind == Kind.ABSOLUTE ? v : wFlat.take(idx64).add(v);
+    /**
+     * Returns the effective entries at the positions: the values themselves (SaRA) or W[idx] + values (SpIEL), with
+     * the values' gradient if {@code v} has one.
+     *
+     * @param wFlat W flattened, without gradient
+     * @param idx64 the positions as int64
+     * @param v the values
+     * @return the entries of W_eff at the positions
+     */
+    protected abstract NDArray effectiveEntries(NDArray wFlat, NDArray idx64, NDArray v);
+
+    /**
+     * Returns the update at the positions: W_eff[idx] − W[idx] of the unmerged base.
+     *
+     * @return the values [nnz]
+     */
+    protected abstract float[] updateValues();
+
+    /**
+     * Whether the next training passes must record the layer's output gradient and input even without SDDMM
+     * (SpIEL's dense-gradient window before a regrowth). False by default.
+     *
+     * @return true to record
+     */
+    protected boolean recordsOutputGradient() {
+        return false;
     }
+
+    /**
+     * Receives the output gradient and input of a training pass (after {@link #recordsOutputGradient()}). Nothing by
+     * default.
+     *
+     * @param g the output gradient [..., out]
+     * @param x the layer input [..., in], without gradient
+     */
+    protected void onOutputGradient(NDArray g, NDArray x) {}
+
+    /**
+     * Adjusts the values' gradient once it is complete for the pass (SaRA masks frozen entries). Nothing by default.
+     *
+     * @param gradient the values' gradient, modified in place
+     */
+    protected void adjustGradient(NDArray gradient) {}
 
     @Override
     public NDArray forward(ParameterStore store, NDArray input, NDArray baseOutput, boolean training) {
         if (training && !pending.isEmpty()) {
-            throw new IllegalStateException("'" + path + "': the sparse gradient of the last backward pass was never"
-                    + " collected: call PeftModel.afterBackward() after every backward pass (FineTuner does), or use"
-                    + " GradientMode.DENSE");
+            throw new IllegalStateException("'" + target.path() + "': the sparse gradient of the last backward pass"
+                    + " was never collected: call PeftModel.afterBackward() after every backward pass (FineTuner"
+                    + " does), or use GradientMode.DENSE");
         }
         NDManager scope = input.getManager();
         NDArray w = store.getValue(target.weight(), input.getDevice(), training);
@@ -272,12 +281,12 @@ public final class SparseLayer implements LayerAdapter {
                 vIn = v.stopGradient();
                 vIn.attach(t);
             }
-            NDArray abs = absolute(wFlat, idx64, vIn);
-            NDArray wEff = wFlat.put(idx64, abs).reshape(out, in);
+            NDArray entries = effectiveEntries(wFlat, idx64, vIn);
+            NDArray wEff = wFlat.put(idx64, entries).reshape(out, in);
             wEff.attach(scope);
             NDArray y = Linear.linear(input, wEff, bias).singletonOrThrow();
             y.attach(scope);
-            if (training && (sddmm || accumulateDense)) {
+            if (training && (sddmm || recordsOutputGradient())) {
                 NDArray probe = y.zerosLike();
                 probe.setRequiresGradient(true);
                 y = y.add(probe);
@@ -301,7 +310,7 @@ public final class SparseLayer implements LayerAdapter {
             weightPathSeen = true;
             if (mode == GradientMode.SDDMM) {
                 LOG.info("'{}' is on the weight path: its sparse gradient is computed densely (SDDMM needs the"
-                        + " layer's input)", path);
+                        + " layer's input)", target.path());
             }
         }
         NDArray v = store.getValue(values, weight.getDevice(), training);
@@ -309,201 +318,60 @@ public final class SparseLayer implements LayerAdapter {
         wFlat.attach(scope);
         NDArray idx64 = indices.getArray().toType(DataType.INT64, false);
         idx64.attach(scope);
-        NDArray abs = absolute(wFlat.stopGradient(), idx64, v);
-        if (abs != v) {
-            abs.attach(scope);
+        NDArray entries = effectiveEntries(wFlat.stopGradient(), idx64, v);
+        if (entries != v) {
+            entries.attach(scope);
         }
-        NDArray wEff = wFlat.put(idx64, abs).reshape(out, in);
+        NDArray wEff = wFlat.put(idx64, entries).reshape(out, in);
         wEff.attach(scope);
         return wEff;
     }
 
     /**
-     * Collects the values' gradient of the last backward pass(es) with the SDDMM kernel, accumulates the dense
-     * gradient when asked (SpIEL's regrowth), and masks frozen entries.
+     * Collects the values' gradient of the last backward pass(es) with the SDDMM kernel, hands the output gradient to
+     * {@link #onOutputGradient} when recorded, and lets the subclass adjust the gradient.
      */
     public void afterBackward() {
         if (!pending.isEmpty()) {
+            boolean sddmm = mode == GradientMode.SDDMM && !weightPathSeen;
             int[] pos = positions();
             float[] grad = new float[pos.length];
             float[] sum = new float[pos.length];
             for (NDArray[] p : pending) {
                 try (NDArray g = p[1].getGradient()) {
                     NDArray x = p[0];
-                    int n = Math.toIntExact(x.size() / in);
-                    float[] xs = x.toFloatArray();
-                    float[] gs = g.toFloatArray();
-                    if (mode == GradientMode.SDDMM && !weightPathSeen) {
-                        SparseKernels.best().sddmm(gs, xs, n, out, in, pos, grad);
+                    if (sddmm) {
+                        int n = Math.toIntExact(x.size() / in);
+                        SparseKernels.best().sddmm(g.toFloatArray(), x.toFloatArray(), n, out, in, pos, grad);
                         for (int k = 0; k < sum.length; k++) {
                             sum[k] += grad[k];
                         }
                     }
-                    if (accumulateDense) {
-                        try (NDArray gt = g.reshape(-1, out).transpose(); NDArray gx = gt.matMul(x.reshape(-1, in))) {
-                            if (denseGradient == null) {
-                                denseGradient = gx.duplicate();
-                                denseGradient.attach(values.getArray().getManager());
-                            } else {
-                                denseGradient.addi(gx);
-                            }
-                        }
+                    if (recordsOutputGradient()) {
+                        onOutputGradient(g, x);
                     }
                 }
             }
             pending.clear();
-            if (mode == GradientMode.SDDMM && !weightPathSeen) {
-                try (NDArray g = values.getArray().getGradient(); NDArray add = g.getManager().create(sum)) {
-                    g.addi(add.toType(g.getDataType(), false));
-                }
+            if (sddmm) {
+                addToGradient(sum);
             }
         }
-        if (frozenMask != null) {
-            // in place through an operation: NDArray.set(float[]) would re-point the tensor at a Java buffer
-            try (NDArray g = values.getArray().getGradient()) {
-                g.muli(frozenMask);
-            }
+        try (NDArray g = values.getArray().getGradient()) {
+            adjustGradient(g);
         }
     }
 
     /**
-     * Adds λ · (∇‖P‖_*) restricted to the positions to the values' gradient, where P is the sparse update as a dense
-     * [out, in] matrix and ∇‖P‖_* = U Vᵀ over P's non-negligible singular values (SaRA's low-rank constraint).
+     * Adds values to the values' gradient.
      *
-     * @param lambda λ
-     * @return the nuclear norm ‖P‖_*
+     * @param add one per entry
      */
-    public double addNuclearNormGradient(double lambda) {
-        int[] pos = positions();
-        float[] update = updateValues();
-        double[] p = new double[out * in];
-        boolean any = false;
-        for (int k = 0; k < pos.length; k++) {
-            p[pos[k]] = update[k];
-            any |= update[k] != 0;
+    protected void addToGradient(float[] add) {
+        try (NDArray g = values.getArray().getGradient();
+                NDArray a = ParameterValues.create(g.getManager(), add, g.getShape(), g)) {
+            g.addi(a);
         }
-        if (!any) {
-            return 0; // P = 0: the subgradient 0 is valid
-        }
-        int k = Math.min(out, in);
-        LowRank.Svd svd = LowRank.svd(p, out, in, k, 0, seed);
-        double tol = svd.s()[0] * Math.max(out, in) * 1e-7;
-        int rank = 0;
-        double nuclear = 0;
-        while (rank < k && svd.s()[rank] > tol) {
-            nuclear += svd.s()[rank];
-            rank++;
-        }
-        float[] add = new float[pos.length];
-        for (int q = 0; q < pos.length; q++) {
-            int r = pos[q] / in;
-            int c = pos[q] % in;
-            double s = 0;
-            for (int j = 0; j < rank; j++) {
-                s += svd.u(r, j) * svd.vt(j, c);
-            }
-            add[q] = (float) (lambda * s);
-        }
-        for (int f : frozen) {
-            add[f] = 0;
-        }
-        try (NDArray g = values.getArray().getGradient(); NDArray a = g.getManager().create(add)) {
-            g.addi(a.toType(g.getDataType(), false));
-        }
-        return nuclear;
-    }
-
-    /** The update at the positions: p − W[idx] (absolute) or Δ (delta). */
-    float[] updateValues() {
-        float[] v = values.getArray().toFloatArray();
-        if (kind == Kind.DELTA) {
-            return v;
-        }
-        float[] w0 = baseValues();
-        for (int k = 0; k < v.length; k++) {
-            v[k] -= w0[k];
-        }
-        return v;
-    }
-
-    /** W[idx] of the unmerged base. */
-    private float[] baseValues() {
-        if (mergedOriginal != null) {
-            return mergedOriginal.toFloatArray();
-        }
-        try (NDArray w = target.weight().getArray().stopGradient(); NDArray flat = w.reshape(-1);
-                NDArray idx64 = indices.getArray().toType(DataType.INT64, false); NDArray t = flat.take(idx64)) {
-            return t.toFloatArray();
-        }
-    }
-
-    /**
-     * Freezes the entries at some positions of the values vector at their current values: their gradient is masked
-     * and {@link #restoreFrozen()} puts their values back after every optimizer step (undoing weight decay).
-     *
-     * @param entries positions in the values vector
-     */
-    public void freeze(int[] entries) {
-        int[] all = java.util.stream.IntStream.concat(java.util.Arrays.stream(frozen), java.util.Arrays.stream(
-                entries)).distinct().sorted().toArray();
-        float[] v = values.getArray().toFloatArray();
-        float[] fv = new float[all.length];
-        for (int i = 0; i < all.length; i++) {
-            fv[i] = v[all[i]];
-        }
-        frozen = all;
-        frozenValues = fv;
-        float[] mask = new float[v.length];
-        java.util.Arrays.fill(mask, 1f);
-        for (int k : all) {
-            mask[k] = 0;
-        }
-        if (frozenMask != null) {
-            frozenMask.close();
-        }
-        NDArray vals = values.getArray();
-        NDArray m = vals.getManager().create(mask).toType(vals.getDataType(), false);
-        frozenMask = m.getDevice().equals(vals.getDevice()) ? m : m.toDevice(vals.getDevice(), false);
-    }
-
-    /**
-     * Returns the frozen entries of the values vector.
-     *
-     * @return a copy
-     */
-    public int[] frozenEntries() {
-        return frozen.clone();
-    }
-
-    /** Writes the frozen entries' values back (after an optimizer step). */
-    public void restoreFrozen() {
-        if (frozen.length == 0) {
-            return;
-        }
-        float[] v = values.getArray().toFloatArray();
-        for (int i = 0; i < frozen.length; i++) {
-            v[frozen[i]] = frozenValues[i];
-        }
-        setValues(v);
-    }
-
-    /**
-     * Replaces the positions and values (same count), e.g. after SpIEL's drop-and-regrow, which keeps every slot in
-     * place (so the optimizer state of the slots it keeps stays aligned) and therefore leaves the positions unsorted.
-     *
-     * @param positions distinct flat positions
-     * @param newValues the values
-     */
-    public void reassign(int[] positions, float[] newValues) {
-        if (positions.length != rank() || newValues.length != positions.length) {
-            throw new IllegalArgumentException("reassign keeps the count " + rank() + "; got " + positions.length
-                    + " positions and " + newValues.length + " values");
-        }
-        checkPositions(positions);
-        try (NDManager t = indices.getArray().getManager().newSubManager()) {
-            ParameterValues.copyInto(indices.getArray(), t.create(positions));
-        }
-        setValues(newValues);
     }
 
     /**
@@ -512,8 +380,8 @@ public final class SparseLayer implements LayerAdapter {
      * @param v the values [nnz]
      */
     public void setValues(float[] v) {
-        if (v.length != rank()) {
-            throw new IllegalArgumentException("expected " + rank() + " values; got " + v.length);
+        if (v.length != size()) {
+            throw new IllegalArgumentException("expected " + size() + " values; got " + v.length);
         }
         try (NDManager t = values.getArray().getManager().newSubManager()) {
             ParameterValues.copyInto(values.getArray(), t.create(v));
@@ -521,34 +389,37 @@ public final class SparseLayer implements LayerAdapter {
     }
 
     /**
-     * Switches accumulation of the dense weight gradient gᵀx (for regrowth) on or off; off also drops it.
+     * Overwrites the positions (same count): a copy into the indices parameter.
      *
-     * @param on whether to accumulate
+     * @param positions distinct flat positions in the weight
+     * @throws IllegalArgumentException if a position is outside the weight or repeated
      */
-    public void accumulateDenseGradient(boolean on) {
-        accumulateDense = on;
-        if (!on && denseGradient != null) {
-            denseGradient.close();
-            denseGradient = null;
+    protected void setPositions(int[] positions) {
+        if (positions.length != size()) {
+            throw new IllegalArgumentException("the count of positions stays " + size() + "; got "
+                    + positions.length);
+        }
+        checkPositions(positions);
+        try (NDManager t = indices.getArray().getManager().newSubManager()) {
+            ParameterValues.copyInto(indices.getArray(), t.create(positions));
         }
     }
 
-    /**
-     * Returns the accumulated dense gradient [out, in] as row-major values, or null if none was accumulated.
-     *
-     * @return the values
-     */
-    public float[] denseGradient() {
-        return denseGradient == null ? null : denseGradient.toFloatArray();
+    /** W[idx] of the current base weight. */
+    protected float[] baseEntries() {
+        try (NDArray w = target.weight().getArray().stopGradient(); NDArray flat = w.reshape(-1);
+                NDArray idx64 = indices.getArray().toType(DataType.INT64, false); NDArray t = flat.take(idx64)) {
+            return t.toFloatArray();
+        }
     }
 
     private void checkPositions(int[] positions) {
-        long size = (long) out * in;
-        java.util.BitSet seen = new java.util.BitSet();
+        long n = (long) out * in;
+        BitSet seen = new BitSet();
         for (int k = 0; k < positions.length; k++) {
-            if (positions[k] < 0 || positions[k] >= size) {
+            if (positions[k] < 0 || positions[k] >= n) {
                 throw new IllegalArgumentException("index " + positions[k] + " at position " + k + " is outside the"
-                        + " weight [" + out + ", " + in + "] (valid: 0.." + (size - 1) + ")");
+                        + " weight [" + out + ", " + in + "] (valid: 0.." + (n - 1) + ")");
             }
             if (seen.get(positions[k])) {
                 throw new IllegalArgumentException("index " + positions[k] + " appears twice (again at position " + k
@@ -571,31 +442,28 @@ public final class SparseLayer implements LayerAdapter {
         for (int k = 0; k < pos.length; k++) {
             d[pos[k]] = upd[k];
         }
-        NDArray w = target.weight().getArray();
-        NDArray r = manager.create(d, new Shape(out, in)).toType(w.getDataType(), false);
-        return r.getDevice().equals(w.getDevice()) ? r : r.toDevice(w.getDevice(), false);
+        return ParameterValues.create(manager, d, new Shape(out, in), target.weight().getArray());
     }
 
-    @Override
-    public void merge(NDArray weight) {
-        if (kind == Kind.DELTA) {
-            LayerAdapter.super.merge(weight);
-            return;
-        }
-        float[] original = baseValues();
-        putValues(weight, values.getArray(), true);
-        mergedOriginal = values.getArray().getManager().create(original);
-    }
-
-    /** Writes W[idx] = v into a weight in place (outside autograd), optionally refusing non-finite results. */
-    private void putValues(NDArray weight, NDArray v, boolean checkFinite) {
+    /**
+     * Writes W[idx] = v into a weight in place (outside autograd), optionally refusing non-finite results.
+     *
+     * @param weight the weight, modified
+     * @param v the entries
+     * @param checkFinite whether to refuse NaN or infinite results
+     */
+    protected void putEntries(NDArray weight, NDArray v, boolean checkFinite) {
         try (NDManager t = weight.getManager().newSubManager(); NDArray wv = weight.stopGradient();
                 NDArray vv = v.stopGradient()) {
             NDArray flat = wv.reshape(-1);
             flat.attach(t);
             NDArray idx64 = indices.getArray().toType(DataType.INT64, false);
             idx64.attach(t);
-            NDArray result = flat.put(idx64, vv.toType(weight.getDataType(), false)).reshape(out, in);
+            NDArray typed = vv.toType(weight.getDataType(), false);
+            if (typed != vv) {
+                typed.attach(t);
+            }
+            NDArray result = flat.put(idx64, typed).reshape(out, in);
             result.attach(t);
             if (checkFinite) {
                 io.github.peft4j.core.MergeChecks.requireFinite(result, "merged weight");
@@ -605,37 +473,20 @@ public final class SparseLayer implements LayerAdapter {
     }
 
     @Override
-    public void unmerge(NDArray weight) {
-        if (kind == Kind.DELTA) {
-            LayerAdapter.super.unmerge(weight);
-            return;
-        }
-        if (mergedOriginal == null) {
-            return;
-        }
-        putValues(weight, mergedOriginal, false);
-        mergedOriginal.close();
-        mergedOriginal = null;
+    public String describe() {
+        return String.format(Locale.ROOT, "%,d of %,d weights (%.2f%%), %s gradient", size(), (long) out * in,
+                100 * density(), getGradientMode().name().toLowerCase(Locale.ROOT));
     }
 
     @Override
     public void close() {
         pending.clear();
-        if (frozenMask != null) {
-            frozenMask.close();
-        }
         indices.close();
         values.close();
-        if (mergedOriginal != null) {
-            mergedOriginal.close();
-        }
-        if (denseGradient != null) {
-            denseGradient.close();
-        }
     }
 
     @Override
     public String toString() {
-        return "SparseLayer(" + path + ", " + kind + ", nnz=" + rank() + ", " + getGradientMode() + ")";
+        return getClass().getSimpleName() + "(" + target.path() + ", " + describe() + ")";
     }
 }

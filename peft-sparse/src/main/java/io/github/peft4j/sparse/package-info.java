@@ -1,5 +1,6 @@
 /**
- * Sparse fine-tuning (SaRA, SpIEL) and its sparse-backprop kernels. The methods land with the sparse fine-tuning
- * issue; this module is part of the published layout so that the build and the dependency coordinates are fixed.
+ * Sparse fine-tuning: what SaRA ({@code sara}) and SpIEL ({@code spiel}) share ({@link io.github.peft4j.sparse.SparseLayer},
+ * {@link io.github.peft4j.sparse.GradientMode}, the configs' builder) and the sparse-backprop kernels
+ * ({@code kernels}).
  */
 package io.github.peft4j.sparse;

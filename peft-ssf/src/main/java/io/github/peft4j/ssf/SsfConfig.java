@@ -1,92 +1,56 @@
 package io.github.peft4j.ssf;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterConfig;
-import io.github.peft4j.core.ModuleSelector;
-import io.github.peft4j.core.io.Json;
+import io.github.peft4j.core.AdapterConfigBuilder;
+import io.github.peft4j.core.Targets;
+import io.github.peft4j.core.io.ConfigJson;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * SSF, scaling and shifting features (Lian et al., 2022, https://arxiv.org/abs/2210.08823): after each target layer
- * (linear layers and LayerNorms) the output is scaled and shifted per feature, {@code y ← γ ⊙ y + β}, with only γ and β
- * trained. The smallest budget of the methods here (2 × width per layer), and it merges away completely into the
- * preceding layer.
+ * (linear layers and normalisations) the output is scaled and shifted per feature, {@code y ← γ ⊙ y + β}, with only γ
+ * and β trained. The smallest budget of the methods here (2 × width per layer), and it merges away completely into
+ * the preceding layer.
  *
  * <p>Python PEFT has no SSF, so its {@code adapter_config.json} is peft4j's own ({@code peft_type: "SSF"}); see
- * docs/adapter-format.md.
+ * docs/adapter-format.md. Build with {@link #builder()}.
  *
- * @param targetModules {@code target_modules}: linear layers and {@code LayerNorm}s
- * @param excludeModules {@code exclude_modules}
- * @param init {@code init_ssf_weights}: "normal" (γ ~ N(1, σ²), β ~ N(0, σ²), the paper's) or "identity" (γ = 1,
- *     β = 0: the model is unchanged at init)
- * @param initStd σ of the normal init (the paper's 0.02)
- * @param modulesToSave {@code modules_to_save}
- * @param taskType {@code task_type}, or null
- * @param baseModelNameOrPath {@code base_model_name_or_path}, or null
+ * @param targets {@code target_modules} (linear layers and normalisations such as {@code LayerNorm}),
+ *     {@code exclude_modules}, {@code modules_to_save}, {@code task_type}, {@code base_model_name_or_path}
+ * @param init {@code init_ssf_weights}: {@link SsfInit#NORMAL} (γ ~ N(1, σ²), β ~ N(0, σ²), the paper's) or
+ *     {@link SsfInit#IDENTITY} (γ = 1, β = 0: the model is unchanged at init)
+ * @param initStd {@code init_ssf_std}: σ of the normal init (the paper's 0.02)
  */
-public record SsfConfig(ModuleSelector targetModules, ModuleSelector excludeModules, String init, double initStd,
-        List<String> modulesToSave, String taskType, String baseModelNameOrPath) implements AdapterConfig {
+public record SsfConfig(Targets targets, SsfInit init, double initStd) implements AdapterConfig {
 
     /** The {@code peft_type} of SSF (peft4j's own). */
     public static final String PEFT_TYPE = "SSF";
 
     private static final Logger LOG = LoggerFactory.getLogger(SsfConfig.class);
-    private static final Set<String> READ = Set.of("peft_type", "target_modules", "exclude_modules",
-            "init_ssf_weights", "init_ssf_std", "modules_to_save", "task_type", "base_model_name_or_path",
-            "inference_mode");
+    private static final List<String> READ = List.of("init_ssf_weights", "init_ssf_std", "inference_mode");
 
-    /** Validates and copies. */
+    /** Validates. */
     public SsfConfig {
-        Objects.requireNonNull(targetModules, "SsfConfig.target_modules");
-        excludeModules = excludeModules == null ? ModuleSelector.none() : excludeModules;
-        init = init == null ? "normal" : init;
-        if (!init.equals("normal") && !init.equals("identity")) {
-            throw new IllegalArgumentException("SsfConfig.init_ssf_weights must be \"normal\" or \"identity\"; got \""
-                    + init + "\"");
-        }
+        Objects.requireNonNull(targets, "SsfConfig.target_modules");
+        init = init == null ? SsfInit.NORMAL : init;
         if (!(initStd >= 0)) {
             throw new IllegalArgumentException("SsfConfig.init_ssf_std must be ≥ 0; got " + initStd);
         }
-        modulesToSave = AdapterConfig.distinct(modulesToSave);
     }
 
     /**
-     * Creates a config with the paper's init.
+     * Returns a builder: the paper's init, N(1, 0.02²) and N(0, 0.02²).
      *
-     * @param targets target module names
-     * @return the config
+     * @return the builder
      */
-    public static SsfConfig of(String... targets) {
-        return new SsfConfig(ModuleSelector.names(targets), null, "normal", 0.02, List.of(), null, null);
-    }
-
-    /**
-     * Returns a copy with another init.
-     *
-     * @param newInit "normal" or "identity"
-     * @return the config
-     */
-    public SsfConfig withInit(String newInit) {
-        return new SsfConfig(targetModules, excludeModules, newInit, initStd, modulesToSave, taskType,
-                baseModelNameOrPath);
-    }
-
-    /**
-     * Returns a copy with modules saved whole.
-     *
-     * @param modules module names
-     * @return the config
-     */
-    public SsfConfig withModulesToSave(String... modules) {
-        return new SsfConfig(targetModules, excludeModules, init, initStd, List.of(modules), taskType,
-                baseModelNameOrPath);
+    public static Builder builder() {
+        return new Builder();
     }
 
     @Override
@@ -96,8 +60,8 @@ public record SsfConfig(ModuleSelector targetModules, ModuleSelector excludeModu
 
     @Override
     public ObjectNode toJson() {
-        ObjectNode o = commonJson();
-        o.put("init_ssf_weights", init);
+        ObjectNode o = targets.toJson(PEFT_TYPE);
+        o.put("init_ssf_weights", init.jsonName());
         o.put("init_ssf_std", initStd);
         o.put("inference_mode", false);
         return o;
@@ -110,20 +74,56 @@ public record SsfConfig(ModuleSelector targetModules, ModuleSelector excludeModu
      * @return the config
      */
     public static SsfConfig fromJson(ObjectNode json) {
-        if (!PEFT_TYPE.equals(json.path("peft_type").asText())) {
-            throw new IllegalArgumentException("peft_type must be \"SSF\" for an SSF config; got "
-                    + json.get("peft_type"));
+        ConfigJson.requirePeftType(json, PEFT_TYPE, "SSF config");
+        List<String> known = new ArrayList<>(Targets.KEYS);
+        known.addAll(READ);
+        ConfigJson.warnUnknownKeys(json, known, "SSF", LOG);
+        String init = json.path("init_ssf_weights").asText(SsfInit.NORMAL.jsonName());
+        return builder().optTargets(Targets.fromJson(json, "SsfConfig")).optInit(SsfInit.fromJson(init))
+                .optInitStd(ConfigJson.number(json, "init_ssf_std", "SsfConfig", 0.02)).build();
+    }
+
+    /** Builds an {@link SsfConfig}. */
+    public static final class Builder extends AdapterConfigBuilder<Builder> {
+        private SsfInit init = SsfInit.NORMAL;
+        private double initStd = 0.02;
+
+        private Builder() {}
+
+        @Override
+        protected Builder self() {
+            return this;
         }
-        AdapterConfig.warnUnknownKeys(json, READ, "SSF", LOG);
-        List<String> mts = AdapterConfig.stringList(json, "modules_to_save");
-        JsonNode std = json.get("init_ssf_std");
-        if (std != null && !std.isNull() && !std.isNumber()) {
-            throw new IllegalArgumentException("SsfConfig.init_ssf_std must be a number; got " + std);
+
+        /**
+         * Sets the initialisation (default {@link SsfInit#NORMAL}).
+         *
+         * @param init the init
+         * @return this builder
+         */
+        public Builder optInit(SsfInit init) {
+            this.init = init;
+            return this;
         }
-        return new SsfConfig(ModuleSelector.fromJson(json.get("target_modules"), "target_modules"),
-                ModuleSelector.fromJson(json.get("exclude_modules"), "exclude_modules"),
-                json.path("init_ssf_weights").asText("normal"), std == null || std.isNull() ? 0.02 : std.asDouble(),
-                mts, AdapterConfig.textOrNull(json, "task_type"),
-                AdapterConfig.textOrNull(json, "base_model_name_or_path"));
+
+        /**
+         * Sets σ of the normal init (default 0.02).
+         *
+         * @param std ≥ 0
+         * @return this builder
+         */
+        public Builder optInitStd(double std) {
+            this.initStd = std;
+            return this;
+        }
+
+        /**
+         * Builds the config.
+         *
+         * @return the config
+         */
+        public SsfConfig build() {
+            return new SsfConfig(buildTargets("SsfConfig"), init, initStd);
+        }
     }
 }

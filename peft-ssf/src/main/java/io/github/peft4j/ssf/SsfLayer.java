@@ -4,13 +4,13 @@ import ai.djl.ndarray.NDArray;
 import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.MergeChecks;
+import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.TargetLayer;
 
 import java.util.LinkedHashMap;
@@ -34,7 +34,7 @@ public final class SsfLayer implements LayerAdapter {
         float[] g = new float[width];
         float[] b = new float[width];
         SplittableRandom r = ctx.random(layer.path());
-        boolean normal = config.init().equals("normal");
+        boolean normal = config.init() == SsfInit.NORMAL;
         for (int i = 0; i < width; i++) {
             g[i] = (float) (1 + (normal ? gaussian(r) * config.initStd() : 0));
             b[i] = (float) (normal ? gaussian(r) * config.initStd() : 0);
@@ -49,19 +49,8 @@ public final class SsfLayer implements LayerAdapter {
     }
 
     private static Parameter param(NDManager m, String name, float[] v, NDArray like) {
-        NDArray a = m.create(v, new Shape(v.length));
-        if (like.getDataType() != DataType.FLOAT32) {
-            NDArray t = a.toType(like.getDataType(), false);
-            a.close();
-            a = t;
-        }
-        if (!a.getDevice().equals(like.getDevice())) {
-            NDArray t = a.toDevice(like.getDevice(), false);
-            t.attach(m);
-            a.close();
-            a = t;
-        }
-        return Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).optArray(a).build();
+        return Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT)
+                .optArray(ParameterValues.create(m, v, new Shape(v.length), like)).build();
     }
 
     @Override
@@ -139,8 +128,8 @@ public final class SsfLayer implements LayerAdapter {
     }
 
     @Override
-    public int rank() {
-        return 0;
+    public String describe() {
+        return "scale and shift of " + layer.outFeatures() + " features";
     }
 
     @Override

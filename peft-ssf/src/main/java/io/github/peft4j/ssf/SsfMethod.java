@@ -2,15 +2,13 @@ package io.github.peft4j.ssf;
 
 import ai.djl.nn.Block;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.AdapterMethod;
-import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.TargetLayer;
 import io.github.peft4j.core.nn.AffineNorm;
 
 /** The SSF method, registered through {@code META-INF/services}. */
-public final class SsfMethod implements AdapterMethod {
+public final class SsfMethod implements AdapterMethod<SsfConfig, SsfLayer> {
 
     /** Creates the method (used by {@link java.util.ServiceLoader}). */
     public SsfMethod() {}
@@ -21,8 +19,8 @@ public final class SsfMethod implements AdapterMethod {
     }
 
     @Override
-    public boolean accepts(AdapterConfig config) {
-        return config instanceof SsfConfig;
+    public Class<SsfConfig> configType() {
+        return SsfConfig.class;
     }
 
     @Override
@@ -41,12 +39,12 @@ public final class SsfMethod implements AdapterMethod {
     }
 
     @Override
-    public AdapterConfig parseConfig(ObjectNode json) {
+    public SsfConfig parseConfig(ObjectNode json) {
         return SsfConfig.fromJson(json);
     }
 
     @Override
-    public LayerAdapter createAdapter(TargetLayer layer, AdapterConfig config, AdapterContext context) {
-        return new SsfLayer(layer, (SsfConfig) config, context);
+    public SsfLayer createAdapter(TargetLayer layer, SsfConfig config, AdapterContext context) {
+        return new SsfLayer(layer, config, context);
     }
 }

@@ -37,12 +37,12 @@ class SsfContractTest extends AdapterContract {
             @Override
             public AdapterConfig config() {
                 // the paper's init is not the identity: the identity check uses the identity init
-                return new SsfConfig(ModuleSelector.allLinear(), null, "identity", 0.02, List.of(), null, null);
+                return SsfConfig.builder().setTargetModules(ModuleSelector.allLinear()).optInit(SsfInit.IDENTITY).build();
             }
 
             @Override
             public AdapterConfig nonIdentityConfig() {
-                return new SsfConfig(ModuleSelector.allLinear(), null, "normal", 0.2, List.of(), null, null);
+                return SsfConfig.builder().setTargetModules(ModuleSelector.allLinear()).optInitStd(0.2).build();
             }
 
             @Override

@@ -33,9 +33,9 @@ class SsfTest extends ManagedTest {
         bert.initialize(manager, 1, 5);
         TestModels.fill(bert, 4);
         float[] base = logits(bert);
-        PeftModel m = PeftModel.builder().setBaseModel(bert).setConfig(new SsfConfig(
-                io.github.peft4j.core.ModuleSelector.names("dense", "query", "key", "value", "LayerNorm"), null,
-                "normal", 0.2, java.util.List.of("classifier"), "SEQ_CLS", null)).build();
+        PeftModel m = PeftModel.builder().setBaseModel(bert).setConfig(SsfConfig.builder()
+                .setTargetModules("dense", "query", "key", "value", "LayerNorm").optInitStd(0.2)
+                .optModulesToSave("classifier").optTaskType("SEQ_CLS").build()).build();
         // 2 layers × (query, key, value, attention.output.dense, its LayerNorm, intermediate.dense, output.dense, its
         // LayerNorm) + embeddings.LayerNorm + pooler.dense
         assertEquals(2 * 8 + 2, m.getTargetPaths("default").size());
@@ -62,7 +62,7 @@ class SsfTest extends ManagedTest {
     void weightPathLayersAreRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PeftModel.builder()
                 .setBaseModel(TestModels.tinyEncoder(manager, 2, DataType.FLOAT32))
-                .setConfig(SsfConfig.of("query")).build());
+                .setConfig(SsfConfig.builder().setTargetModules("query").build()).build());
         assertTrue(e.getMessage().startsWith("SSF needs the activation path but layer 'encoder.0.query' is reached on"
                 + " the weight path"), e.getMessage());
     }
@@ -70,7 +70,7 @@ class SsfTest extends ManagedTest {
     @Test
     void nonAdaptableModuleIsNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PeftModel.builder()
-                .setBaseModel(TestModels.mlp(manager, 1, DataType.FLOAT32)).setConfig(SsfConfig.of("1")).build());
+                .setBaseModel(TestModels.mlp(manager, 1, DataType.FLOAT32)).setConfig(SsfConfig.builder().setTargetModules("1").build()).build());
         assertTrue(e.getMessage().contains("SSF adapts linear layers (ai.djl.nn.core.Linear) and normalisations"),
                 e.getMessage());
     }

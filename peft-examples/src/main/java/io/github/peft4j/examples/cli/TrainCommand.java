@@ -220,10 +220,10 @@ public final class TrainCommand implements Callable<Integer> {
                 base.getParameters().values().forEach(p -> p.freeze(false));
                 model = base;
             } else if (ssf) {
-                model = PeftModel.builder().setBaseModel(base).optSeed(seed).setConfig(new SsfConfig(
-                        selector(targets), null, "normal", 0.02, List.of("classifier", "pooler"), "SEQ_CLS",
-                        "minilm".equalsIgnoreCase(modelOptions.model) ? "sentence-transformers/all-MiniLM-L6-v2"
-                                : modelOptions.model)).build();
+                model = PeftModel.builder().setBaseModel(base).optSeed(seed).setConfig(SsfConfig.builder()
+                        .setTargetModules(selector(targets)).optModulesToSave("classifier", "pooler")
+                        .optTaskType("SEQ_CLS").optBaseModelNameOrPath("minilm".equalsIgnoreCase(modelOptions.model)
+                                ? "sentence-transformers/all-MiniLM-L6-v2" : modelOptions.model).build()).build();
             } else if (sparse) {
                 String baseName = "minilm".equalsIgnoreCase(modelOptions.model)
                         ? "sentence-transformers/all-MiniLM-L6-v2" : modelOptions.model;

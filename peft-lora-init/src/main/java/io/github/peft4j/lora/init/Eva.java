@@ -138,7 +138,7 @@ public final class Eva {
         Map<String, LoraLayer> layers = InitSupport.loraLayers(model, adapter, "EVA");
         InitSupport.requireActivationPath(model, layers, "EVA");
         InitSupport.requireData(data, "EVA", "input examples to compute the layers' principal components");
-        LoraConfig config = (LoraConfig) model.getConfig(adapter);
+        LoraConfig config = model.getConfig(adapter, LoraConfig.class);
         long t0 = System.nanoTime();
         Map<String, Group> groupOf = new LinkedHashMap<>();
         int batches = collect(model, layers, data, options, groupOf);
@@ -176,9 +176,10 @@ public final class Eva {
         if (active) {
             model.setActiveAdapter(adapter);
         }
+        Map<String, LoraLayer> rebuiltLayers = model.getLayerAdapters(adapter, LoraLayer.class);
         for (Map.Entry<String, float[]> e : aValues.entrySet()) {
-            LoraLayer l = (LoraLayer) model.getLayerAdapter(adapter, e.getKey());
-            l.setWeights(e.getValue(), new float[Math.toIntExact(l.getTarget().outFeatures() * l.rank())]);
+            LoraLayer l = rebuiltLayers.get(e.getKey());
+            l.setWeights(e.getValue(), new float[Math.toIntExact(l.getTarget().outFeatures() * l.getRank())]);
         }
         LOG.info("EVA initialised '{}' from {} batches in {} ms: ranks {}", adapter, batches,
                 (System.nanoTime() - t0) / 1_000_000, ranks);
@@ -206,13 +207,13 @@ public final class Eva {
                     e.getValue().setForwardHook((x, y) -> {
                         Group g = first ? byInput.get(x) : groupOf.get(path);
                         if (first) {
-                            int k = (int) Math.round(options.rho() * layer.rank());
+                            int k = (int) Math.round(options.rho() * layer.getRank());
                             if (g == null) {
-                                g = new Group(k, layer.rank());
+                                g = new Group(k, layer.getRank());
                                 byInput.put(x, g);
                             }
                             g.components = Math.max(g.components, k);
-                            g.checkRank = Math.max(g.checkRank, layer.rank());
+                            g.checkRank = Math.max(g.checkRank, layer.getRank());
                             groupOf.put(path, g);
                             g.paths.add(path);
                         }
@@ -321,13 +322,13 @@ public final class Eva {
         int budget = 0;
         int order = 0;
         for (Map.Entry<String, LoraLayer> e : layers.entrySet()) {
-            budget += e.getValue().rank();
+            budget += e.getValue().getRank();
             Group g = groupOf.get(e.getKey());
             if (g.svd == null) {
                 throw new IllegalArgumentException("EVA: '" + e.getKey() + "' saw fewer than 2 real tokens; give"
                         + " it more input examples");
             }
-            int cap = (int) Math.round(rho * e.getValue().rank());
+            int cap = (int) Math.round(rho * e.getValue().getRank());
             for (int j = 0; j < Math.min(cap, g.svd.rank()); j++) {
                 double ratio = g.total > 0 ? g.svd.s()[j] / g.total : 0;
                 pool.add(new Candidate(e.getKey(), j, ratio, order++));

@@ -5,7 +5,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.github.peft4j.core.InjectionMode;
-import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.lora.LoraConfig;
 import io.github.peft4j.lora.LoraLayer;
@@ -33,12 +32,7 @@ final class InitSupport {
         if (model.isMerged()) {
             throw new IllegalStateException(method + ": the model is merged; unmerge() before initialising");
         }
-        Map<String, LoraLayer> out = new LinkedHashMap<>();
-        for (String path : model.getTargetPaths(adapter)) {
-            LayerAdapter l = model.getLayerAdapter(adapter, path);
-            out.put(path, (LoraLayer) l);
-        }
-        return out;
+        return model.getLayerAdapters(adapter, LoraLayer.class);
     }
 
     /** Fails unless every layer runs on the activation path, where initializers can see the layer inputs. */

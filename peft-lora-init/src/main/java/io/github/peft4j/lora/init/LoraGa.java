@@ -101,8 +101,8 @@ public final class LoraGa {
         InitSupport.requireData(data, "LoRA-GA", "labelled examples to estimate gradients");
         for (Map.Entry<String, LoraLayer> e : layers.entrySet()) {
             long min = Math.min(e.getValue().getTarget().inFeatures(), e.getValue().getTarget().outFeatures());
-            if (2L * e.getValue().rank() > min) {
-                throw new IllegalArgumentException("LoRA-GA takes 2r singular vectors: r = " + e.getValue().rank()
+            if (2L * e.getValue().getRank() > min) {
+                throw new IllegalArgumentException("LoRA-GA takes 2r singular vectors: r = " + e.getValue().getRank()
                         + " needs 2r <= min(in, out) = " + min + " for '" + e.getKey() + "'");
             }
         }
@@ -112,7 +112,7 @@ public final class LoraGa {
             LoraLayer layer = e.getValue();
             int out = Math.toIntExact(layer.getTarget().outFeatures());
             int in = Math.toIntExact(layer.getTarget().inFeatures());
-            int r = layer.rank();
+            int r = layer.getRank();
             LowRank.Svd svd = LowRank.svd(grads.get(e.getKey()), out, in, 2 * r, options.powerIterations(),
                     InitSupport.layerSeed(options.seed(), e.getKey()));
             double scale = Math.pow(out, 0.25) / Math.sqrt(options.gamma());

@@ -51,7 +51,7 @@ public final class Pissa {
             LoraLayer layer = e.getValue();
             int out = Math.toIntExact(layer.getTarget().outFeatures());
             int in = Math.toIntExact(layer.getTarget().inFeatures());
-            int r = layer.rank();
+            int r = layer.getRank();
             LowRank.Svd svd = LowRank.svd(InitSupport.weightValues(layer), out, in, r, powerIterations,
                     InitSupport.layerSeed(seed, e.getKey()));
             double invSqrtS = 1 / Math.sqrt(layer.getScaling());

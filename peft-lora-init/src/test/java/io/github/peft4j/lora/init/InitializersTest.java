@@ -111,7 +111,7 @@ class InitializersTest extends ManagedTest {
         assertTrue(maxAbsDiff(before, logits(m, data)) <= 1e-5, "output changed by PiSSA");
         for (String path : m.getTargetPaths(PeftModel.DEFAULT_ADAPTER)) {
             LoraLayer l = (LoraLayer) m.getLayerAdapter(PeftModel.DEFAULT_ADAPTER, path);
-            assertTrue(l.hasResidualOffset());
+            assertTrue(l.getResidualInit() != null);
             int out = (int) l.getTarget().outFeatures();
             int in = (int) l.getTarget().inFeatures();
             double[] w = toDouble(l.getTarget().weight().getArray().toFloatArray());
@@ -124,7 +124,7 @@ class InitializersTest extends ManagedTest {
             for (int i = 0; i < out; i++) {
                 for (int j = 0; j < in; j++) {
                     double t = 0;
-                    for (int k = 0; k < l.rank(); k++) {
+                    for (int k = 0; k < l.getRank(); k++) {
                         t += exact.u(i, k) * exact.s()[k] * exact.vt(k, j);
                     }
                     err += (principal[i * in + j] - t) * (principal[i * in + j] - t);
@@ -146,7 +146,7 @@ class InitializersTest extends ManagedTest {
             assertTrue(Math.sqrt(rec / wn) <= 1e-4, path);
             // the residual's largest singular value is W's (r+1)-th
             LowRank.Svd res = LowRank.svd(residual, out, in, Math.min(out, in), 0, 2);
-            assertEquals(exact.s()[l.rank()], res.s()[0], 1e-4 * exact.s()[0], path);
+            assertEquals(exact.s()[l.getRank()], res.s()[0], 1e-4 * exact.s()[0], path);
         }
     }
 
@@ -311,13 +311,13 @@ class InitializersTest extends ManagedTest {
                 continue;
             }
             LoraLayer l = (LoraLayer) m.getLayerAdapter(PeftModel.DEFAULT_ADAPTER, e.getKey());
-            assertEquals(e.getValue(), l.rank());
+            assertEquals(e.getValue(), l.getRank());
             assertEquals(2.0 * r / r, l.getScaling(), 1e-12, "alpha/rank kept constant");
             assertEquals(2.0 * e.getValue(), cfg.alphaFor(e.getKey()), 1e-12);
             float[] a = l.getLoraA().getArray().toFloatArray();
             int in = (int) l.getTarget().inFeatures();
-            for (int i = 0; i < l.rank(); i++) {
-                for (int j = 0; j < l.rank(); j++) {
+            for (int i = 0; i < l.getRank(); i++) {
+                for (int j = 0; j < l.getRank(); j++) {
                     double dot = 0;
                     for (int c = 0; c < in; c++) {
                         dot += a[i * in + c] * a[j * in + c];

@@ -1,13 +1,16 @@
 package io.github.peft4j.lora.variant;
 
 import ai.djl.ndarray.NDArray;
-import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.MergeChecks;
-import io.github.peft4j.core.TargetLayer;
+import io.github.peft4j.core.Scalars;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * DoRA (weight-decomposed low-rank adaptation, Liu et al., 2024, https://arxiv.org/abs/2402.09353): a variant of LoRA
@@ -22,32 +25,29 @@ import io.github.peft4j.core.TargetLayer;
  * <p>m starts at the row norms of W + s·BA, so the adapted model equals the base model at init whatever B is (as in
  * Python PEFT). Saved as {@code lora_magnitude_vector} (no {@code .weight} suffix, as Python writes it).
  */
-public final class Dora {
+public final class Dora implements LoraVariant {
 
-    private final TargetLayer layer;
+    /** The magnitude's name in the adapter file. */
+    public static final String MAGNITUDE = "lora_magnitude_vector";
+
+    private final LoraWeights w;
     private final Parameter magnitude;
     private NDArray mergedNorm;
 
     /**
-     * Creates the magnitude of a layer.
+     * Creates the magnitude of a layer from its current A and B.
      *
-     * @param layer the target layer
-     * @param a the initial A [r, in]
-     * @param b the initial B [out, r]
-     * @param scaling s
+     * @param weights the layer's A, B and scaling
      * @param manager owns the magnitude
      */
-    public Dora(TargetLayer layer, NDArray a, NDArray b, double scaling, NDManager manager) {
-        this.layer = layer;
+    public Dora(LoraWeights weights, NDManager manager) {
+        this.w = weights;
         try (NDManager tmp = manager.newSubManager()) {
-            NDArray w = layer.weight().getArray().stopGradient();
-            w.attach(tmp);
-            NDArray ba = b.matMul(a);
-            ba.attach(tmp);
-            NDArray norm = Scalars.mul(ba, scaling).add(w).norm(new int[] {1});
+            NDArray base = weights.target().weight().getArray().stopGradient();
+            base.attach(tmp);
+            NDArray norm = weights.scaledProduct(tmp).add(base).norm(new int[] {1});
             norm.attach(manager);
-            magnitude = Parameter.builder().setName("lora_magnitude_vector").setType(Parameter.Type.WEIGHT)
-                    .optArray(norm).build();
+            magnitude = Parameter.builder().setName(MAGNITUDE).setType(Parameter.Type.WEIGHT).optArray(norm).build();
         }
     }
 
@@ -60,88 +60,77 @@ public final class Dora {
         return magnitude;
     }
 
+    @Override
+    public Map<String, Parameter> parameters() {
+        return Map.of(MAGNITUDE, magnitude);
+    }
+
     /** m/n for the current weights, with n detached; everything in {@code scope}. */
-    private NDArray scale(NDArray w, NDArray ba, double scaling, NDArray m, NDManager scope) {
-        NDArray n = Scalars.mul(ba, scaling).add(w).norm(new int[] {1});
+    private NDArray scale(NDArray weight, NDArray ba, NDArray m, NDManager scope) {
+        NDArray n = Scalars.mul(ba, w.scaling()).add(weight).norm(new int[] {1});
         n.attach(scope);
         NDArray detached = n.stopGradient();
         detached.attach(scope);
         return m.div(detached);
     }
 
-    private NDArray ba(NDArray a, NDArray b, NDManager scope) {
+    private static NDArray product(NDArray a, NDArray b, NDManager scope) {
         NDArray ba = b.matMul(a);
         ba.attach(scope);
         return ba;
     }
 
-    /**
-     * Activation path.
-     *
-     * @param store the parameter store
-     * @param x the layer input (dropout already applied when training with dropout)
-     * @param dropped whether {@code x} differs from the input the base output was computed on
-     * @param baseOutput the base layer's output W x + b
-     * @param loraOut B A x′ (not scaled)
-     * @param a A
-     * @param b B
-     * @param scaling s
-     * @param training whether training
-     * @return the adapted output
-     */
-    public NDArray forward(ParameterStore store, NDArray x, boolean dropped, NDArray baseOutput, NDArray loraOut,
-            NDArray a, NDArray b, double scaling, boolean training) {
-        NDManager scope = x.getManager();
-        NDArray w = store.getValue(layer.weight(), x.getDevice(), training);
-        NDArray m = store.getValue(magnitude, x.getDevice(), training);
-        NDArray scale = scale(w, ba(a, b, scope), scaling, m, scope);
+    @Override
+    public NDArray forward(ParameterStore store, NDArray input, NDArray dropped, NDArray baseOutput, NDArray a,
+            NDArray b, boolean training) {
+        NDManager scope = input.getManager();
+        NDArray weight = store.getValue(w.target().weight(), input.getDevice(), training);
+        NDArray m = store.getValue(magnitude, input.getDevice(), training);
+        NDArray scale = scale(weight, product(a, b, scope), m, scope);
+        NDArray u = Linear.linear(Linear.linear(dropped, a).singletonOrThrow(), b).singletonOrThrow();
         NDArray wx;
-        if (dropped) {
-            wx = Linear.linear(x, w).singletonOrThrow();
-        } else if (layer.bias() != null) {
-            wx = baseOutput.sub(store.getValue(layer.bias(), x.getDevice(), training));
+        if (dropped != input) {
+            wx = Linear.linear(dropped, weight).singletonOrThrow();
+        } else if (w.target().bias() != null) {
+            wx = baseOutput.sub(store.getValue(w.target().bias(), input.getDevice(), training));
         } else {
             wx = baseOutput;
         }
-        return baseOutput.add(wx.mul(Scalars.sub(scale, 1))).add(Scalars.mul(loraOut, scaling).mul(scale));
+        return baseOutput.add(wx.mul(Scalars.sub(scale, 1))).add(Scalars.mul(u, w.scaling()).mul(scale));
     }
 
-    /**
-     * Weight path: (m/n) ⊙ (W + s·BA).
-     *
-     * @param store the parameter store
-     * @param w the base weight
-     * @param a A
-     * @param b B
-     * @param scaling s
-     * @param scope owns temporaries
-     * @param training whether training
-     * @return the effective weight
-     */
-    public NDArray adaptWeight(ParameterStore store, NDArray w, NDArray a, NDArray b, double scaling,
-            NDManager scope, boolean training) {
-        NDArray m = store.getValue(magnitude, w.getDevice(), training);
-        NDArray ba = ba(a, b, scope);
-        NDArray scale = scale(w, ba, scaling, m, scope);
-        return Scalars.mul(ba, scaling).add(w).mul(scale.expandDims(1));
+    @Override
+    public NDArray adaptWeight(ParameterStore store, NDArray weight, NDArray a, NDArray b, NDManager scope,
+            boolean training) {
+        NDArray m = store.getValue(magnitude, weight.getDevice(), training);
+        NDArray ba = product(a, b, scope);
+        NDArray scale = scale(weight, ba, m, scope);
+        return Scalars.mul(ba, w.scaling()).add(weight).mul(scale.expandDims(1));
     }
 
-    /**
-     * Merges: W ← (m/n) ⊙ (W + s·BA), keeping n to unmerge.
-     *
-     * @param weight the base weight, modified in place
-     * @param a A (no gradient)
-     * @param b B (no gradient)
-     * @param scaling s
-     */
-    public void merge(NDArray weight, NDArray a, NDArray b, double scaling) {
-        try (NDManager scope = weight.getManager().newSubManager(); NDArray w = weight.stopGradient();
+    /** (m/n) ⊙ (W + s·BA) − W relative to the current base weight. */
+    @Override
+    public NDArray deltaWeight(NDManager manager) {
+        try (NDArray weight = w.target().weight().getArray().stopGradient();
+                NDArray m = magnitude.getArray().stopGradient(); NDManager tmp = manager.newSubManager()) {
+            NDArray wp = w.scaledProduct(tmp).add(weight);
+            NDArray scale = m.div(wp.norm(new int[] {1})).expandDims(1);
+            NDArray d = wp.mul(scale).sub(weight);
+            d.attach(manager);
+            return d;
+        }
+    }
+
+    /** W ← (m/n) ⊙ (W + s·BA), keeping n to unmerge. */
+    @Override
+    public void merge(NDArray weight) {
+        try (NDManager scope = weight.getManager().newSubManager(); NDArray base = weight.stopGradient();
                 NDArray m = magnitude.getArray().stopGradient()) {
-            NDArray wp = Scalars.mul(ba(a, b, scope), scaling).add(w);
+            NDArray wp = w.scaledProduct(scope).add(base);
             NDArray n = wp.norm(new int[] {1});
             NDArray merged = wp.mul(m.div(n).expandDims(1));
             MergeChecks.requireFinite(merged, "DoRA merged weight");
-            w.set(new ai.djl.ndarray.index.NDIndex("..."), merged);
+            base.set(new NDIndex("..."), merged);
             if (mergedNorm != null) {
                 mergedNorm.close();
             }
@@ -150,30 +139,38 @@ public final class Dora {
         }
     }
 
-    /**
-     * Unmerges: W = W_merged ⊙ (n/m) − s·BA with the n of the merge.
-     *
-     * @param weight the merged weight, modified in place
-     * @param a A (no gradient)
-     * @param b B (no gradient)
-     * @param scaling s
-     */
-    public void unmerge(NDArray weight, NDArray a, NDArray b, double scaling) {
+    /** W = W_merged ⊙ (n/m) − s·BA with the n of the merge. */
+    @Override
+    public void unmerge(NDArray weight) {
         if (mergedNorm == null) {
-            throw new IllegalStateException("DoRA layer '" + layer.path() + "' was not merged");
+            throw new IllegalStateException("DoRA layer '" + w.target().path() + "' was not merged");
         }
-        try (NDManager scope = weight.getManager().newSubManager(); NDArray w = weight.stopGradient();
+        try (NDManager scope = weight.getManager().newSubManager(); NDArray merged = weight.stopGradient();
                 NDArray m = magnitude.getArray().stopGradient()) {
             NDArray ratio = mergedNorm.div(m);
             ratio.attach(scope);
-            NDArray restored = ratio.expandDims(1).mul(w).sub(Scalars.mul(ba(a, b, scope), scaling));
-            w.set(new ai.djl.ndarray.index.NDIndex("..."), restored);
+            NDArray restored = ratio.expandDims(1).mul(merged).sub(w.scaledProduct(scope));
+            merged.set(new NDIndex("..."), restored);
         }
         mergedNorm.close();
         mergedNorm = null;
     }
 
-    /** Releases the magnitude. */
+    @Override
+    public Map<String, NDArray> exportTensors(NDManager manager) {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        out.put("lora_A.weight", w.a().getArray());
+        out.put("lora_B.weight", w.b().getArray());
+        out.put(MAGNITUDE, magnitude.getArray());
+        return out;
+    }
+
+    @Override
+    public String describe() {
+        return "DoRA";
+    }
+
+    @Override
     public void close() {
         magnitude.close();
         if (mergedNorm != null) {

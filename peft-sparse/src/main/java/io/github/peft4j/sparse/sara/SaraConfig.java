@@ -1,9 +1,9 @@
 package io.github.peft4j.sparse.sara;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterConfig;
-import io.github.peft4j.core.ModuleSelector;
+import io.github.peft4j.core.Targets;
+import io.github.peft4j.core.io.ConfigJson;
 import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.SparseConfigBuilder;
 import org.slf4j.Logger;
@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * SaRA, sparse low-rank adaptation of ineffective parameters (Hu et al., 2024, https://arxiv.org/abs/2409.06633): the
@@ -26,34 +25,28 @@ import java.util.Set;
  * entry by entry) and keeps the general ability of the pretrained model. Python PEFT has no SaRA: the file format is
  * peft4j's own (docs/adapter-format.md).
  *
- * @param targetModules {@code target_modules}: linear layers
- * @param excludeModules {@code exclude_modules}
+ * @param targets {@code target_modules} (linear layers), {@code exclude_modules}, {@code modules_to_save},
+ *     {@code task_type}, {@code base_model_name_or_path}
  * @param fraction {@code sara_fraction}: the share of each tensor selected, in (0, 1); null when a threshold is used
  * @param threshold {@code sara_threshold}: select |W| &lt; τ in every tensor; null when a fraction is used
  * @param lowRankLambda {@code sara_lowrank_lambda}: λ of the nuclear-norm term (0 = off; reference 5e-4)
  * @param reselectStep {@code sara_reselect_step}: after this many optimizer steps entries whose value grew to
  *     |p| above the selection threshold freeze (0 = never; the reference re-selects halfway)
  * @param gradient {@code sparse_gradient}: how the values' gradient is computed
- * @param modulesToSave {@code modules_to_save}
- * @param taskType {@code task_type}, or null
- * @param baseModelNameOrPath {@code base_model_name_or_path}, or null
  */
-public record SaraConfig(ModuleSelector targetModules, ModuleSelector excludeModules, Double fraction,
-        Double threshold, double lowRankLambda, long reselectStep, GradientMode gradient, List<String> modulesToSave,
-        String taskType, String baseModelNameOrPath) implements AdapterConfig {
+public record SaraConfig(Targets targets, Double fraction, Double threshold, double lowRankLambda, long reselectStep,
+        GradientMode gradient) implements AdapterConfig {
 
     /** The {@code peft_type} of SaRA (peft4j's own). */
     public static final String PEFT_TYPE = "SARA";
 
     private static final Logger LOG = LoggerFactory.getLogger(SaraConfig.class);
-    private static final Set<String> READ = Set.of("peft_type", "target_modules", "exclude_modules", "sara_fraction",
-            "sara_threshold", "sara_lowrank_lambda", "sara_reselect_step", "sparse_gradient", "modules_to_save",
-            "task_type", "base_model_name_or_path", "inference_mode");
+    private static final List<String> READ = List.of("sara_fraction", "sara_threshold", "sara_lowrank_lambda",
+            "sara_reselect_step", "sparse_gradient", "inference_mode");
 
     /** Validates and copies. */
     public SaraConfig {
-        Objects.requireNonNull(targetModules, "SaraConfig.target_modules");
-        excludeModules = excludeModules == null ? ModuleSelector.none() : excludeModules;
+        Objects.requireNonNull(targets, "SaraConfig.target_modules");
         if ((fraction == null) == (threshold == null)) {
             throw new IllegalArgumentException("SaraConfig needs exactly one of sara_fraction and sara_threshold;"
                     + " got " + (fraction == null ? "neither" : "both"));
@@ -73,7 +66,6 @@ public record SaraConfig(ModuleSelector targetModules, ModuleSelector excludeMod
             throw new IllegalArgumentException("SaraConfig.sara_reselect_step must be >= 0; got " + reselectStep);
         }
         gradient = gradient == null ? GradientMode.AUTO : gradient;
-        modulesToSave = AdapterConfig.distinct(modulesToSave);
     }
 
     /**
@@ -92,7 +84,7 @@ public record SaraConfig(ModuleSelector targetModules, ModuleSelector excludeMod
 
     @Override
     public ObjectNode toJson() {
-        ObjectNode o = commonJson();
+        ObjectNode o = targets.toJson(PEFT_TYPE);
         if (fraction != null) {
             o.put("sara_fraction", fraction);
         } else {
@@ -117,30 +109,16 @@ public record SaraConfig(ModuleSelector targetModules, ModuleSelector excludeMod
      * @return the config
      */
     public static SaraConfig fromJson(ObjectNode json) {
-        if (!PEFT_TYPE.equals(json.path("peft_type").asText())) {
-            throw new IllegalArgumentException("peft_type must be \"SARA\" for a SaRA config; got "
-                    + json.get("peft_type"));
-        }
-        AdapterConfig.warnUnknownKeys(json, READ, "SaRA", LOG);
-        List<String> mts = AdapterConfig.stringList(json, "modules_to_save");
-        GradientMode mode = GradientMode.fromJson(json, "SaraConfig");
-        return new SaraConfig(ModuleSelector.fromJson(json.get("target_modules"), "target_modules"),
-                ModuleSelector.fromJson(json.get("exclude_modules"), "exclude_modules"),
-                number(json, "sara_fraction"), number(json, "sara_threshold"),
-                json.path("sara_lowrank_lambda").asDouble(5e-4), json.path("sara_reselect_step").asLong(0), mode,
-                mts, AdapterConfig.textOrNull(json, "task_type"),
-                AdapterConfig.textOrNull(json, "base_model_name_or_path"));
-    }
-
-    private static Double number(ObjectNode json, String key) {
-        JsonNode n = json.get(key);
-        if (n == null || n.isNull()) {
-            return null;
-        }
-        if (!n.isNumber()) {
-            throw new IllegalArgumentException("SaraConfig." + key + " must be a number; got " + n);
-        }
-        return n.asDouble();
+        ConfigJson.requirePeftType(json, PEFT_TYPE, "SaRA config");
+        List<String> known = new ArrayList<>(Targets.KEYS);
+        known.addAll(READ);
+        ConfigJson.warnUnknownKeys(json, known, "SaRA", LOG);
+        return new SaraConfig(Targets.fromJson(json, "SaraConfig"),
+                ConfigJson.number(json, "sara_fraction", "SaraConfig", null),
+                ConfigJson.number(json, "sara_threshold", "SaraConfig", null),
+                ConfigJson.number(json, "sara_lowrank_lambda", "SaraConfig", 5e-4),
+                ConfigJson.integer(json, "sara_reselect_step", "SaraConfig", 0), GradientMode.fromJson(json,
+                "SaraConfig"));
     }
 
     /** Builder of {@link SaraConfig}. */
@@ -210,9 +188,7 @@ public record SaraConfig(ModuleSelector targetModules, ModuleSelector excludeMod
          * @throws IllegalArgumentException on an invalid value
          */
         public SaraConfig build() {
-            requireTargets("SaraConfig");
-            return new SaraConfig(targets, exclude, fraction, threshold, lambda, reselect, gradient, modulesToSave,
-                    taskType, base);
+            return new SaraConfig(buildTargets("SaraConfig"), fraction, threshold, lambda, reselect, gradient);
         }
     }
 }

@@ -3,13 +3,10 @@ package io.github.peft4j.sparse.sara;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.AdapterMethod;
-import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.OptimizerAccess;
 import io.github.peft4j.core.TargetLayer;
-import io.github.peft4j.sparse.SparseLayer;
 import io.github.peft4j.sparse.kernels.SparseKernels;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,7 +18,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /** SaRA, registered through {@code META-INF/services}. */
-public final class SaraMethod implements AdapterMethod {
+public final class SaraMethod implements AdapterMethod<SaraConfig, SaraLayer> {
 
     /** Matrices whose smaller side is at most this are not eligible for the nuclear-norm term (the reference's). */
     public static final int MIN_LOWRANK_DIM = 64;
@@ -40,18 +37,17 @@ public final class SaraMethod implements AdapterMethod {
     }
 
     @Override
-    public boolean accepts(AdapterConfig config) {
-        return config instanceof SaraConfig;
+    public Class<SaraConfig> configType() {
+        return SaraConfig.class;
     }
 
     @Override
-    public AdapterConfig parseConfig(ObjectNode json) {
+    public SaraConfig parseConfig(ObjectNode json) {
         return SaraConfig.fromJson(json);
     }
 
     @Override
-    public LayerAdapter createAdapter(TargetLayer layer, AdapterConfig config, AdapterContext context) {
-        SaraConfig c = (SaraConfig) config;
+    public SaraLayer createAdapter(TargetLayer layer, SaraConfig c, AdapterContext context) {
         float[] w;
         try (NDArray d = layer.weight().getArray().stopGradient(); NDArray f = d.toType(DataType.FLOAT32, true)) {
             w = f.toFloatArray();
@@ -86,27 +82,23 @@ public final class SaraMethod implements AdapterMethod {
         for (int k = 0; k < positions.length; k++) {
             values[k] = w[positions[k]];
         }
-        SparseLayer s = new SparseLayer(layer, SparseLayer.Kind.ABSOLUTE, PREFIX, positions, values, c.gradient(),
-                context.manager(), context.random(layer.path()).nextLong());
-        s.setSelectionThreshold(tau);
-        return s;
+        return new SaraLayer(layer, positions, values, tau, c.gradient(), context.manager(),
+                context.random(layer.path()).nextLong());
     }
 
     @Override
-    public void afterBackward(AdapterConfig config, Map<String, LayerAdapter> layers) {
-        layers.values().forEach(l -> ((SparseLayer) l).afterBackward());
+    public void afterBackward(SaraConfig config, Map<String, SaraLayer> layers) {
+        layers.values().forEach(SaraLayer::afterBackward);
     }
 
     /** The nuclear-norm term on one eligible matrix, drawn per step from the layers' seed. */
     @Override
-    public void beforeStep(AdapterConfig config, Map<String, LayerAdapter> layers, long step) {
-        SaraConfig c = (SaraConfig) config;
+    public void beforeStep(SaraConfig c, Map<String, SaraLayer> layers, long step) {
         if (c.lowRankLambda() == 0) {
             return;
         }
-        List<SparseLayer> eligible = new ArrayList<>();
-        for (LayerAdapter l : layers.values()) {
-            SparseLayer s = (SparseLayer) l;
+        List<SaraLayer> eligible = new ArrayList<>();
+        for (SaraLayer s : layers.values()) {
             if (Math.min(s.getTarget().inFeatures(), s.getTarget().outFeatures()) > MIN_LOWRANK_DIM) {
                 eligible.add(s);
             }
@@ -115,7 +107,7 @@ public final class SaraMethod implements AdapterMethod {
             return;
         }
         long seed = eligible.get(0).getSeed();
-        SparseLayer chosen = eligible.get(new SplittableRandom(seed ^ (step * 0x9E3779B97F4A7C15L)).nextInt(
+        SaraLayer chosen = eligible.get(new SplittableRandom(seed ^ (step * 0x9E3779B97F4A7C15L)).nextInt(
                 eligible.size()));
         double nuclear = chosen.addNuclearNormGradient(c.lowRankLambda());
         LOG.debug("step {}: nuclear-norm term on '{}', ||P||_* = {}", step, chosen.getPath(), nuclear);
@@ -123,17 +115,14 @@ public final class SaraMethod implements AdapterMethod {
 
     /** Keeps frozen entries at their values and runs the progressive re-selection at its step. */
     @Override
-    public void afterStep(AdapterConfig config, Map<String, LayerAdapter> layers, long step,
-            OptimizerAccess optimizer) {
-        SaraConfig c = (SaraConfig) config;
-        for (LayerAdapter l : layers.values()) {
-            ((SparseLayer) l).restoreFrozen();
+    public void afterStep(SaraConfig c, Map<String, SaraLayer> layers, long step, OptimizerAccess optimizer) {
+        for (SaraLayer l : layers.values()) {
+            l.restoreFrozen();
         }
         if (c.reselectStep() > 0 && step + 1 == c.reselectStep()) {
             long frozen = 0;
             long total = 0;
-            for (LayerAdapter l : layers.values()) {
-                SparseLayer s = (SparseLayer) l;
+            for (SaraLayer s : layers.values()) {
                 float[] v = s.getValues().getArray().toFloatArray();
                 double tau = s.getSelectionThreshold();
                 List<Integer> out = new ArrayList<>();

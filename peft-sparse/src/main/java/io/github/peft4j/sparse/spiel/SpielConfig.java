@@ -2,7 +2,8 @@ package io.github.peft4j.sparse.spiel;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterConfig;
-import io.github.peft4j.core.ModuleSelector;
+import io.github.peft4j.core.Targets;
+import io.github.peft4j.core.io.ConfigJson;
 import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.SparseConfigBuilder;
 import org.slf4j.Logger;
@@ -12,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * Sparse fine-tuning with regrowth, after SpIEL (Ansell et al., 2024, https://arxiv.org/abs/2401.16405): a budget of
@@ -22,8 +22,8 @@ import java.util.Set;
  * to 0 at {@code decaySteps}) and as many positions with the largest |gradient|, accumulated over the
  * {@code gradientWindow} steps before, are grown with Δ = 0. The count per tensor, and so the budget, never changes.
  *
- * @param targetModules {@code target_modules}
- * @param excludeModules {@code exclude_modules}
+ * @param targets {@code target_modules} (linear layers), {@code exclude_modules}, {@code modules_to_save},
+ *     {@code task_type}, {@code base_model_name_or_path}
  * @param density {@code spiel_density}: share of each targeted tensor's entries trained, in (0, 1)
  * @param regrowInterval {@code spiel_regrow_interval}: steps between drop-and-regrow (≥ 1)
  * @param dropFraction {@code spiel_drop_fraction}: ρ₀, in [0, 1]
@@ -31,26 +31,20 @@ import java.util.Set;
  * @param gradientWindow {@code spiel_gradient_window}: steps of dense gradient accumulated before a regrowth (≥ 1,
  *     ≤ regrowInterval)
  * @param gradient {@code sparse_gradient}: how the deltas' gradient is computed
- * @param modulesToSave {@code modules_to_save}
- * @param taskType {@code task_type}, or null
- * @param baseModelNameOrPath {@code base_model_name_or_path}, or null
  */
-public record SpielConfig(ModuleSelector targetModules, ModuleSelector excludeModules, double density,
-        int regrowInterval, double dropFraction, long decaySteps, int gradientWindow, GradientMode gradient,
-        List<String> modulesToSave, String taskType, String baseModelNameOrPath) implements AdapterConfig {
+public record SpielConfig(Targets targets, double density, int regrowInterval, double dropFraction, long decaySteps,
+        int gradientWindow, GradientMode gradient) implements AdapterConfig {
 
     /** The {@code peft_type} (peft4j's own). */
     public static final String PEFT_TYPE = "SPIEL";
 
     private static final Logger LOG = LoggerFactory.getLogger(SpielConfig.class);
-    private static final Set<String> READ = Set.of("peft_type", "target_modules", "exclude_modules", "spiel_density",
-            "spiel_regrow_interval", "spiel_drop_fraction", "spiel_decay_steps", "spiel_gradient_window",
-            "sparse_gradient", "modules_to_save", "task_type", "base_model_name_or_path", "inference_mode");
+    private static final List<String> READ = List.of("spiel_density", "spiel_regrow_interval", "spiel_drop_fraction",
+            "spiel_decay_steps", "spiel_gradient_window", "sparse_gradient", "inference_mode");
 
     /** Validates and copies. */
     public SpielConfig {
-        Objects.requireNonNull(targetModules, "SpielConfig.target_modules");
-        excludeModules = excludeModules == null ? ModuleSelector.none() : excludeModules;
+        Objects.requireNonNull(targets, "SpielConfig.target_modules");
         if (!(density > 0 && density < 1)) {
             throw new IllegalArgumentException("SpielConfig.spiel_density must be in (0, 1), e.g. 0.01; got "
                     + density);
@@ -71,7 +65,6 @@ public record SpielConfig(ModuleSelector targetModules, ModuleSelector excludeMo
                     + regrowInterval + "]; got " + gradientWindow);
         }
         gradient = gradient == null ? GradientMode.AUTO : gradient;
-        modulesToSave = AdapterConfig.distinct(modulesToSave);
     }
 
     /**
@@ -100,7 +93,7 @@ public record SpielConfig(ModuleSelector targetModules, ModuleSelector excludeMo
 
     @Override
     public ObjectNode toJson() {
-        ObjectNode o = commonJson();
+        ObjectNode o = targets.toJson(PEFT_TYPE);
         o.put("spiel_density", density);
         o.put("spiel_regrow_interval", regrowInterval);
         o.put("spiel_drop_fraction", dropFraction);
@@ -118,19 +111,17 @@ public record SpielConfig(ModuleSelector targetModules, ModuleSelector excludeMo
      * @return the config
      */
     public static SpielConfig fromJson(ObjectNode json) {
-        if (!PEFT_TYPE.equals(json.path("peft_type").asText())) {
-            throw new IllegalArgumentException("peft_type must be \"SPIEL\"; got " + json.get("peft_type"));
-        }
-        AdapterConfig.warnUnknownKeys(json, READ, "SpIEL", LOG);
-        List<String> mts = AdapterConfig.stringList(json, "modules_to_save");
-        GradientMode mode = GradientMode.fromJson(json, "SpielConfig");
-        return new SpielConfig(ModuleSelector.fromJson(json.get("target_modules"), "target_modules"),
-                ModuleSelector.fromJson(json.get("exclude_modules"), "exclude_modules"),
-                json.path("spiel_density").asDouble(0.01), json.path("spiel_regrow_interval").asInt(50),
-                json.path("spiel_drop_fraction").asDouble(0.2), json.path("spiel_decay_steps").asLong(1000),
-                json.path("spiel_gradient_window").asInt(5), mode, mts,
-                AdapterConfig.textOrNull(json, "task_type"),
-                AdapterConfig.textOrNull(json, "base_model_name_or_path"));
+        ConfigJson.requirePeftType(json, PEFT_TYPE, "SpIEL config");
+        List<String> known = new ArrayList<>(Targets.KEYS);
+        known.addAll(READ);
+        ConfigJson.warnUnknownKeys(json, known, "SpIEL", LOG);
+        String c = "SpielConfig";
+        return new SpielConfig(Targets.fromJson(json, c), ConfigJson.number(json, "spiel_density", c, 0.01),
+                Math.toIntExact(ConfigJson.integer(json, "spiel_regrow_interval", c, 50)),
+                ConfigJson.number(json, "spiel_drop_fraction", c, 0.2),
+                ConfigJson.integer(json, "spiel_decay_steps", c, 1000),
+                Math.toIntExact(ConfigJson.integer(json, "spiel_gradient_window", c, 5)),
+                GradientMode.fromJson(json, c));
     }
 
     /** Builder of {@link SpielConfig}. */
@@ -191,9 +182,7 @@ public record SpielConfig(ModuleSelector targetModules, ModuleSelector excludeMo
          * @return the config
          */
         public SpielConfig build() {
-            requireTargets("SpielConfig");
-            return new SpielConfig(targets, exclude, density, interval, drop, decay, window, gradient,
-                    modulesToSave, taskType, base);
+            return new SpielConfig(buildTargets("SpielConfig"), density, interval, drop, decay, window, gradient);
         }
     }
 }

@@ -1,13 +1,10 @@
 package io.github.peft4j.sparse.spiel;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.AdapterMethod;
-import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.OptimizerAccess;
 import io.github.peft4j.core.TargetLayer;
-import io.github.peft4j.sparse.SparseLayer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,7 +14,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /** Sparse fine-tuning with regrowth (SpIEL), registered through {@code META-INF/services}. */
-public final class SpielMethod implements AdapterMethod {
+public final class SpielMethod implements AdapterMethod<SpielConfig, SpielLayer> {
 
     /** Tensor name prefix: {@code spiel_indices}, {@code spiel_values}. */
     public static final String PREFIX = "spiel";
@@ -33,19 +30,18 @@ public final class SpielMethod implements AdapterMethod {
     }
 
     @Override
-    public boolean accepts(AdapterConfig config) {
-        return config instanceof SpielConfig;
+    public Class<SpielConfig> configType() {
+        return SpielConfig.class;
     }
 
     @Override
-    public AdapterConfig parseConfig(ObjectNode json) {
+    public SpielConfig parseConfig(ObjectNode json) {
         return SpielConfig.fromJson(json);
     }
 
     /** The layer's share of the budget: round(d · numel), at least 1. Positions random (seeded), deltas 0. */
     @Override
-    public LayerAdapter createAdapter(TargetLayer layer, AdapterConfig config, AdapterContext context) {
-        SpielConfig c = (SpielConfig) config;
+    public SpielLayer createAdapter(TargetLayer layer, SpielConfig c, AdapterContext context) {
         long numel = layer.inFeatures() * layer.outFeatures();
         if (numel > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("'" + layer.path() + "' has " + numel + " weights; sparse indices are"
@@ -54,8 +50,7 @@ public final class SpielMethod implements AdapterMethod {
         int nnz = (int) Math.max(1, Math.round(c.density() * numel));
         SplittableRandom rnd = context.random(layer.path());
         int[] positions = sample((int) numel, nnz, rnd);
-        return new SparseLayer(layer, SparseLayer.Kind.DELTA, PREFIX, positions, new float[nnz], c.gradient(),
-                context.manager(), rnd.nextLong());
+        return new SpielLayer(layer, positions, c.gradient(), context.manager(), rnd.nextLong());
     }
 
     /** nnz distinct positions of [0, n), ascending (Floyd's algorithm). */
@@ -69,28 +64,26 @@ public final class SpielMethod implements AdapterMethod {
     }
 
     @Override
-    public void afterBackward(AdapterConfig config, Map<String, LayerAdapter> layers) {
-        layers.values().forEach(l -> ((SparseLayer) l).afterBackward());
+    public void afterBackward(SpielConfig config, Map<String, SpielLayer> layers) {
+        layers.values().forEach(SpielLayer::afterBackward);
     }
 
     @Override
-    public void afterStep(AdapterConfig config, Map<String, LayerAdapter> layers, long step,
-            OptimizerAccess optimizer) {
-        SpielConfig c = (SpielConfig) config;
+    public void afterStep(SpielConfig c, Map<String, SpielLayer> layers, long step, OptimizerAccess optimizer) {
         long done = step + 1;
         long next = (done / c.regrowInterval() + 1) * c.regrowInterval();
         if (done % c.regrowInterval() == 0) {
             double rho = c.dropFractionAt(done);
             long moved = 0;
-            for (LayerAdapter l : layers.values()) {
-                moved += regrow((SparseLayer) l, rho, optimizer);
+            for (SpielLayer l : layers.values()) {
+                moved += regrow(l, rho, optimizer);
             }
             LOG.info("SpIEL step {}: dropped and regrew {} entries (rho {})", done, moved, rho);
         }
         // accumulate the dense gradient over the window before the next regrowth
         boolean accumulate = next - done <= c.gradientWindow() && next - done > 0;
-        for (LayerAdapter l : layers.values()) {
-            ((SparseLayer) l).accumulateDenseGradient(accumulate && c.dropFractionAt(next) > 0);
+        for (SpielLayer l : layers.values()) {
+            l.accumulateDenseGradient(accumulate && c.dropFractionAt(next) > 0);
         }
     }
 
@@ -100,7 +93,7 @@ public final class SpielMethod implements AdapterMethod {
      *
      * @return the number of slots moved
      */
-    static int regrow(SparseLayer layer, double rho, OptimizerAccess optimizer) {
+    static int regrow(SpielLayer layer, double rho, OptimizerAccess optimizer) {
         float[] grad = layer.denseGradient();
         int[] positions = layer.positions();
         int drop = (int) Math.round(rho * positions.length);

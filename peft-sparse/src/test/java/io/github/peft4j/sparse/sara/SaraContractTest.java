@@ -12,7 +12,6 @@ import io.github.peft4j.testing.AdapterContract;
 import io.github.peft4j.testing.AdapterProfile;
 import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.sparse.GradientMode;
-import io.github.peft4j.sparse.SparseLayer;
 
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -24,7 +23,7 @@ class SaraContractTest extends AdapterContract {
     static void perturbValues(PeftModel model, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         for (String path : model.getTargetPaths(PeftModel.DEFAULT_ADAPTER)) {
-            SparseLayer l = (SparseLayer) model.getLayerAdapter(PeftModel.DEFAULT_ADAPTER, path);
+            SaraLayer l = model.getLayerAdapters(PeftModel.DEFAULT_ADAPTER, SaraLayer.class).get(path);
             float[] v = l.getValues().getArray().toFloatArray();
             for (int i = 0; i < v.length; i++) {
                 v[i] += (float) (r.nextDouble() - 0.5) * 0.5f;

@@ -17,7 +17,6 @@ import io.github.peft4j.testing.Synthetic;
 import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
 import io.github.peft4j.sparse.GradientMode;
-import io.github.peft4j.sparse.SparseLayer;
 import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
 import org.junit.jupiter.api.Test;
@@ -45,8 +44,8 @@ class SaraTest extends ManagedTest {
         return PeftModel.builder().setBaseModel(base).setConfig(b.optModulesToSave("classifier").build()).build();
     }
 
-    static SparseLayer layer(PeftModel m, String path) {
-        return (SparseLayer) m.getLayerAdapter(PeftModel.DEFAULT_ADAPTER, path);
+    static SaraLayer layer(PeftModel m, String path) {
+        return m.getLayerAdapters(PeftModel.DEFAULT_ADAPTER, SaraLayer.class).get(path);
     }
 
     /** One forward/backward on all of {@code data}, the training hooks called as FineTuner does. */
@@ -134,7 +133,7 @@ class SaraTest extends ManagedTest {
         Block mlp = TestModels.mlp(manager, 2, ai.djl.ndarray.types.DataType.FLOAT32);
         PeftModel m = PeftModel.builder().setBaseModel(mlp).setConfig(SaraConfig.builder().setTargetModules("2")
                 .optFraction(0.5).optGradient(GradientMode.DENSE).build()).build();
-        SparseLayer l = layer(m, "2");
+        SaraLayer l = layer(m, "2");
         SaraContractTest.perturbValues(m, 9);
         // a gradient must exist before the term is added: one backward pass
         try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance()
@@ -179,7 +178,7 @@ class SaraTest extends ManagedTest {
         PeftModel m = sara(base(), SaraConfig.builder().setTargetModules("query").optFraction(0.1)
                 .optGradient(GradientMode.SDDMM).optReselectStep(3).optLowRankLambda(0));
         String path = m.getTargetPaths(PeftModel.DEFAULT_ADAPTER).get(0);
-        SparseLayer l = layer(m, path);
+        SaraLayer l = layer(m, path);
         float[] v = l.getValues().getArray().toFloatArray();
         v[0] = (float) (l.getSelectionThreshold() * 10); // grew out of the set
         v[1] = (float) (-l.getSelectionThreshold() * 3);
@@ -192,9 +191,9 @@ class SaraTest extends ManagedTest {
                 reset.add(q);
             }
         };
-        method.afterStep(m.getConfig(PeftModel.DEFAULT_ADAPTER), Map.of(path, l), 0, access);
+        method.afterStep(m.getConfig(PeftModel.DEFAULT_ADAPTER, SaraConfig.class), Map.of(path, l), 0, access);
         assertEquals(0, l.frozenEntries().length, "not yet");
-        method.afterStep(m.getConfig(PeftModel.DEFAULT_ADAPTER), Map.of(path, l), 2, access);
+        method.afterStep(m.getConfig(PeftModel.DEFAULT_ADAPTER, SaraConfig.class), Map.of(path, l), 2, access);
         assertEquals(Set.of(0, 1), reset);
         assertEquals(2, l.frozenEntries().length);
         // the frozen entries get no gradient and keep their value whatever an optimizer does
@@ -206,7 +205,7 @@ class SaraTest extends ManagedTest {
         moved[0] = 0;
         moved[1] = 0;
         l.setValues(moved);
-        method.afterStep(m.getConfig(PeftModel.DEFAULT_ADAPTER), Map.of(path, l), 3, access);
+        method.afterStep(m.getConfig(PeftModel.DEFAULT_ADAPTER, SaraConfig.class), Map.of(path, l), 3, access);
         float[] after = l.getValues().getArray().toFloatArray();
         assertEquals(v[0], after[0]);
         assertEquals(v[1], after[1]);

@@ -12,7 +12,6 @@ import io.github.peft4j.testing.AdapterContract;
 import io.github.peft4j.testing.AdapterProfile;
 import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.sparse.GradientMode;
-import io.github.peft4j.sparse.SparseLayer;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -34,7 +33,7 @@ class SpielTest extends AdapterContract {
     static void perturb(PeftModel model, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         for (String path : model.getTargetPaths(PeftModel.DEFAULT_ADAPTER)) {
-            SparseLayer l = (SparseLayer) model.getLayerAdapter(PeftModel.DEFAULT_ADAPTER, path);
+            SpielLayer l = model.getLayerAdapters(PeftModel.DEFAULT_ADAPTER, SpielLayer.class).get(path);
             float[] v = l.getValues().getArray().toFloatArray();
             for (int i = 0; i < v.length; i++) {
                 v[i] = (float) (r.nextDouble() - 0.5);
@@ -88,17 +87,17 @@ class SpielTest extends AdapterContract {
         SpielConfig cfg = SpielConfig.builder().setTargetModules("all-linear").optDensity(0.1)
                 .optRegrowth(4, 2).optDrop(0.5, 100).optGradient(GradientMode.SDDMM).build();
         PeftModel m = PeftModel.builder().setBaseModel(mlp).setConfig(cfg).build();
-        Map<String, io.github.peft4j.core.LayerAdapter> layers = new java.util.LinkedHashMap<>();
+        Map<String, SpielLayer> layers = new java.util.LinkedHashMap<>();
         int budget = 0;
         for (String p : m.getTargetPaths(PeftModel.DEFAULT_ADAPTER)) {
-            SparseLayer l = (SparseLayer) m.getLayerAdapter(PeftModel.DEFAULT_ADAPTER, p);
+            SpielLayer l = m.getLayerAdapters(PeftModel.DEFAULT_ADAPTER, SpielLayer.class).get(p);
             layers.put(p, l);
-            budget += l.rank();
-            assertEquals(Math.round(0.1 * l.getTarget().inFeatures() * l.getTarget().outFeatures()), l.rank());
-            assertTrue(Arrays.equals(new float[l.rank()], l.getValues().getArray().toFloatArray()), "Δ starts at 0");
+            budget += l.size();
+            assertEquals(Math.round(0.1 * l.getTarget().inFeatures() * l.getTarget().outFeatures()), l.size());
+            assertTrue(Arrays.equals(new float[l.size()], l.getValues().getArray().toFloatArray()), "Δ starts at 0");
         }
         perturb(m, 4);
-        SparseLayer l = (SparseLayer) layers.get("2");
+        SpielLayer l = layers.get("2");
         int[] before = l.positions();
         float[] delta = l.getValues().getArray().toFloatArray();
 
@@ -166,8 +165,8 @@ class SpielTest extends AdapterContract {
             }
         }
         int after = 0;
-        for (io.github.peft4j.core.LayerAdapter s : layers.values()) {
-            after += s.rank();
+        for (SpielLayer s : layers.values()) {
+            after += s.size();
         }
         assertEquals(budget, after, "the budget is exact");
         assertFalse(Arrays.equals(before, l.positions()), "positions moved");
