@@ -5,31 +5,44 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
+import io.github.peft4j.examples.cli.PeftCommand;
+import io.github.peft4j.models.bert.MiniLm;
+import io.github.peft4j.testing.TinyBert;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The command line end to end on MiniLM and a small slice of data: a few dozen steps each. */
+/**
+ * The command line end to end on a tiny random BERT with MiniLM's tokenizer (the wiring, not the accuracy, is under
+ * test: MiniLM itself is exercised by the models' and golden tests): train, eval, predict, merge, inspect, every
+ * method, exact resume for each, and Ctrl-C/SIGTERM writing a checkpoint.
+ */
 class TrainCliTest {
 
     @TempDir
     static Path tmp;
     static Path data;
+    static Path tiny;
 
-
-    /** A small two-class CSV: offers versus work mail. */
+    /** A small two-class CSV (offers versus work mail) and the tiny model directory. */
     @BeforeAll
-    static void writeData() throws IOException {
+    static void writeDataAndModel() throws IOException {
         String[] spam = {"Win a free prize now", "Cheap meds, click here", "You won the lottery, send your bank"
                 + " details", "Limited offer: buy cheap watches", "Earn money fast from home"};
         String[] ham = {"Meeting moved to Tuesday", "The build is green again", "Please review my pull request",
@@ -44,16 +57,48 @@ class TrainCliTest {
         }
         data = tmp.resolve("mail.csv");
         Files.writeString(data, sb.toString());
+        tiny = tmp.resolve("tiny-bert");
+        TinyBert.writeDirectory(tiny, MiniLm.directory().resolve("tokenizer.json"));
     }
 
+    /** {@code peft train} on the tiny model and the mail CSV; options in {@code extra} replace the defaults. */
     static String[] train(Path out, String... extra) {
-        String[] base = {"train", "--model", "minilm", "--data", data.toString(), "--output", out.toString(),
-            "--max-length", "24", "--batch-size", "8", "--max-steps", "24", "--eval-every", "12", "--lr", "2e-3",
-            "--no-progress"};
-        String[] all = new String[base.length + extra.length];
-        System.arraycopy(base, 0, all, 0, base.length);
-        System.arraycopy(extra, 0, all, base.length, extra.length);
-        return all;
+        String[][] defaults = {{"--model", tiny.toString()}, {"--data", data.toString()}, {"--output",
+            out.toString()}, {"--max-length", "24"}, {"--batch-size", "8"}, {"--max-steps", "24"}, {"--eval-every",
+            "12"}, {"--lr", "3e-2"}};
+        List<String> given = new ArrayList<>();
+        for (String e : extra) {
+            if (e.startsWith("--")) {
+                given.add(e.contains("=") ? e.substring(0, e.indexOf('=')) : e);
+            }
+        }
+        List<String> all = new ArrayList<>(List.of("train", "--no-progress"));
+        for (String[] d : defaults) {
+            if (!given.contains(d[0])) {
+                all.addAll(List.of(d));
+            }
+        }
+        all.addAll(List.of(extra));
+        return all.toArray(String[]::new);
+    }
+
+    static Map<String, float[]> tensors(Path adapter) throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, float[]> out = new java.util.TreeMap<>();
+            Safetensors.read(adapter.resolve("adapter_model.safetensors"), m).tensors()
+                    .forEach((k, v) -> out.put(k, v.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+                            .toFloatArray()));
+            return out;
+        }
+    }
+
+    static void assertSameAdapter(Path a, Path b) throws IOException {
+        Map<String, float[]> ta = tensors(a);
+        Map<String, float[]> tb = tensors(b);
+        assertEquals(ta.keySet(), tb.keySet());
+        for (String k : ta.keySet()) {
+            assertArrayEquals(ta.get(k), tb.get(k), 1e-6f, k);
+        }
     }
 
     @Test
@@ -63,35 +108,36 @@ class TrainCliTest {
         assertEquals(0, t.code(), t.err() + t.out());
         assertTrue(t.out().contains("test: accuracy"), t.out());
         for (String f : new String[] {"adapter/adapter_config.json", "adapter/adapter_model.safetensors",
-            "adapter/labels.json", "metrics.jsonl", "results.json", "report.html", "checkpoint/trainer_state.json"}) {
+            "adapter/labels.json", "metrics.jsonl", "results.json", "report.html", "checkpoint/trainer_state.json",
+            "checkpoint/model/peft_state.json", "checkpoint/adapter/adapter_model.safetensors"}) {
             assertTrue(Files.isRegularFile(out.resolve(f)), f);
         }
         JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
-        assertTrue(results.get("test_accuracy").asDouble() >= 0.9, results.toString()); // an easy task
+        // a keyword task a random tiny BERT learns: chance is 0.5
+        assertTrue(results.get("test_accuracy").asDouble() >= 0.75, results.toString());
         assertTrue(Files.readString(out.resolve("report.html")).contains("<polyline"));
 
-        CliRun e = CliRun.of("eval", "--model", "minilm", "--adapter", out.resolve("adapter").toString(), "--data",
-                data.toString(), "--max-length", "24");
+        CliRun e = CliRun.of("eval", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
+                "--data", data.toString(), "--max-length", "24");
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().contains(String.format(java.util.Locale.ROOT, "accuracy  %.4f",
                 results.get("test_accuracy").asDouble())), e.out());
 
-        CliRun p = CliRun.of("predict", "--model", "minilm", "--adapter", out.resolve("adapter").toString(), "--text",
-                "Win a free prize now", "--json", "--max-length", "24");
+        CliRun p = CliRun.of("predict", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
+                "--text", "Win a free prize now", "--json", "--max-length", "24");
         assertEquals(0, p.code(), p.err());
         JsonNode pj = Json.MAPPER.readTree(p.out());
-        assertEquals("spam", pj.get("label").asText(), p.out());
 
         Path merged = tmp.resolve("merged");
-        CliRun m = CliRun.of("merge", "--model", "minilm", "--adapter", out.resolve("adapter").toString(), "--output",
-                merged.toString());
+        CliRun m = CliRun.of("merge", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
+                "--output", merged.toString());
         assertEquals(0, m.code(), m.err());
         CliRun pm = CliRun.of("predict", "--model", merged.toString(), "--text", "Win a free prize now", "--json",
                 "--max-length", "24");
         assertEquals(0, pm.code(), pm.err());
         double a = pj.get("probabilities").get("spam").asDouble();
         double b = Json.MAPPER.readTree(pm.out()).get("probabilities").get("spam").asDouble();
-        assertEquals(a, b, 1e-4, "merged model must predict as base + adapter");
+        assertEquals(a, b, 1e-5, "merged model must predict as base + adapter");
 
         CliRun emb = CliRun.of("predict", "--model", "minilm", "--text", "hello", "--embed");
         assertEquals(0, emb.code(), emb.err());
@@ -103,6 +149,75 @@ class TrainCliTest {
         assertTrue(i.out().contains("saved whole: classifier.weight"), i.out());
     }
 
+    /** The acceptance: stop at 10, resume to 24, the same adapter file as an uninterrupted run. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"lora,", "dora,", "ssf,", "sara,--sara-fraction=0.05", "spiel,--regrow-every=8"})
+    void resumedRunWritesTheAdapterOfTheUninterruptedRun(String method, String extra) throws IOException {
+        String[] opts = extra == null ? new String[] {"--method", method}
+                : new String[] {"--method", method, extra};
+        Path a = tmp.resolve(method + "-full");
+        Path b = tmp.resolve(method + "-part");
+        CliRun full = CliRun.of(train(a, opts));
+        assertEquals(0, full.code(), full.err() + full.out());
+        CliRun part = CliRun.of(train(b, concat(opts, "--stop-after", "10")));
+        assertEquals(0, part.code(), part.err());
+        CliRun resumed = CliRun.of(train(b, concat(opts, "--resume", b.resolve("checkpoint").toString())));
+        assertEquals(0, resumed.code(), resumed.err() + resumed.out());
+        assertTrue(resumed.out().contains("resuming " + method), resumed.out());
+        assertSameAdapter(a.resolve("adapter"), b.resolve("adapter"));
+        if (method.equals("spiel")) {
+            // regrowth after steps 8 (before the stop) and 16 (after it) moved positions
+            Map<String, float[]> t = tensors(b.resolve("adapter"));
+            assertTrue(t.keySet().stream().anyMatch(k -> k.endsWith("spiel_indices")));
+        }
+    }
+
+    static String[] concat(String[] a, String... b) {
+        List<String> l = new ArrayList<>(List.of(a));
+        l.addAll(List.of(b));
+        return l.toArray(String[]::new);
+    }
+
+    @Test
+    void resumeRefusesAnotherMethodAndAnotherSeed() throws IOException {
+        Path run = tmp.resolve("refuse");
+        assertEquals(0, CliRun.of(train(run, "--stop-after", "4")).code());
+        CliRun other = CliRun.of(train(run, "--method", "ssf", "--resume", run.resolve("checkpoint").toString()));
+        assertEquals(1, other.code());
+        assertTrue(other.err().contains("holds a LORA adapter but --method is ssf"), other.err());
+        CliRun seed = CliRun.of(train(run, "--seed", "7", "--resume", run.resolve("checkpoint").toString()));
+        assertEquals(1, seed.code());
+        assertTrue(seed.err().contains("was written with seed 42 but this run uses seed 7"), seed.err());
+    }
+
+    /** SIGTERM (and Ctrl-C) mid-run: the step finishes, a checkpoint is written, the process exits 143 (130). */
+    @Test
+    void sigtermWritesACheckpointThatResumesToTheUninterruptedResult() throws Exception {
+        Path out = tmp.resolve("signal");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-cp", System.getProperty("java.class.path"), PeftCommand.class.getName()));
+        cmd.addAll(List.of(train(out, "--max-steps", "400", "--checkpoint-every", "0", "--eval-every", "0")));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("signal.log")
+                .toFile()).start();
+        Path metrics = out.resolve("metrics.jsonl");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!(Files.isRegularFile(metrics) && Files.readAllLines(metrics).size() >= 3)) {
+            assertTrue(p.isAlive(), Files.readString(tmp.resolve("signal.log")));
+            assertTrue(System.nanoTime() < deadline, "no progress: " + Files.readString(tmp.resolve("signal.log")));
+            Thread.sleep(100);
+        }
+        p.destroy(); // SIGTERM
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the process did not exit");
+        String log = Files.readString(tmp.resolve("signal.log"));
+        assertEquals(143, p.exitValue(), log);
+        assertTrue(log.contains("stop requested"), log);
+        JsonNode state = Json.MAPPER.readTree(out.resolve("checkpoint/trainer_state.json").toFile());
+        long step = state.get("step").asLong();
+        assertTrue(step >= 3 && step < 400, "checkpoint at step " + step);
+        assertEquals(step, Files.readAllLines(metrics).size(), "the checkpoint is the last step written");
+        assertTrue(!new File(out.toFile(), "checkpoint.tmp").exists());
+    }
+
     @Test
     void doraTrainsAndItsAdapterCarriesMagnitudes() throws IOException {
         Path out = tmp.resolve("dora");
@@ -112,7 +227,7 @@ class TrainCliTest {
         assertTrue(cfg.get("use_dora").asBoolean());
         try (NDManager m = NDManager.newBaseManager()) {
             Map<String, NDArray> t2 = Safetensors.read(out.resolve("adapter/adapter_model.safetensors"), m).tensors();
-            assertEquals(new ai.djl.ndarray.types.Shape(384), t2.get(
+            assertEquals(new ai.djl.ndarray.types.Shape(32), t2.get(
                     "base_model.model.bert.encoder.layer.0.attention.self.query.lora_magnitude_vector").getShape());
         }
     }
@@ -124,16 +239,16 @@ class TrainCliTest {
         assertEquals(0, t.code(), t.err() + t.out());
         assertEquals("SSF", Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile()).get(
                 "peft_type").asText());
-        CliRun p = CliRun.of("predict", "--adapter", out.resolve("adapter").toString(), "--text", "Cheap meds",
-                "--json", "--max-length", "24");
+        CliRun p = CliRun.of("predict", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
+                "--text", "Cheap meds", "--json", "--max-length", "24");
         assertEquals(0, p.code(), p.err());
         Path merged = tmp.resolve("ssf-merged");
-        assertEquals(0, CliRun.of("merge", "--adapter", out.resolve("adapter").toString(), "--output",
-                merged.toString()).code());
+        assertEquals(0, CliRun.of("merge", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
+                "--output", merged.toString()).code());
         CliRun pm = CliRun.of("predict", "--model", merged.toString(), "--text", "Cheap meds", "--json",
                 "--max-length", "24");
         assertEquals(Json.MAPPER.readTree(p.out()).get("probabilities").get("spam").asDouble(),
-                Json.MAPPER.readTree(pm.out()).get("probabilities").get("spam").asDouble(), 1e-4,
+                Json.MAPPER.readTree(pm.out()).get("probabilities").get("spam").asDouble(), 1e-5,
                 "an SSF adapter merges away completely");
     }
 
@@ -147,13 +262,26 @@ class TrainCliTest {
         assertEquals(32.0, cfg.get("lora_alpha").asDouble());
         assertTrue(Files.readString(out.resolve("adapter/README.md")).contains("PiSSA"));
         JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
-        // eval loads the rank-2r adapter onto the unmodified MiniLM: the test loss must be the one training saw
-        CliRun e = CliRun.of("eval", "--adapter", out.resolve("adapter").toString(), "--data", data.toString(),
-                "--max-length", "24");
+        // eval loads the rank-2r adapter onto the unmodified base: the test loss must be the one training saw
+        CliRun e = CliRun.of("eval", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
+                "--data", data.toString(), "--max-length", "24");
         assertEquals(0, e.code(), e.err());
         double loss = Double.parseDouble(e.out().lines().filter(l -> l.startsWith("loss")).findFirst().orElseThrow()
                 .substring(4).strip());
+        // eval prints 4 decimals; without the −B₀A₀ half the loaded model would be far off (B₀A₀ is W's top part)
         assertEquals(results.get("test_loss").asDouble(), loss, 1e-4, e.out());
+    }
+
+    @Test
+    void pissaResumesWithoutRerunningTheInitializer() throws IOException {
+        Path a = tmp.resolve("pissa-full");
+        Path b = tmp.resolve("pissa-part");
+        assertEquals(0, CliRun.of(train(a, "--init", "pissa")).code());
+        assertEquals(0, CliRun.of(train(b, "--init", "pissa", "--stop-after", "10")).code());
+        CliRun r = CliRun.of(train(b, "--init", "pissa", "--resume", b.resolve("checkpoint").toString()));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(!r.out().contains("init pissa:"), "the residual comes from the checkpoint: " + r.out());
+        assertSameAdapter(a.resolve("adapter"), b.resolve("adapter"));
     }
 
     @Test
@@ -161,14 +289,14 @@ class TrainCliTest {
         Path eva = tmp.resolve("eva");
         CliRun t = CliRun.of(train(eva, "--init", "eva", "--init-batches", "4", "--targets", "all-linear"));
         assertEquals(0, t.code(), t.err() + t.out());
-        assertTrue(t.out().contains("EVA: 4 batches") || t.out().contains("EVA: "), t.out());
+        assertTrue(t.out().contains("EVA: 4 batches"), t.out());
         JsonNode cfg = Json.MAPPER.readTree(eva.resolve("adapter/adapter_config.json").toFile());
         int sum = 0;
         for (JsonNode v : cfg.get("rank_pattern")) {
             sum += v.asInt();
         }
-        // all-linear on MiniLM: 6 layers x 6 linear layers, budget 36 x 8
-        assertEquals(36 * 8, sum, cfg.get("rank_pattern").toString());
+        // all-linear on the tiny BERT: 2 layers x 6 linear layers, budget 12 x 8
+        assertEquals(12 * 8, sum, cfg.get("rank_pattern").toString());
 
         Path ga = tmp.resolve("lora-ga");
         CliRun g = CliRun.of(train(ga, "--init", "lora-ga", "--init-batches", "2"));
@@ -176,9 +304,11 @@ class TrainCliTest {
         assertEquals(16, Json.MAPPER.readTree(ga.resolve("adapter/adapter_config.json").toFile()).get("r").asInt());
 
         CliRun bad = CliRun.of(train(tmp.resolve("x"), "--method", "ssf", "--init", "pissa"));
-        assertEquals(1, bad.code());
-        assertTrue(bad.err().contains("--init pissa initialises LoRA adapters"), bad.err());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--init does not apply to --method ssf (it is an option of [lora, dora])"),
+                bad.err());
         CliRun bad2 = CliRun.of(train(tmp.resolve("x"), "--init", "olora"));
+        assertEquals(1, bad2.code());
         assertTrue(bad2.err().contains("--init must be default, gaussian, pissa, lora-ga or eva"), bad2.err());
     }
 
@@ -195,21 +325,22 @@ class TrainCliTest {
                     .tensors();
             NDArray idx = tensors.get("base_model.model.bert.encoder.layer.0.attention.self.query.sara_indices");
             assertEquals(ai.djl.ndarray.types.DataType.INT32, idx.getDataType());
-            assertEquals(Math.round(0.05 * 384 * 384), idx.size());
+            assertEquals(Math.round(0.05 * 32 * 32), idx.size());
         }
         Path merged = tmp.resolve("sara-merged");
-        CliRun mg = CliRun.of("merge", "--adapter", sara.resolve("adapter").toString(), "--output",
-                merged.toString());
+        CliRun mg = CliRun.of("merge", "--model", tiny.toString(), "--adapter", sara.resolve("adapter").toString(),
+                "--output", merged.toString());
         assertEquals(0, mg.code(), mg.err());
-        CliRun a = CliRun.of("predict", "--adapter", sara.resolve("adapter").toString(), "--text", "Cheap meds, click"
-                + " here", "--json", "--max-length", "24");
+        CliRun a = CliRun.of("predict", "--model", tiny.toString(), "--adapter", sara.resolve("adapter").toString(),
+                "--text", "Cheap meds, click here", "--json", "--max-length", "24");
         CliRun b = CliRun.of("predict", "--model", merged.toString(), "--text", "Cheap meds, click here", "--json",
                 "--max-length", "24");
         assertEquals(0, a.code(), a.err());
         assertEquals(a.out(), b.out(), "the merged model predicts what the adapter does");
 
         Path spiel = tmp.resolve("spiel");
-        CliRun s = CliRun.of(train(spiel, "--method", "spiel", "--density", "0.02", "--sparse-gradient", "dense"));
+        CliRun s = CliRun.of(train(spiel, "--method", "spiel", "--density", "0.02", "--sparse-gradient", "dense",
+                "--regrow-every", "8"));
         assertEquals(0, s.code(), s.err() + s.out());
         assertEquals("SPIEL", Json.MAPPER.readTree(spiel.resolve("adapter/adapter_config.json").toFile())
                 .get("peft_type").asText());
@@ -219,25 +350,7 @@ class TrainCliTest {
         assertTrue(bad.err().contains("--sparse-gradient must be auto, sddmm or dense"), bad.err());
         CliRun frac = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--sara-fraction", "1.5"));
         assertEquals(1, frac.code());
-        assertTrue(frac.err().contains("sara_fraction must be in (0, 1)"), frac.err());
-    }
-
-    @Test
-    void resumedRunEqualsUninterruptedRun() throws IOException {
-        Path a = tmp.resolve("a");
-        Path b = tmp.resolve("b");
-        assertEquals(0, CliRun.of(train(a, "--checkpoint-every", "0")).code());
-        assertEquals(0, CliRun.of(train(b, "--stop-after", "10")).code());
-        CliRun resumed = CliRun.of(train(b, "--resume", b.resolve("checkpoint").toString()));
-        assertEquals(0, resumed.code(), resumed.err());
-        try (NDManager m = NDManager.newBaseManager()) {
-            Map<String, NDArray> ta = Safetensors.read(a.resolve("adapter/adapter_model.safetensors"), m).tensors();
-            Map<String, NDArray> tb = Safetensors.read(b.resolve("adapter/adapter_model.safetensors"), m).tensors();
-            assertEquals(ta.keySet(), tb.keySet());
-            for (String k : ta.keySet()) {
-                assertArrayEquals(ta.get(k).toFloatArray(), tb.get(k).toFloatArray(), 1e-6f, k);
-            }
-        }
+        assertTrue(frac.err().contains("--sara-fraction must be in (0, 1); got 1.5"), frac.err());
     }
 
     @Test
@@ -246,10 +359,15 @@ class TrainCliTest {
         assertEquals(2, noData.code());
         assertTrue(noData.err().contains("Missing required option: '--data"), noData.err());
 
-        CliRun method = CliRun.of("train", "--data", data.toString(), "--output", tmp.resolve("x").toString(), "--method",
-                "ia3");
-        assertEquals(1, method.code());
-        assertEquals("error: --method must be lora, dora, ssf, sara, spiel or full; got 'ia3'", method.err().strip());
+        CliRun method = CliRun.of("train", "--data", data.toString(), "--output", tmp.resolve("x").toString(),
+                "--method", "ia3");
+        assertEquals(2, method.code());
+        assertTrue(method.err().startsWith("--method must be one of [lora, dora, ssf, sara, spiel, full]; got 'ia3'"),
+                method.err());
+
+        CliRun rank = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--rank", "4"));
+        assertEquals(2, rank.code());
+        assertTrue(rank.err().contains("--rank does not apply to --method sara"), rank.err());
 
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"text\": \"ok\", \"label\": \"a\"}\n{\"label\": \"b\"}\n");

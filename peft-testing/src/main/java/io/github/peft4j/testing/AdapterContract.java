@@ -20,6 +20,9 @@ import io.github.peft4j.core.AdapterMethods;
 import io.github.peft4j.core.ModuleTree;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.Scalars;
+import io.github.peft4j.train.FineTuneConfig;
+import io.github.peft4j.train.FineTuner;
+import io.github.peft4j.train.TrainingData;
 import io.github.peft4j.core.io.AdapterFiles;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.nn.AdapterWrapper;
@@ -50,6 +53,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class AdapterContract {
+
+    /** The step at which the exact-resume check interrupts a run. */
+    public static final long RESUME_AT = 3;
+
+    /** The steps the exact-resume check trains in all. */
+    public static final long TRAIN_STEPS = 8;
 
     /** Per-class manager; closed after all tests. */
     protected NDManager manager;
@@ -344,5 +353,107 @@ public abstract class AdapterContract {
             anyDiffers |= !java.util.Arrays.equals(ta.get(k).toByteArray(), tc.get(k).toByteArray());
         }
         assertTrue(anyDiffers, "another seed must give other weights");
+    }
+
+    /** Examples for the exact-resume check: the profile's inputs and, as targets, a moved copy of the base outputs. */
+    private TrainingData regressionData(AdapterProfile p, Block base, int n) {
+        Shape one = p.inputShape().slice(1);
+        Shape batch = new Shape(n).addAll(one);
+        float[] x = new float[Math.toIntExact(batch.size())];
+        SplittableRandom r = new SplittableRandom(17);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        NDArray inputs = manager.create(x, batch).toType(p.dataType(), false);
+        double[] out = run(base, inputs);
+        Shape outShape = base.getOutputShapes(new Shape[] {batch})[0];
+        double[] target = new double[out.length];
+        for (int i = 0; i < out.length; i++) {
+            target[i] = 0.5 * out[i] + 0.1 * Math.sin(i);
+        }
+        NDArray targets = manager.create(target, outShape).toType(p.dataType(), false);
+        return new TrainingData() {
+            @Override
+            public int size() {
+                return n;
+            }
+
+            @Override
+            public NDList inputs(int[] idx, NDManager m) {
+                NDArray rows = inputs.get(manager.create(toLong(idx)));
+                rows.attach(m);
+                return new NDList(rows);
+            }
+
+            @Override
+            public NDArray labels(int[] idx, NDManager m) {
+                NDArray rows = targets.get(manager.create(toLong(idx)));
+                rows.attach(m);
+                return rows;
+            }
+
+            @Override
+            public int label(int index) {
+                return 0;
+            }
+        };
+    }
+
+    private static long[] toLong(int[] idx) {
+        long[] out = new long[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            out[i] = idx[i];
+        }
+        return out;
+    }
+
+    private FineTuner tuner(PeftModel model, long stopAfter) {
+        FineTuneConfig cfg = FineTuneConfig.builder().optLearningRate(0.02).optBatchSize(4).optMaxSteps(TRAIN_STEPS)
+                .optWarmupRatio(0.25).optSeed(5).optCheckpointEvery(0).build();
+        FineTuner.Builder b = FineTuner.builder().setModel(model).setConfig(cfg).optHooks(model)
+                .optLoss(Loss.l2Loss());
+        if (stopAfter > 0) {
+            b.optStopAfterStep(stopAfter);
+        }
+        return b.build();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("profiles")
+    void resumedTrainingEqualsUninterrupted(AdapterProfile p, @TempDir Path dir) throws Exception {
+        Block reference = p.newBaseModel(manager);
+        TrainingData data = regressionData(p, reference, 16);
+
+        PeftModel full = wrap(p, p.newBaseModel(manager), p.trainingConfig(), 7);
+        p.prepareTraining(full);
+        tuner(full, 0).fit(data, dir.resolve("full"), null);
+
+        PeftModel first = wrap(p, p.newBaseModel(manager), p.trainingConfig(), 7);
+        p.prepareTraining(first);
+        FineTuner.Result part = tuner(first, RESUME_AT).fit(data, dir.resolve("part"), null);
+        assertEquals(RESUME_AT, part.steps());
+
+        // a fresh model without the adapter: the checkpoint brings the adapter, its config and its state
+        PeftModel resumed = PeftModel.builder().setBaseModel(p.newBaseModel(manager)).optSeed(99)
+                .optInjectionMode(p.injectionMode()).build();
+        FineTuner.Result rest = tuner(resumed, 0).fit(data, dir.resolve("part"),
+                dir.resolve("part").resolve(FineTuner.CHECKPOINT));
+        assertEquals(TRAIN_STEPS, rest.steps());
+
+        Map<String, NDArray> a = full.getAdapterTensors(PeftModel.DEFAULT_ADAPTER);
+        Map<String, NDArray> b = resumed.getAdapterTensors(PeftModel.DEFAULT_ADAPTER);
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : a.keySet()) {
+            assertArrayEquals(a.get(k).toByteArray(), b.get(k).toByteArray(),
+                    "tensor " + k + " differs between the resumed and the uninterrupted run");
+        }
+        NDArray x = input(p, 6, manager);
+        assertArrayEquals(run(full, x), run(resumed, x), 0.0, "outputs differ");
+        // and training moved the adapter (the check cannot pass on untouched weights)
+        PeftModel untouched = wrap(p, p.newBaseModel(manager), p.trainingConfig(), 7);
+        p.prepareTraining(untouched);
+        Map<String, NDArray> start = untouched.getAdapterTensors(PeftModel.DEFAULT_ADAPTER);
+        assertTrue(a.keySet().stream().anyMatch(k -> !java.util.Arrays.equals(start.get(k).toByteArray(),
+                a.get(k).toByteArray())), "training changed nothing");
     }
 }

@@ -62,6 +62,26 @@ public interface AdapterProfile {
     }
 
     /**
+     * Returns the config the exact-resume check trains with: by default {@link #config()}; methods whose state
+     * changes during training (SaRA's re-selection, SpIEL's regrowth) schedule that change inside the check's steps
+     * ({@link AdapterContract#RESUME_AT} and {@link AdapterContract#TRAIN_STEPS}).
+     *
+     * @return the config
+     */
+    default AdapterConfig trainingConfig() {
+        return config();
+    }
+
+    /**
+     * Prepares a freshly wrapped adapter for training, e.g. a data-free initializer (PiSSA). The exact-resume check
+     * runs it on the models it trains from the start, never on the resumed one: what it did must come back from the
+     * checkpoint. Nothing by default.
+     *
+     * @param model the model holding the adapter named {@code default}
+     */
+    default void prepareTraining(io.github.peft4j.core.PeftModel model) {}
+
+    /**
      * Returns the injection mode to wrap with.
      *
      * @return the mode

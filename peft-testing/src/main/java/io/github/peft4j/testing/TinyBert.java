@@ -2,8 +2,13 @@ package io.github.peft4j.testing;
 
 import ai.djl.ndarray.NDManager;
 import io.github.peft4j.core.testing.TestModels;
+import io.github.peft4j.models.HfWeights;
 import io.github.peft4j.models.bert.BertConfig;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
+import io.github.peft4j.models.bert.BertModel;
+
+import java.io.IOException;
+import java.nio.file.Path;
 
 /** Tiny BERT models with deterministic weights, for tests that need a real transformer. */
 public final class TinyBert {
@@ -24,5 +29,45 @@ public final class TinyBert {
         m.initialize(manager, 1, 8);
         TestModels.fill(m, 3);
         return m;
+    }
+
+    /**
+     * The config of {@link #writeDirectory}: MiniLM's vocabulary (30,522 ids, so its tokenizer fits), hidden 32,
+     * 2 layers of 2 heads, intermediate 64.
+     */
+    public static final BertConfig DIRECTORY_CONFIG = new BertConfig(30522, 32, 2, 2, 64, 512, 2, 1e-12, 0.1, 0.1,
+            null, 2, 0.02);
+
+    /**
+     * Writes a Hugging Face BERT directory with random weights (N(0, 0.3²), LayerNorm weights 1, biases 0; seed 11)
+     * and a given tokenizer: a model the {@code peft} command line trains in a fraction of MiniLM's time, for tests
+     * of its wiring. At transformers' own init scale (0.02) the tokens of a random model barely reach its [CLS]
+     * output and nothing learns in a few dozen steps; at 0.3 the tests' keyword task is learnt (test accuracy 0.875
+     * after 24 LoRA steps at seed 42).
+     *
+     * @param dir the directory to create
+     * @param tokenizerJson a {@code tokenizer.json} with at least 30,522 ids (MiniLM's)
+     * @throws IOException if writing fails
+     */
+    public static void writeDirectory(Path dir, Path tokenizerJson) throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            BertModel model = new BertModel(DIRECTORY_CONFIG, true);
+            model.initialize(m, 1, 8);
+            java.util.SplittableRandom r = new java.util.SplittableRandom(11);
+            for (java.util.Map.Entry<String, ai.djl.nn.Parameter> e : io.github.peft4j.core.ModuleTree
+                    .namedParameters(model).entrySet()) {
+                ai.djl.ndarray.NDArray a = e.getValue().getArray();
+                float[] v = new float[Math.toIntExact(a.size())];
+                boolean weight = e.getKey().endsWith("weight");
+                boolean norm = e.getKey().contains("LayerNorm");
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = !weight ? 0f : norm ? 1f : (float) (r.nextGaussian() * 0.3);
+                }
+                try (ai.djl.ndarray.NDArray src = m.create(v, a.getShape())) {
+                    io.github.peft4j.core.ParameterValues.copyInto(a, src);
+                }
+            }
+            HfWeights.writeDirectory(dir, model, DIRECTORY_CONFIG.toJson(), tokenizerJson);
+        }
     }
 }

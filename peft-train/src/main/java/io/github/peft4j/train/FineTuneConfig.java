@@ -20,12 +20,11 @@ package io.github.peft4j.train;
  * @param earlyStoppingPatience stop after this many evaluations without a better accuracy (0 = off)
  * @param checkpointEvery write a checkpoint every this many steps (0 = only at the end)
  * @param seed the seed of data order and dropout
- * @param progressBar print a progress bar on standard error
  */
 public record FineTuneConfig(double learningRate, double weightDecay, double beta1, double beta2, double eps,
         Schedule schedule, double warmupRatio, double maxGradNorm, int batchSize, int gradientAccumulation,
         int epochs, long maxSteps, long evalEvery, int evalBatchSize, int earlyStoppingPatience, long checkpointEvery,
-        long seed, boolean progressBar) {
+        long seed) {
 
     /** Validates. */
     public FineTuneConfig {
@@ -77,7 +76,6 @@ public record FineTuneConfig(double learningRate, double weightDecay, double bet
         private int earlyStoppingPatience;
         private long checkpointEvery;
         private long seed = 42;
-        private boolean progressBar;
 
         private Builder() {}
 
@@ -173,12 +171,6 @@ public record FineTuneConfig(double learningRate, double weightDecay, double bet
             return this;
         }
 
-        /** @param v print a progress bar (default false) @return this builder */
-        public Builder optProgressBar(boolean v) {
-            progressBar = v;
-            return this;
-        }
-
         /**
          * Builds the config.
          *
@@ -187,7 +179,7 @@ public record FineTuneConfig(double learningRate, double weightDecay, double bet
         public FineTuneConfig build() {
             return new FineTuneConfig(learningRate, weightDecay, beta1, beta2, eps, schedule, warmupRatio,
                     maxGradNorm, batchSize, gradientAccumulation, epochs, maxSteps, evalEvery, evalBatchSize,
-                    earlyStoppingPatience, checkpointEvery, seed, progressBar);
+                    earlyStoppingPatience, checkpointEvery, seed);
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.github.peft4j.train;
 
 import ai.djl.engine.Engine;
-import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -11,44 +10,50 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.peft4j.core.ParameterValues;
-import io.github.peft4j.core.PeftModel;
-import io.github.peft4j.core.io.AtomicDirectory;
-import io.github.peft4j.core.io.Json;
-import io.github.peft4j.core.io.Safetensors;
+import io.github.peft4j.core.Scalars;
+import io.github.peft4j.core.TrainingHooks;
+import io.github.peft4j.train.listener.Checkpointer;
+import io.github.peft4j.train.listener.EarlyStopping;
+import io.github.peft4j.train.listener.EvaluationListener;
+import io.github.peft4j.train.listener.MetricsFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.SplittableRandom;
 
 /**
- * A training loop for classifiers: AdamW, warm-up then decay, gradient clipping and accumulation, evaluation every N
- * steps with early stopping, atomic checkpoints and exact resume, a console progress bar, SLF4J logging and a JSONL
- * metrics file.
+ * The training loop: micro-batches with gradient accumulation, the model's training hooks, global-norm clipping,
+ * AdamW on a warm-up-then-decay schedule; everything else is a {@link FitListener} (evaluation, early stopping,
+ * {@code metrics.jsonl}, progress, checkpoints), called in order after every step.
+ *
+ * <pre>{@code
+ * FineTuner tuner = FineTuner.builder().setModel(peft).setConfig(config).optHooks(peft)
+ *         .optEvaluation(Evaluator.classification(2, 32), validation).optCheckpointExport(peft::saveAdapters)
+ *         .addListener(Progress.auto()).build();
+ * FineTuner.Result r = tuner.fit(train, Path.of("runs/x"), null);   // or resume: Path.of("runs/x/checkpoint")
+ * }</pre>
  *
  * <p>Why not DJL's {@code Trainer}/{@code EasyTrain}: its optimizers keep their moments in private fields, so a
  * checkpoint cannot save them and a resumed run would not end where an uninterrupted one does; it has no gradient
  * accumulation or clipping across micro-batches. This loop runs on DJL's autograd ({@link GradientCollector}) and
- * {@link ParameterStore} like {@code Trainer}, and trains any block — a {@link PeftModel} or a model whose parameters
- * are all trainable (full fine-tuning).
+ * {@link ParameterStore} like {@code Trainer}, and trains any block: a {@code PeftModel} (pass it as the hooks too) or
+ * a model whose parameters are all trainable (full fine-tuning).
  *
- * <p>Reproducibility: the data order of epoch e is a permutation drawn from {@code (seed, e)}, and the engine's RNG
- * (dropout) is re-seeded from {@code (seed, step)} before every step. The RNG state of a run is therefore its seed and
- * step, which a checkpoint records: a resumed run computes exactly what the uninterrupted one would.
+ * <p>Exact resume: the data order of epoch e is a permutation drawn from {@code (seed, e)}, the engine's RNG
+ * (dropout) is re-seeded from {@code (seed, step)} before every step, and a checkpoint holds the parameters, AdamW's
+ * moments, the listeners' state and the model's own training state ({@link TrainingHooks#saveState}: sparse
+ * indices, frozen sets, residual terms). A resumed run therefore computes what the uninterrupted one would; bit for bit
+ * when libtorch's MKL is pinned ({@code MKL_CBWR=AUTO MKL_DYNAMIC=FALSE}, which the {@code peft} command sets).
  */
 public final class FineTuner {
 
@@ -59,83 +64,54 @@ public final class FineTuner {
 
     private final Block model;
     private final FineTuneConfig config;
-    private final int numClasses;
-    private final Map<String, Parameter> trainable = new LinkedHashMap<>();
-    private long stopAfter = Long.MAX_VALUE;
-
-    /** One logged point of the run. */
-    public record Point(long step, double loss, double lr, Double evalLoss, Double evalAccuracy, Double evalMacroF1) {}
+    private final TrainingHooks hooks;
+    private final Loss loss;
+    private final Evaluator evaluator;
+    private final TrainingData evalData;
+    private final Checkpoint.Export export;
+    private final List<FitListener> extraListeners;
+    private final Duration gracefulStop;
+    private final long stopAfter;
 
     /**
      * The outcome of {@link #fit}.
      *
-     * @param steps optimizer steps done
+     * @param steps optimizer steps done (counting those before a resume)
      * @param totalSteps steps the schedule was planned for
-     * @param history logged points (train and eval)
+     * @param history the points this run logged
      * @param best the best evaluation (by accuracy), or null without evaluation data
      * @param bestStep the step of {@code best}
      * @param stoppedEarly whether early stopping ended the run
+     * @param interrupted whether a signal (Ctrl-C, SIGTERM) ended the run after a checkpoint
      * @param seconds wall time of this call
      */
-    public record Result(long steps, long totalSteps, List<Point> history, Evaluation best, long bestStep,
-            boolean stoppedEarly, double seconds) {}
+    public record Result(long steps, long totalSteps, List<FitContext.Point> history, Evaluation best, long bestStep,
+            boolean stoppedEarly, boolean interrupted, double seconds) {}
 
-    /**
-     * Creates the loop.
-     *
-     * @param model a block whose first output is logits [batch, classes]; its trainable parameters are those that
-     *     require gradients
-     * @param config the settings
-     * @param numClasses the number of classes
-     */
-    public FineTuner(Block model, FineTuneConfig config, int numClasses) {
-        this.model = model;
-        this.config = config;
-        this.numClasses = numClasses;
-        for (Pair<String, Parameter> p : model.getParameters()) {
-            if (p.getValue().requiresGradient()) {
-                trainable.put(p.getKey(), p.getValue());
-            }
-        }
-        if (trainable.isEmpty()) {
-            throw new IllegalArgumentException("the model has no trainable parameter: wrap it in a PeftModel or"
-                    + " unfreeze parameters for full fine-tuning");
-        }
+    private FineTuner(Builder b) {
+        this.model = Objects.requireNonNull(b.model, "FineTuner.Builder.setModel is required");
+        this.config = Objects.requireNonNull(b.config, "FineTuner.Builder.setConfig is required");
+        this.hooks = b.hooks;
+        this.loss = b.loss;
+        this.evaluator = b.evaluator;
+        this.evalData = b.evalData;
+        this.export = b.export;
+        this.extraListeners = List.copyOf(b.listeners);
+        this.gracefulStop = b.gracefulStop;
+        this.stopAfter = b.stopAfter;
     }
 
     /**
-     * Stops after a step as if the run were interrupted there (for tests of resume and for time-boxed runs).
+     * Returns a builder.
      *
-     * @param step the last step to run
-     * @return this
+     * @return a new builder
      */
-    public FineTuner stopAfterStep(long step) {
-        this.stopAfter = step;
-        return this;
+    public static Builder builder() {
+        return new Builder();
     }
 
     /**
-     * Returns the trainable parameters by stable key.
-     *
-     * @return the parameters
-     */
-    public Map<String, Parameter> getTrainableParameters() {
-        return trainable;
-    }
-
-    /**
-     * Plans the number of optimizer steps.
-     *
-     * @param trainSize the number of training examples
-     * @return the total steps
-     */
-    public long totalSteps(int trainSize) {
-        return totalSteps(config, trainSize);
-    }
-
-    /**
-     * Returns the optimizer steps a config runs on a training set, before the model exists (for methods scheduled
-     * by step, e.g. SaRA's re-selection halfway).
+     * Returns the optimizer steps a config runs on a training set (e.g. to schedule SaRA's re-selection halfway).
      *
      * @param config the settings
      * @param trainSize the number of training examples
@@ -145,201 +121,234 @@ public final class FineTuner {
         return config.maxSteps() > 0 ? config.maxSteps() : stepsPerEpoch(config, trainSize) * config.epochs();
     }
 
-    private long stepsPerEpoch(int trainSize) {
-        return stepsPerEpoch(config, trainSize);
-    }
-
     private static long stepsPerEpoch(FineTuneConfig config, int trainSize) {
         return Math.max(1, trainSize / ((long) config.batchSize() * config.gradientAccumulation()));
+    }
+
+    /**
+     * Returns the model's trainable parameters (those that require gradients) by stable key.
+     *
+     * @return key to parameter
+     */
+    public Map<String, Parameter> trainableParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        for (Pair<String, Parameter> p : model.getParameters()) {
+            if (p.getValue().requiresGradient()) {
+                out.put(p.getKey(), p.getValue());
+            }
+        }
+        return out;
     }
 
     /**
      * Trains.
      *
      * @param train the training examples
-     * @param eval the evaluation examples, or null
      * @param output where checkpoints and {@code metrics.jsonl} go (created)
      * @param resume a checkpoint to resume from, or null
      * @return what happened
      * @throws IOException if a checkpoint or the metrics file cannot be written or read
+     * @throws IllegalArgumentException if the checkpoint does not fit the model or was written with another seed
      */
-    public Result fit(TrainingData train, TrainingData eval, Path output, Path resume) throws IOException {
+    public Result fit(TrainingData train, Path output, Path resume) throws IOException {
         if (train.size() < config.batchSize()) {
             throw new IllegalArgumentException("the training data has " + train.size() + " examples, fewer than"
                     + " one batch of " + config.batchSize());
         }
         Files.createDirectories(output);
-        long total = totalSteps(train.size());
+        long total = totalSteps(config, train.size());
         long warmup = (long) Math.floor(config.warmupRatio() * total);
-        long perEpoch = stepsPerEpoch(train.size());
-        NDManager root = trainable.values().iterator().next().getArray().getManager();
-        List<Point> history = new ArrayList<>();
-        Evaluation best = null;
-        long bestStep = -1;
-        int badEvals = 0;
-        int skipped = 0;
-        long start = 0;
-        boolean early = false;
+        long perEpoch = stepsPerEpoch(config, train.size());
         long t0 = System.nanoTime();
-        Loss ce = Loss.softmaxCrossEntropyLoss();
+        ObjectNode state = null;
+        if (resume != null) {
+            state = Checkpoint.readState(resume, config.seed());
+            hooks.loadState(resume.resolve(Checkpoint.MODEL)); // may add the adapters the checkpoint was trained with
+        }
+        Map<String, Parameter> trainable = trainableParameters();
+        if (trainable.isEmpty()) {
+            throw new IllegalArgumentException("the model has no trainable parameter: wrap it in a PeftModel or"
+                    + " unfreeze parameters for full fine-tuning");
+        }
+        NDManager root = trainable.values().iterator().next().getArray().getManager();
+        List<FitListener> listeners = listeners(output, root);
         try (NDManager optManager = root.newSubManager(); AdamW opt = new AdamW(config.beta1(), config.beta2(),
                 config.eps(), config.weightDecay(), optManager);
-                BufferedWriter metrics = Files.newBufferedWriter(output.resolve("metrics.jsonl"),
-                        StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-            if (resume != null) {
-                ObjectNode state = restore(resume, opt, optManager);
+                GracefulStop stop = gracefulStop == null ? null : GracefulStop.install(gracefulStop)) {
+            long start = 0;
+            FitContext ctx;
+            if (state != null) {
+                Checkpoint.restoreTensors(resume, state, trainable, opt, optManager);
                 start = state.get("step").asLong();
-                badEvals = state.path("bad_evals").asInt();
-                bestStep = state.path("best_step").asLong(-1);
-                if (state.hasNonNull("best_accuracy")) {
-                    best = new Evaluation(state.get("best_loss").asDouble(), state.get("best_accuracy").asDouble(),
-                            state.get("best_macro_f1").asDouble(), 0, new long[0][0]);
+                ctx = new FitContext(model, config, output, total, perEpoch, start, Math.min(total, stopAfter),
+                        trainable, opt);
+                restoreBest(ctx, state);
+                for (FitListener l : listeners) {
+                    l.restoreState(state);
                 }
                 LOG.info("resumed from {} at step {}", resume, start);
-                if (System.getenv("MKL_CBWR") == null) {
-                    LOG.info("for a resumed run identical to an uninterrupted one bit for bit, start both with the"
-                            + " environment MKL_CBWR=AUTO MKL_DYNAMIC=FALSE (libtorch's MKL otherwise picks kernels by"
-                            + " memory alignment and load)");
-                }
+            } else {
+                ctx = new FitContext(model, config, output, total, perEpoch, 0, Math.min(total, stopAfter), trainable,
+                        opt);
             }
-            Progress progress = new Progress(config.progressBar() ? System.err : null, total, start);
-            int[] order = null;
-            long orderEpoch = -1;
-            for (long step = start; step < total && step < stopAfter; step++) {
-                long epoch = step / perEpoch;
-                if (epoch != orderEpoch) {
-                    order = permutation(train.size(), config.seed() * 31 + epoch);
-                    orderEpoch = epoch;
+            for (FitListener l : listeners) {
+                l.onFitStart(ctx);
+            }
+            Loop loop = new Loop(train, trainable, opt, warmup, perEpoch);
+            for (long step = start; step < ctx.lastStep(); step++) {
+                StepRecord record = loop.step(step, total);
+                if (stop != null && stop.requested()) {
+                    ctx.markInterrupted("interrupted by a signal after step " + record.step());
                 }
-                Engine.getInstance().setRandomSeed((int) (config.seed() * 1_000_003L + step));
-                double lossValue = 0;
-                for (int micro = 0; micro < config.gradientAccumulation(); micro++) {
-                    int offset = (int) ((step % perEpoch) * config.gradientAccumulation() + micro)
-                            * config.batchSize();
-                    int[] idx = new int[config.batchSize()];
-                    System.arraycopy(order, offset, idx, 0, idx.length);
-                    try (NDManager s = root.newSubManager(); GradientCollector gc = Engine.getInstance()
-                            .newGradientCollector()) {
-                        NDList inputs = train.inputs(idx, s);
-                        NDArray logits = model.forward(new ParameterStore(s, false), inputs, true).get(0);
-                        NDArray loss = ce.evaluate(new NDList(train.labels(idx, s)), new NDList(logits));
-                        lossValue += loss.getFloat() / config.gradientAccumulation();
-                        gc.backward(Scalars.div(loss, config.gradientAccumulation()));
-                        if (model instanceof PeftModel peft) {
-                            peft.afterBackward();
-                        }
-                    }
+                for (FitListener l : listeners) {
+                    l.onStep(ctx, record);
                 }
-                if (model instanceof PeftModel peft) {
-                    peft.beforeStep(step);
-                }
-                double gradNorm = clipGradients();
-                double lr = config.schedule().at(config.learningRate(), step, warmup, total);
-                if (Double.isFinite(gradNorm) && Double.isFinite(lossValue)) {
-                    opt.step(trainable, lr);
-                } else {
-                    // as mixed-precision loss scalers do: a non-finite gradient must never reach the weights
-                    skipped++;
-                    LOG.warn("step {}: non-finite {} (loss {}); update skipped ({} so far). Non-finite gradients"
-                            + " in: {}", step + 1, Double.isFinite(lossValue) ? "gradient norm" : "loss", lossValue,
-                            skipped, nonFiniteGradients());
-                }
-                if (model instanceof PeftModel peft) {
-                    peft.afterStep(step, (param, positions) -> {
-                        for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
-                            if (e.getValue() == param) {
-                                opt.resetState(e.getKey(), positions);
-                            }
-                        }
-                    });
-                }
-                zeroGradients();
-                long done = step + 1;
-                Point point = new Point(done, lossValue, lr, null, null, null);
-                ObjectNode line = Json.MAPPER.createObjectNode().put("step", done).put("epoch", (double) done
-                        / perEpoch).put("loss", lossValue).put("lr", lr).put("grad_norm", gradNorm);
-                long rss = ProcessMemory.residentKb();
-                if (rss > 0) {
-                    line.put("rss_mb", rss / 1024.0);
-                }
-                boolean last = done == total || done == stopAfter;
-                if (eval != null && ((config.evalEvery() > 0 && done % config.evalEvery() == 0) || done == total)) {
-                    Evaluation e = Evaluation.of(model, eval, config.evalBatchSize(), numClasses, root);
-                    point = new Point(done, lossValue, lr, e.loss(), e.accuracy(), e.macroF1());
-                    line.put("eval_loss", e.loss()).put("eval_accuracy", e.accuracy()).put("eval_macro_f1",
-                            e.macroF1());
-                    LOG.info(String.format(Locale.ROOT, "step %d/%d: eval loss %.4f, accuracy %.4f, macro-F1 %.4f",
-                            done, total, e.loss(), e.accuracy(), e.macroF1()));
-                    if (best == null || e.accuracy() > best.accuracy()) {
-                        best = e;
-                        bestStep = done;
-                        badEvals = 0;
-                    } else if (config.earlyStoppingPatience() > 0 && ++badEvals >= config.earlyStoppingPatience()) {
-                        early = true;
-                    }
-                }
-                history.add(point);
-                metrics.write(line.toString());
-                metrics.newLine();
-                metrics.flush();
-                progress.update(done, lossValue, lr);
-                if ((config.checkpointEvery() > 0 && done % config.checkpointEvery() == 0) || last || early) {
-                    ObjectNode state = Json.MAPPER.createObjectNode().put("step", done).put("total_steps", total)
-                            .put("seed", config.seed()).put("bad_evals", badEvals).put("best_step", bestStep);
-                    if (best != null) {
-                        state.put("best_loss", best.loss()).put("best_accuracy", best.accuracy())
-                                .put("best_macro_f1", best.macroF1());
-                    }
-                    checkpoint(output.resolve(CHECKPOINT), opt, state);
-                }
-                if (early) {
-                    LOG.info("early stopping at step {}: no better accuracy in {} evaluations", done,
-                            config.earlyStoppingPatience());
+                ctx.addPoint(new FitContext.Point(record.step(), record.loss(), record.lr(), ctx.evaluation()));
+                ctx.clearStepEvaluation();
+                if (ctx.stopRequested()) {
+                    LOG.info(ctx.stopReason());
                     break;
                 }
             }
-            progress.finish();
-            long steps = history.isEmpty() ? start : history.get(history.size() - 1).step();
-            return new Result(steps, total, history, best, bestStep, early, (System.nanoTime() - t0) / 1e9);
+            for (FitListener l : listeners) {
+                l.onFitEnd(ctx);
+            }
+            long steps = ctx.history().isEmpty() ? start : ctx.history().get(ctx.history().size() - 1).step();
+            return new Result(steps, total, ctx.history(), ctx.best(), ctx.bestStep(),
+                    ctx.stopRequested() && !ctx.interrupted(), ctx.interrupted(), (System.nanoTime() - t0) / 1e9);
         }
     }
 
-    private double clipGradients() {
-        double sq = 0;
-        for (Parameter p : trainable.values()) {
-            try (NDArray g = p.getArray().getGradient(); NDArray g2 = g.square(); NDArray n = g2.sum()) {
-                sq += n.getFloat();
-            }
+    private List<FitListener> listeners(Path output, NDManager root) {
+        List<FitListener> out = new ArrayList<>();
+        if (evalData != null) {
+            out.add(new EvaluationListener(evaluator, evalData, config.evalEvery(), root));
         }
-        double norm = Math.sqrt(sq);
-        if (config.maxGradNorm() > 0 && norm > config.maxGradNorm()) {
-            double scale = config.maxGradNorm() / (norm + 1e-6);
+        if (config.earlyStoppingPatience() > 0 && evalData != null) {
+            out.add(new EarlyStopping(config.earlyStoppingPatience()));
+        }
+        out.add(new MetricsFile());
+        out.addAll(extraListeners);
+        // last, so that every other listener's state at this step is in the checkpoint
+        List<FitListener> withState = new ArrayList<>(out);
+        out.add(new Checkpointer(new Checkpoint(output.resolve(CHECKPOINT), hooks, export, withState),
+                config.checkpointEvery()));
+        return out;
+    }
+
+    private static void restoreBest(FitContext ctx, ObjectNode state) {
+        if (state.hasNonNull("best_accuracy")) {
+            ctx.restoreBest(new Evaluation(state.get("best_loss").asDouble(), state.get("best_accuracy").asDouble(),
+                    state.get("best_macro_f1").asDouble(), 0, new long[0][0]), state.path("best_step").asLong(-1),
+                    state.path("evaluations_since_best").asInt());
+        }
+    }
+
+    /** One optimizer step after another: data order, micro-batches, hooks, clipping, the update. */
+    private final class Loop {
+        private final TrainingData train;
+        private final Map<String, Parameter> trainable;
+        private final AdamW opt;
+        private final long warmup;
+        private final long perEpoch;
+        private final NDManager root;
+        private int[] order;
+        private long orderEpoch = -1;
+        private int skipped;
+
+        Loop(TrainingData train, Map<String, Parameter> trainable, AdamW opt, long warmup, long perEpoch) {
+            this.train = train;
+            this.trainable = trainable;
+            this.opt = opt;
+            this.warmup = warmup;
+            this.perEpoch = perEpoch;
+            this.root = trainable.values().iterator().next().getArray().getManager();
+        }
+
+        StepRecord step(long step, long total) {
+            long epoch = step / perEpoch;
+            if (epoch != orderEpoch) {
+                order = permutation(train.size(), config.seed() * 31 + epoch);
+                orderEpoch = epoch;
+            }
+            Engine.getInstance().setRandomSeed((int) (config.seed() * 1_000_003L + step));
+            double lossValue = 0;
+            for (int micro = 0; micro < config.gradientAccumulation(); micro++) {
+                int offset = (int) ((step % perEpoch) * config.gradientAccumulation() + micro) * config.batchSize();
+                int[] idx = new int[config.batchSize()];
+                System.arraycopy(order, offset, idx, 0, idx.length);
+                try (NDManager s = root.newSubManager(); GradientCollector gc = Engine.getInstance()
+                        .newGradientCollector()) {
+                    NDList inputs = train.inputs(idx, s);
+                    NDArray out = model.forward(new ParameterStore(s, false), inputs, true).get(0);
+                    NDArray l = loss.evaluate(new NDList(train.labels(idx, s)), new NDList(out));
+                    lossValue += l.getFloat() / config.gradientAccumulation();
+                    gc.backward(Scalars.div(l, config.gradientAccumulation()));
+                    hooks.afterBackward();
+                }
+            }
+            hooks.beforeStep(step);
+            double gradNorm = clipGradients();
+            double lr = config.schedule().at(config.learningRate(), step, warmup, total);
+            boolean skip = !Double.isFinite(gradNorm) || !Double.isFinite(lossValue);
+            if (!skip) {
+                opt.step(trainable, lr);
+            } else {
+                // as mixed-precision loss scalers do: a non-finite gradient must never reach the weights
+                skipped++;
+                LOG.warn("step {}: non-finite {} (loss {}); update skipped ({} so far). Non-finite gradients in: {}",
+                        step + 1, Double.isFinite(lossValue) ? "gradient norm" : "loss", lossValue, skipped,
+                        nonFiniteGradients());
+            }
+            hooks.afterStep(step, (param, positions) -> {
+                for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
+                    if (e.getValue() == param) {
+                        opt.resetState(e.getKey(), positions);
+                    }
+                }
+            });
+            zeroGradients();
+            long done = step + 1;
+            return new StepRecord(done, total, (double) done / perEpoch, lossValue, lr, gradNorm, skip);
+        }
+
+        private double clipGradients() {
+            double sq = 0;
+            for (Parameter p : trainable.values()) {
+                try (NDArray g = p.getArray().getGradient(); NDArray g2 = g.square(); NDArray n = g2.sum()) {
+                    sq += n.getFloat();
+                }
+            }
+            double norm = Math.sqrt(sq);
+            if (config.maxGradNorm() > 0 && norm > config.maxGradNorm()) {
+                double scale = config.maxGradNorm() / (norm + 1e-6);
+                for (Parameter p : trainable.values()) {
+                    try (NDArray g = p.getArray().getGradient()) {
+                        Scalars.muli(g, scale);
+                    }
+                }
+            }
+            return norm;
+        }
+
+        private List<String> nonFiniteGradients() {
+            List<String> bad = new ArrayList<>();
+            for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
+                try (NDArray g = e.getValue().getArray().getGradient(); NDArray nan = g.isNaN();
+                        NDArray inf = g.isInfinite(); NDArray either = nan.logicalOr(inf); NDArray f = either.any()) {
+                    if (f.getBoolean()) {
+                        bad.add(e.getKey());
+                    }
+                }
+            }
+            return bad.size() > 6 ? bad.subList(0, 6) : bad;
+        }
+
+        private void zeroGradients() {
             for (Parameter p : trainable.values()) {
                 try (NDArray g = p.getArray().getGradient()) {
-                    Scalars.muli(g, scale);
+                    Scalars.fill(g, 0);
                 }
-            }
-        }
-        return norm;
-    }
-
-    private List<String> nonFiniteGradients() {
-        List<String> bad = new ArrayList<>();
-        for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
-            try (NDArray g = e.getValue().getArray().getGradient(); NDArray nan = g.isNaN();
-                    NDArray inf = g.isInfinite(); NDArray either = nan.logicalOr(inf); NDArray f = either.any()) {
-                if (f.getBoolean()) {
-                    bad.add(e.getKey());
-                }
-            }
-        }
-        return bad.size() > 6 ? bad.subList(0, 6) : bad;
-    }
-
-    private void zeroGradients() {
-        for (Parameter p : trainable.values()) {
-            try (NDArray g = p.getArray().getGradient()) {
-                Scalars.fill(g, 0);
             }
         }
     }
@@ -359,85 +368,137 @@ public final class FineTuner {
         return a;
     }
 
-    private void checkpoint(Path dir, AdamW opt, ObjectNode state) throws IOException {
-        state.put("optimizer_step", opt.getStep());
-        ArrayNode keys = state.putArray("trainable");
-        trainable.keySet().forEach(keys::add);
-        AtomicDirectory.write(dir, tmp -> {
-            Map<String, NDArray> values = new LinkedHashMap<>();
-            trainable.forEach((k, p) -> values.put(k, p.getArray()));
-            Safetensors.write(tmp.resolve("trainable.safetensors"), values, Map.of("format", "pt"));
-            Safetensors.write(tmp.resolve("optimizer.safetensors"), opt.state(), Map.of("format", "pt"));
-            Files.writeString(tmp.resolve("trainer_state.json"), Json.write(state), StandardCharsets.UTF_8);
-            if (model instanceof PeftModel peft) {
-                peft.saveAdapters(tmp.resolve("adapter"));
-            }
-        });
-    }
+    /** Builds a {@link FineTuner}: {@code setModel} and {@code setConfig} are required. */
+    public static final class Builder {
+        private Block model;
+        private FineTuneConfig config;
+        private TrainingHooks hooks = TrainingHooks.NONE;
+        private Loss loss = Loss.softmaxCrossEntropyLoss();
+        private Evaluator evaluator;
+        private TrainingData evalData;
+        private Checkpoint.Export export;
+        private final List<FitListener> listeners = new ArrayList<>();
+        private Duration gracefulStop;
+        private long stopAfter = Long.MAX_VALUE;
 
-    private ObjectNode restore(Path dir, AdamW opt, NDManager manager) throws IOException {
-        Path stateFile = dir.resolve("trainer_state.json");
-        if (!Files.isRegularFile(stateFile)) {
-            throw new IOException("not a peft4j checkpoint: " + stateFile + " is missing");
-        }
-        ObjectNode state = Json.readObject(stateFile);
-        if (state.path("seed").asLong() != config.seed()) {
-            throw new IllegalArgumentException("checkpoint " + dir + " was written with seed "
-                    + state.path("seed").asLong() + " but this run uses seed " + config.seed()
-                    + "; resume with the same seed");
-        }
-        try (NDManager scope = manager.newSubManager()) {
-            Map<String, NDArray> values = Safetensors.read(dir.resolve("trainable.safetensors"), scope).tensors();
-            if (!values.keySet().equals(trainable.keySet())) {
-                throw new IllegalArgumentException("checkpoint " + dir + " holds other trainable parameters than"
-                        + " this model (" + values.size() + " vs " + trainable.size() + "): resume with the same"
-                        + " model, method and targets");
-            }
-            for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
-                NDArray src = values.get(e.getKey());
-                if (!src.getShape().equals(e.getValue().getArray().getShape())) {
-                    throw new IllegalArgumentException("checkpoint tensor '" + e.getKey() + "' has shape "
-                            + src.getShape() + " but the model expects " + e.getValue().getArray().getShape());
-                }
-                ParameterValues.copyInto(e.getValue().getArray(), src);
-            }
-            opt.restore(Safetensors.read(dir.resolve("optimizer.safetensors"), scope).tensors(),
-                    state.path("optimizer_step").asLong());
-        }
-        return state;
-    }
+        private Builder() {}
 
-    /** A one-line console progress bar. */
-    private static final class Progress {
-        private final PrintStream out;
-        private final long total;
-        private final long start;
-        private final long t0 = System.nanoTime();
-
-        Progress(PrintStream out, long total, long start) {
-            this.out = out;
-            this.total = total;
-            this.start = start;
+        /**
+         * Sets the model: a block whose first output the loss takes; its trainable parameters are those that
+         * require gradients.
+         *
+         * @param model the model
+         * @return this builder
+         */
+        public Builder setModel(Block model) {
+            this.model = model;
+            return this;
         }
 
-        void update(long done, double loss, double lr) {
-            if (out == null) {
-                return;
-            }
-            double secs = (System.nanoTime() - t0) / 1e9;
-            double rate = (done - start) / Math.max(secs, 1e-9);
-            long eta = (long) ((total - done) / Math.max(rate, 1e-9));
-            int width = 30;
-            int filled = (int) (width * done / total);
-            out.printf(Locale.ROOT, "\r[%s%s] %d/%d loss %.4f lr %.2e %.2f steps/s ETA %02d:%02d ",
-                    "=".repeat(filled), " ".repeat(width - filled), done, total, loss, lr, rate, eta / 60, eta % 60);
-            out.flush();
+        /**
+         * Sets the optimizer, schedule, batch and interval settings.
+         *
+         * @param config the settings
+         * @return this builder
+         */
+        public Builder setConfig(FineTuneConfig config) {
+            this.config = config;
+            return this;
         }
 
-        void finish() {
-            if (out != null) {
-                out.println();
+        /**
+         * Sets the model's training hooks (a {@code PeftModel}); default none (full fine-tuning).
+         *
+         * @param hooks the hooks
+         * @return this builder
+         */
+        public Builder optHooks(TrainingHooks hooks) {
+            this.hooks = Objects.requireNonNull(hooks, "hooks");
+            return this;
+        }
+
+        /**
+         * Sets the loss of the first output against the labels (default softmax cross-entropy on logits).
+         *
+         * @param loss the loss
+         * @return this builder
+         */
+        public Builder optLoss(Loss loss) {
+            this.loss = Objects.requireNonNull(loss, "loss");
+            return this;
+        }
+
+        /**
+         * Evaluates on held-out data every {@code evalEvery} steps and at the end, keeping the best evaluation
+         * (and stopping early after {@code earlyStoppingPatience} evaluations without improvement).
+         *
+         * @param evaluator how to evaluate ({@link Evaluator#classification})
+         * @param data the held-out examples
+         * @return this builder
+         */
+        public Builder optEvaluation(Evaluator evaluator, TrainingData data) {
+            this.evaluator = Objects.requireNonNull(evaluator, "evaluator");
+            this.evalData = Objects.requireNonNull(data, "data");
+            return this;
+        }
+
+        /**
+         * Writes the model's deliverable into every checkpoint's {@code adapter/} folder, e.g.
+         * {@code peft::saveAdapters}.
+         *
+         * @param export the writer
+         * @return this builder
+         */
+        public Builder optCheckpointExport(Checkpoint.Export export) {
+            this.export = export;
+            return this;
+        }
+
+        /**
+         * Adds a listener, called after the built-in ones and before the checkpoint.
+         *
+         * @param listener the listener
+         * @return this builder
+         */
+        public Builder addListener(FitListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        /**
+         * On SIGINT or SIGTERM during {@link #fit}, finishes the step, writes a checkpoint and lets the process exit
+         * (waiting at most {@code grace}); off by default (a library does not take over signals unasked).
+         *
+         * @param grace how long the process waits for the checkpoint
+         * @return this builder
+         */
+        public Builder optGracefulStop(Duration grace) {
+            this.gracefulStop = grace;
+            return this;
+        }
+
+        /**
+         * Stops after a step as if the run were interrupted there, keeping the schedule of the whole run (for tests
+         * of resume and time-boxed runs).
+         *
+         * @param step the last step to run (≥ 1)
+         * @return this builder
+         */
+        public Builder optStopAfterStep(long step) {
+            if (step < 1) {
+                throw new IllegalArgumentException("stop-after step must be >= 1; got " + step);
             }
+            this.stopAfter = step;
+            return this;
+        }
+
+        /**
+         * Builds the loop.
+         *
+         * @return the loop
+         */
+        public FineTuner build() {
+            return new FineTuner(this);
         }
     }
 }

@@ -94,8 +94,8 @@ class InitializersTest extends ManagedTest {
     }
 
     static void train(PeftModel m, int steps, Path out) throws IOException {
-        new FineTuner(m, FineTuneConfig.builder().optLearningRate(5e-3).optBatchSize(16).optMaxSteps(steps)
-                .optSeed(4).optProgressBar(false).build(), 2).fit(Synthetic.make(64, 9), null, out, null);
+        FineTuner.builder().setModel(m).setConfig(FineTuneConfig.builder().optLearningRate(5e-3).optBatchSize(16)
+                .optMaxSteps(steps).optSeed(4).build()).optHooks(m).build().fit(Synthetic.make(64, 9), out, null);
     }
 
     // ------------------------------------------------------------------ PiSSA

@@ -55,6 +55,13 @@ class SaraContractTest extends AdapterContract {
             return config();
         }
 
+        /** Re-selection after step 3, where the run is interrupted: the frozen entries must come back. */
+        @Override
+        public AdapterConfig trainingConfig() {
+            return SaraConfig.builder().setTargetModules(weightPath ? ModuleSelector.regex(".*(query|value|dense)")
+                    : ModuleSelector.allLinear()).optFraction(fraction).optGradient(mode).optReselectStep(3).build();
+        }
+
         @Override
         public void perturb(PeftModel model, long seed) {
             perturbValues(model, seed);

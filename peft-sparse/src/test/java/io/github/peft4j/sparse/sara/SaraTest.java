@@ -103,8 +103,9 @@ class SaraTest extends ManagedTest {
             before.put(path, layer(m, path).getTarget().weight().getArray().toFloatArray());
             positions.put(path, layer(m, path).positions());
         }
-        FineTuner.Result r = new FineTuner(m, FineTuneConfig.builder().optLearningRate(1e-2).optBatchSize(16)
-                .optMaxSteps(20).optSeed(3).optProgressBar(false).build(), 2).fit(Synthetic.make(64, 2), null, tmp, null);
+        FineTuner.Result r = FineTuner.builder().setModel(m).setConfig(FineTuneConfig.builder().optLearningRate(1e-2)
+                .optBatchSize(16).optMaxSteps(20).optSeed(3).build()).optHooks(m).build()
+                .fit(Synthetic.make(64, 2), tmp, null);
         assertTrue(r.history().get(r.history().size() - 1).loss() < r.history().get(0).loss(), "loss must fall");
         Map<String, ai.djl.nn.Parameter> weights = new LinkedHashMap<>();
         for (String path : before.keySet()) {

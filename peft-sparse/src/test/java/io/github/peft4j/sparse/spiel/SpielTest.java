@@ -64,6 +64,13 @@ class SpielTest extends AdapterContract {
             return config();
         }
 
+        /** Regrowth after step 4, its gradient window (steps 3 and 4) spanning the interruption after step 3. */
+        @Override
+        public AdapterConfig trainingConfig() {
+            return SpielConfig.builder().setTargetModules(ModuleSelector.allLinear()).optDensity(0.2)
+                    .optGradient(mode).optRegrowth(4, 2).optDrop(0.5, 100).build();
+        }
+
         @Override
         public void perturb(PeftModel model, long seed) {
             SpielTest.perturb(model, seed);

@@ -1,7 +1,5 @@
-package io.github.peft4j.examples;
+package io.github.peft4j.train;
 
-import io.github.peft4j.train.Evaluation;
-import io.github.peft4j.train.FineTuner;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -13,9 +11,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /** Writes {@code report.html}: the run's settings, its loss and accuracy curves (inline SVG) and the test figures. */
-public final class Report {
+public final class TrainingReport {
 
-    private Report() {}
+    private TrainingReport() {}
 
     /**
      * Writes the report.
@@ -44,10 +42,10 @@ public final class Report {
                 result.totalSteps(), result.seconds(), result.stoppedEarly() ? " (stopped early)" : ""));
         List<double[]> loss = new ArrayList<>();
         List<double[]> acc = new ArrayList<>();
-        for (FineTuner.Point p : result.history()) {
+        for (FitContext.Point p : result.history()) {
             loss.add(new double[] {p.step(), p.loss()});
-            if (p.evalAccuracy() != null) {
-                acc.add(new double[] {p.step(), p.evalAccuracy()});
+            if (p.evaluation() != null) {
+                acc.add(new double[] {p.step(), p.evaluation().accuracy()});
             }
         }
         h.append("<h2>Training loss</h2>").append(chart(smooth(loss, 10), "step", "loss (10-step mean)"));

@@ -1,0 +1,138 @@
+package io.github.peft4j.examples.cli.method;
+
+import io.github.peft4j.core.AdapterConfig;
+import io.github.peft4j.core.PeftModel;
+import io.github.peft4j.lora.LoraConfig;
+import io.github.peft4j.lora.LoraInit;
+import io.github.peft4j.lora.init.Eva;
+import io.github.peft4j.lora.init.LoraGa;
+import io.github.peft4j.lora.init.Pissa;
+import io.github.peft4j.train.TrainingData;
+import picocli.CommandLine.Option;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/** The options of {@code --method lora} and {@code --method dora}, and the two methods built from them. */
+public final class LoraOptions {
+
+    @Option(names = "--rank", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE})")
+    int rank;
+
+    @Option(names = "--alpha", defaultValue = "16", description = "LoRA alpha (default: ${DEFAULT-VALUE})")
+    double alpha;
+
+    @Option(names = "--dropout", defaultValue = "0.1", description = "LoRA dropout (default: ${DEFAULT-VALUE})")
+    double dropout;
+
+    @Option(names = "--init", defaultValue = "default",
+            description = "LoRA/DoRA initialisation: default (Kaiming A, B = 0), gaussian, pissa (weight SVD),"
+                    + " lora-ga (gradient SVD over --init-batches batches of 2), eva (PCA of layer inputs, ranks"
+                    + " redistributed; reads up to --init-batches batches of 16) (default: ${DEFAULT-VALUE})")
+    String init;
+
+    @Option(names = "--init-batches", description = "batches LoRA-GA averages (default 64) or EVA reads at most"
+            + " (default 100)")
+    Integer initBatches;
+
+    private static final Set<String> OPTIONS = Set.of("--rank", "--alpha", "--dropout", "--init", "--init-batches");
+
+    /**
+     * Returns LoRA ({@code lora}) or DoRA ({@code dora}) over these options.
+     *
+     * @param dora whether DoRA
+     * @return the method
+     */
+    public TrainMethod method(boolean dora) {
+        return new Method(dora);
+    }
+
+    private final class Method implements TrainMethod {
+        private final boolean dora;
+
+        Method(boolean dora) {
+            this.dora = dora;
+        }
+
+        @Override
+        public String name() {
+            return dora ? "dora" : "lora";
+        }
+
+        @Override
+        public Set<String> options() {
+            return OPTIONS;
+        }
+
+        @Override
+        public List<String> defaultTargets() {
+            return List.of("query", "value");
+        }
+
+        @Override
+        public void validate() {
+            String i = init.toLowerCase(Locale.ROOT);
+            if (!List.of("default", "gaussian", "pissa", "lora-ga", "eva").contains(i)) {
+                throw new IllegalArgumentException("--init must be default, gaussian, pissa, lora-ga or eva; got '"
+                        + init + "'");
+            }
+            if (dora && (i.equals("pissa") || i.equals("lora-ga"))) {
+                throw new IllegalArgumentException("--init " + init + " trains on a residual of the base weights,"
+                        + " which DoRA's magnitude is defined on; use it with --method lora");
+            }
+            if (initBatches != null && initBatches < 1) {
+                throw new IllegalArgumentException("--init-batches must be >= 1; got " + initBatches);
+            }
+            if (initBatches != null && !(i.equals("lora-ga") || i.equals("eva"))) {
+                throw new IllegalArgumentException("--init-batches applies to --init lora-ga or eva; got --init "
+                        + init);
+            }
+        }
+
+        @Override
+        public AdapterConfig config(Run run) {
+            return LoraConfig.builder().setTargetModules(run.targets()).optRank(rank).optAlpha(alpha)
+                    .optDropout(dropout).optUseDora(dora)
+                    .optInit(init.equalsIgnoreCase("gaussian") ? LoraInit.GAUSSIAN : LoraInit.DEFAULT)
+                    .optModulesToSave(run.modulesToSave()).optTaskType(run.taskType())
+                    .optBaseModelNameOrPath(run.baseModel()).build();
+        }
+
+        @Override
+        public boolean trains(AdapterConfig config) {
+            return config instanceof LoraConfig c && c.useDora() == dora;
+        }
+
+        @Override
+        public void initialise(PeftModel model, TrainingData train, long seed) {
+            String adapter = PeftModel.DEFAULT_ADAPTER;
+            long t0 = System.nanoTime();
+            switch (init.toLowerCase(Locale.ROOT)) {
+                case "pissa" -> Pissa.initialize(model, adapter, Pissa.DEFAULT_POWER_ITERATIONS, seed);
+                case "lora-ga" -> {
+                    LoraGa.Options d = LoraGa.Options.defaults(seed);
+                    LoraGa.initialize(model, adapter, train, new LoraGa.Options(initBatches != null ? initBatches
+                            : d.batches(), d.batchSize(), d.gamma(), d.powerIterations(), seed));
+                }
+                case "eva" -> {
+                    Eva.Options d = Eva.Options.defaults(seed);
+                    Eva.Result r = Eva.initialize(model, adapter, train, new Eva.Options(d.rho(), d.tau(),
+                            d.batchSize(), initBatches != null ? initBatches : d.maxBatches(), seed, d.tokenMask()));
+                    System.out.printf(Locale.ROOT, "EVA: %d batches, %s; ranks %s%n", r.batches(),
+                            r.converged() ? "converged" : "not converged", r.ranks().values());
+                }
+                default -> {
+                    return;
+                }
+            }
+            System.out.printf(Locale.ROOT, "init %s: %.1f s%n", init, (System.nanoTime() - t0) / 1e9);
+        }
+
+        @Override
+        public String describe(List<String> targets) {
+            return (dora ? "DoRA" : "LoRA") + " r=" + rank + ", alpha=" + alpha + ", dropout=" + dropout + ", init="
+                    + init.toLowerCase(Locale.ROOT) + ", targets=" + targets;
+        }
+    }
+}

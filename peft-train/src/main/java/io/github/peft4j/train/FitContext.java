@@ -1,0 +1,189 @@
+package io.github.peft4j.train;
+
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A {@link FineTuner} run as its listeners see it: the settings, where it writes, the step it is at, the evaluation
+ * made at this step (if any), the best one so far, and whether someone asked it to stop.
+ */
+public final class FitContext {
+
+    private final Block model;
+    private final FineTuneConfig config;
+    private final Path output;
+    private final long totalSteps;
+    private final long stepsPerEpoch;
+    private final long startStep;
+    private final long lastStep;
+    private final Map<String, Parameter> trainable;
+    private final AdamW optimizer;
+    private final List<Point> history = new ArrayList<>();
+    private Evaluation evaluation;
+    private Evaluation best;
+    private long bestStep = -1;
+    private int evaluationsSinceBest;
+    private String stopReason;
+    private boolean interrupted;
+
+    /**
+     * One logged point of the run, for reports.
+     *
+     * @param step the step
+     * @param loss the training loss
+     * @param lr the learning rate
+     * @param evaluation the evaluation made at this step, or null
+     */
+    public record Point(long step, double loss, double lr, Evaluation evaluation) {}
+
+    FitContext(Block model, FineTuneConfig config, Path output, long totalSteps, long stepsPerEpoch, long startStep,
+            long lastStep, Map<String, Parameter> trainable, AdamW optimizer) {
+        this.model = model;
+        this.config = config;
+        this.output = output;
+        this.totalSteps = totalSteps;
+        this.stepsPerEpoch = stepsPerEpoch;
+        this.startStep = startStep;
+        this.lastStep = lastStep;
+        this.trainable = trainable;
+        this.optimizer = optimizer;
+    }
+
+    /** @return the model being trained */
+    public Block model() {
+        return model;
+    }
+
+    /** @return the settings */
+    public FineTuneConfig config() {
+        return config;
+    }
+
+    /** @return the run directory */
+    public Path output() {
+        return output;
+    }
+
+    /** @return the steps the schedule plans */
+    public long totalSteps() {
+        return totalSteps;
+    }
+
+    /** @return optimizer steps per epoch */
+    public long stepsPerEpoch() {
+        return stepsPerEpoch;
+    }
+
+    /** @return the step this run started from (0, or the resumed checkpoint's) */
+    public long startStep() {
+        return startStep;
+    }
+
+    /** @return the step this run ends at unless stopped: the total, or an earlier step asked for */
+    public long lastStep() {
+        return lastStep;
+    }
+
+    /** @return the trainable parameters by stable key */
+    public Map<String, Parameter> trainable() {
+        return Collections.unmodifiableMap(trainable);
+    }
+
+    /** @return the optimizer, whose state a checkpoint saves */
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /** @return the points logged so far by this run (not by the run before a resume) */
+    public List<Point> history() {
+        return Collections.unmodifiableList(history);
+    }
+
+    void addPoint(Point p) {
+        history.add(p);
+    }
+
+    /** @return the evaluation made at the current step, or null */
+    public Evaluation evaluation() {
+        return evaluation;
+    }
+
+    /** @return the best evaluation so far (by accuracy), or null */
+    public Evaluation best() {
+        return best;
+    }
+
+    /** @return the step of {@link #best()}, or -1 */
+    public long bestStep() {
+        return bestStep;
+    }
+
+    /** @return evaluations since the best one (0 right after a new best) */
+    public int evaluationsSinceBest() {
+        return evaluationsSinceBest;
+    }
+
+    /**
+     * Records this step's evaluation and updates the best one (higher accuracy wins).
+     *
+     * @param e the evaluation
+     * @param step the step it was made at
+     */
+    public void recordEvaluation(Evaluation e, long step) {
+        evaluation = e;
+        if (best == null || e.accuracy() > best.accuracy()) {
+            best = e;
+            bestStep = step;
+            evaluationsSinceBest = 0;
+        } else {
+            evaluationsSinceBest++;
+        }
+    }
+
+    void restoreBest(Evaluation e, long step, int since) {
+        best = e;
+        bestStep = step;
+        evaluationsSinceBest = since;
+    }
+
+    void clearStepEvaluation() {
+        evaluation = null;
+    }
+
+    /**
+     * Asks the loop to stop after this step (the checkpoint listener then writes a checkpoint).
+     *
+     * @param reason why, for the log
+     */
+    public void requestStop(String reason) {
+        if (stopReason == null) {
+            stopReason = reason;
+        }
+    }
+
+    /** @return whether a stop was requested */
+    public boolean stopRequested() {
+        return stopReason != null;
+    }
+
+    /** @return why the run stops early, or null */
+    public String stopReason() {
+        return stopReason;
+    }
+
+    void markInterrupted(String reason) {
+        interrupted = true;
+        requestStop(reason);
+    }
+
+    /** @return whether a signal (Ctrl-C, SIGTERM) interrupted the run */
+    public boolean interrupted() {
+        return interrupted;
+    }
+}
