@@ -10,7 +10,6 @@ import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.lora.LoraConfig;
 import io.github.peft4j.models.bert.Bert;
 import io.github.peft4j.models.bert.MiniLm;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -42,9 +41,16 @@ public final class DoraOverhead {
         try (NDManager manager = NDManager.newBaseManager()) {
             PeftModel[] models = new PeftModel[2];
             for (int i = 0; i < 2; i++) {
-                models[i] = PeftModel.builder().setBaseModel(Bert.loadForSequenceClassification(dir, 2, manager,
-                        true, 1)).setConfig(LoraConfig.builder().setTargetModules("query", "value").optRank(8)
-                        .optAlpha(16).optUseDora(i == 1).optModulesToSave("classifier", "pooler").build()).build();
+                models[i] = PeftModel.builder()
+                        .setBaseModel(Bert.loadForSequenceClassification(dir, 2, manager, true, 1))
+                        .setConfig(LoraConfig.builder()
+                                .setTargetModules("query", "value")
+                                .optRank(8)
+                                .optAlpha(16)
+                                .optUseDora(i == 1)
+                                .optModulesToSave("classifier", "pooler")
+                                .build())
+                        .build();
             }
             long[][] ids = new long[16][128];
             long[][] mask = new long[16][128];
@@ -62,11 +68,14 @@ public final class DoraOverhead {
                     try (NDManager s = manager.newSubManager();
                             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                         NDList in = new NDList(s.create(ids), s.create(mask));
-                        NDArray logits = models[i].forward(new ParameterStore(s, false), in, true).get(0);
+                        NDArray logits = models[i]
+                                .forward(new ParameterStore(s, false), in, true)
+                                .get(0);
                         NDArray loss = logits.logSoftmax(-1).get(":, 0").neg().mean();
                         gc.backward(loss);
                     }
-                    models[i].getParameters().values().stream().filter(p -> p.requiresGradient())
+                    models[i].getParameters().values().stream()
+                            .filter(p -> p.requiresGradient())
                             .forEach(p -> {
                                 try (NDArray g = p.getArray().getGradient()) {
                                     g.set(new ai.djl.ndarray.index.NDIndex("..."), 0);
@@ -77,8 +86,12 @@ public final class DoraOverhead {
                     }
                 }
             }
-            System.out.printf(Locale.ROOT, "all-MiniLM-L6-v2 seq-cls, r=8 query/value, batch 16 x 128, forward +"
-                    + " backward, %d alternating rounds after %d warm-up; %d CPUs%n%n", rounds, warmup,
+            System.out.printf(
+                    Locale.ROOT,
+                    "all-MiniLM-L6-v2 seq-cls, r=8 query/value, batch 16 x 128, forward +"
+                            + " backward, %d alternating rounds after %d warm-up; %d CPUs%n%n",
+                    rounds,
+                    warmup,
                     Runtime.getRuntime().availableProcessors());
             System.out.println("| adapter | step ms median | min | max |");
             System.out.println("| --- | ---: | ---: | ---: |");
@@ -88,8 +101,8 @@ public final class DoraOverhead {
                 List<Double> v = new ArrayList<>(times.get(i));
                 Collections.sort(v);
                 med[i] = v.size() % 2 == 1 ? v.get(v.size() / 2) : (v.get(v.size() / 2 - 1) + v.get(v.size() / 2)) / 2;
-                System.out.printf(Locale.ROOT, "| %s | %.0f | %.0f | %.0f |%n", names[i], med[i], v.get(0),
-                        v.get(v.size() - 1));
+                System.out.printf(
+                        Locale.ROOT, "| %s | %.0f | %.0f | %.0f |%n", names[i], med[i], v.get(0), v.get(v.size() - 1));
             }
             System.out.printf(Locale.ROOT, "%nDoRA overhead (median): %+.1f%%%n", 100 * (med[1] / med[0] - 1));
         }

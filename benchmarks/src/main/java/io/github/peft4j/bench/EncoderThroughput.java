@@ -9,7 +9,6 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import io.github.peft4j.models.bert.BertModel;
 import io.github.peft4j.models.bert.MiniLm;
-
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -47,7 +46,7 @@ public final class EncoderThroughput {
         for (int i = 0; i < batch; i++) {
             ids[i][0] = 101;
             for (int t = 1; t < seq - 1; t++) {
-                ids[i][t] = 1000 + r.nextInt(28000);
+                ids[i][t] = 1000L + r.nextInt(28000);
             }
             ids[i][seq - 1] = 102;
             java.util.Arrays.fill(mask[i], 1);
@@ -67,14 +66,16 @@ public final class EncoderThroughput {
                     long t0 = System.nanoTime();
                     try (NDManager s = manager.newSubManager()) {
                         NDList in = new NDList(s.create(ids), s.create(mask), s.create(types));
-                        model.forward(new ParameterStore(s, false), in, false).get(0).toFloatArray();
+                        model.forward(new ParameterStore(s, false), in, false)
+                                .get(0)
+                                .toFloatArray();
                     }
                     long t1 = System.nanoTime();
                     try (OnnxTensor a = OnnxTensor.createTensor(env, ids);
                             OnnxTensor b = OnnxTensor.createTensor(env, mask);
                             OnnxTensor c = OnnxTensor.createTensor(env, types);
-                            OrtSession.Result res = session.run(Map.of("input_ids", a, "attention_mask", b,
-                                    "token_type_ids", c))) {
+                            OrtSession.Result res =
+                                    session.run(Map.of("input_ids", a, "attention_mask", b, "token_type_ids", c))) {
                         res.get(0).getValue();
                     }
                     long t2 = System.nanoTime();
@@ -83,13 +84,22 @@ public final class EncoderThroughput {
                         ort.add(batch / ((t2 - t1) / 1e9));
                     }
                 }
-                System.out.printf(Locale.ROOT, "all-MiniLM-L6-v2 forward, batch %d x %d tokens, %d rounds after %d"
-                        + " warm-up, alternating; %d CPUs, default thread settings of both runtimes%n", batch, seq,
-                        rounds, warmup, Runtime.getRuntime().availableProcessors());
+                System.out.printf(
+                        Locale.ROOT,
+                        "all-MiniLM-L6-v2 forward, batch %d x %d tokens, %d rounds after %d"
+                                + " warm-up, alternating; %d CPUs, default thread settings of both runtimes%n",
+                        batch,
+                        seq,
+                        rounds,
+                        warmup,
+                        Runtime.getRuntime().availableProcessors());
                 System.out.println();
                 System.out.println("| runtime | sentences/s median | min | max |");
                 System.out.println("| --- | ---: | ---: | ---: |");
-                row("peft4j BertModel (DJL 0.36, libtorch " + Engine.getInstance().getVersion() + ")", djl);
+                row(
+                        "peft4j BertModel (DJL 0.36, libtorch "
+                                + Engine.getInstance().getVersion() + ")",
+                        djl);
                 row("ONNX Runtime " + env.getVersion() + " (baseline)", ort);
             }
         }

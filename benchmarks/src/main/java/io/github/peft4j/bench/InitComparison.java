@@ -1,7 +1,6 @@
 package io.github.peft4j.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,8 +38,18 @@ public final class InitComparison {
         for (int r = 0; r < rounds; r++) {
             for (String init : inits) {
                 Path out = root.resolve(init + "-" + r);
-                JsonNode res = TrainRuns.train(init + " (round " + (r + 1) + ")", out, List.of("--init", init,
-                        "--max-steps", Integer.toString(steps), "--eval-every", "50", "--warmup", "0.06"));
+                JsonNode res = TrainRuns.train(
+                        init + " (round " + (r + 1) + ")",
+                        out,
+                        List.of(
+                                "--init",
+                                init,
+                                "--max-steps",
+                                Integer.toString(steps),
+                                "--eval-every",
+                                "50",
+                                "--warmup",
+                                "0.06"));
                 double[] row = new double[2 * marks.length + 2];
                 List<JsonNode> metrics = new ArrayList<>();
                 for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
@@ -66,11 +75,23 @@ public final class InitComparison {
                 rows.computeIfAbsent(init, k -> new ArrayList<>()).add(row);
             }
         }
-        System.out.printf(Locale.ROOT, "all-MiniLM-L6-v2 on SpamAssassin (seeded 80/10/10 split), LoRA r=8 alpha=16"
-                + " on query/value, AdamW lr 5e-4, batch 16, max length 128, seed 42, %d steps, %d round(s); %d"
-                + " CPUs%n%n", steps, rounds, Runtime.getRuntime().availableProcessors());
-        System.out.printf(Locale.ROOT, "| init | train loss @%d | @%d | @%d | val loss @%d | @%d | @%d | test acc |"
-                + " init time (s) |%n", marks[0], marks[1], marks[2], marks[0], marks[1], marks[2]);
+        System.out.printf(
+                Locale.ROOT,
+                "all-MiniLM-L6-v2 on SpamAssassin (seeded 80/10/10 split), LoRA r=8 alpha=16"
+                        + " on query/value, AdamW lr 5e-4, batch 16, max length 128, seed 42, %d steps, %d round(s); %d"
+                        + " CPUs%n%n",
+                steps,
+                rounds,
+                Runtime.getRuntime().availableProcessors());
+        System.out.printf(
+                Locale.ROOT,
+                "| init | train loss @%d | @%d | @%d | val loss @%d | @%d | @%d | test acc |" + " init time (s) |%n",
+                marks[0],
+                marks[1],
+                marks[2],
+                marks[0],
+                marks[1],
+                marks[2]);
         System.out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         for (String init : inits) {
             StringBuilder sb = new StringBuilder("| " + init + " |");
@@ -80,7 +101,9 @@ public final class InitComparison {
                 for (double[] row : rs) {
                     v.add(row[c]);
                 }
-                sb.append(' ').append(TrainRuns.stat(v, c == rs.get(0).length - 1 ? "%.1f" : "%.4f")).append(" |");
+                sb.append(' ')
+                        .append(TrainRuns.stat(v, c == rs.get(0).length - 1 ? "%.1f" : "%.4f"))
+                        .append(" |");
             }
             System.out.println(sb);
         }
@@ -90,7 +113,8 @@ public final class InitComparison {
     private static double initSeconds(Path log) throws java.io.IOException {
         for (String line : Files.readAllLines(log)) {
             if (line.startsWith("init ") && line.endsWith(" s")) {
-                return Double.parseDouble(line.substring(line.lastIndexOf(':') + 1, line.length() - 2).strip());
+                return Double.parseDouble(line.substring(line.lastIndexOf(':') + 1, line.length() - 2)
+                        .strip());
             }
         }
         return 0;

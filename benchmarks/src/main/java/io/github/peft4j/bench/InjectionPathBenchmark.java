@@ -15,6 +15,8 @@ import io.github.peft4j.core.InjectionMode;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.lora.LoraConfig;
 import io.github.peft4j.lora.LoraInit;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -28,9 +30,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 
 /**
  * What does each way of reaching a layer cost? One linear layer [out, in] with LoRA r = 8, on n tokens:
@@ -51,7 +50,9 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-DDJL_OFFLINE=true", "-Dai.djl.offline=true"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"-DDJL_OFFLINE=true", "-Dai.djl.offline=true"})
 public class InjectionPathBenchmark {
 
     /** Layer shape "in x out". */
@@ -77,7 +78,8 @@ public class InjectionPathBenchmark {
         String[] io = shape.split("x");
         long in = Long.parseLong(io[0]);
         long out = Long.parseLong(io[1]);
-        SequentialBlock base = new SequentialBlock().add(Linear.builder().setUnits(out).build());
+        SequentialBlock base =
+                new SequentialBlock().add(Linear.builder().setUnits(out).build());
         base.initialize(manager, DataType.FLOAT32, new Shape(1, in));
         x = random(new Shape(tokens, in), 1);
         if ("BASE".equals(path)) {
@@ -85,10 +87,15 @@ public class InjectionPathBenchmark {
             base.getParameters().values().forEach(p -> p.freeze(true));
             return;
         }
-        PeftModel peft = PeftModel.builder().setBaseModel(base)
+        PeftModel peft = PeftModel.builder()
+                .setBaseModel(base)
                 .optInjectionMode("WEIGHT".equals(path) ? InjectionMode.WEIGHT : InjectionMode.ACTIVATION)
-                .setConfig(LoraConfig.builder().setTargetModules("0").optRank(8).optAlpha(16)
-                        .optInit(LoraInit.RANDOM).build())
+                .setConfig(LoraConfig.builder()
+                        .setTargetModules("0")
+                        .optRank(8)
+                        .optAlpha(16)
+                        .optInit(LoraInit.RANDOM)
+                        .build())
                 .build();
         if ("MERGED".equals(path)) {
             peft.merge();
@@ -143,8 +150,10 @@ public class InjectionPathBenchmark {
         try (NDManager step = manager.newSubManager()) {
             NDArray in = x.duplicate();
             in.attach(step);
-            return block.forward(new ParameterStore(step, false), new NDList(in), false).singletonOrThrow()
-                    .sum().getFloat();
+            return block.forward(new ParameterStore(step, false), new NDList(in), false)
+                    .singletonOrThrow()
+                    .sum()
+                    .getFloat();
         }
     }
 }

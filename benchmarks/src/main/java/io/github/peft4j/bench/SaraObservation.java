@@ -14,7 +14,6 @@ import io.github.peft4j.models.bert.BertModel;
 import io.github.peft4j.models.bert.BertTokenizer;
 import io.github.peft4j.models.bert.MiniLm;
 import io.github.peft4j.sparse.kernels.SparseKernels;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -65,16 +64,22 @@ public final class SaraObservation {
             int[] trainY = labels(train, classes);
             int[] testY = labels(test, classes);
             double[] head = logisticRegression(trainEmb, trainY);
-            System.out.printf(Locale.ROOT, "all-MiniLM-L6-v2, %d encoder linear weights (%,d entries); embeddings of"
-                    + " the %d SpamAssassin test mails (max 128 tokens); fixed logistic-regression head trained on"
-                    + " %d training mails' original embeddings; %d CPUs%n%n", weights.size(), original.values()
-                    .stream().mapToLong(a -> a.length).sum(), test.size(), train.size(),
+            System.out.printf(
+                    Locale.ROOT,
+                    "all-MiniLM-L6-v2, %d encoder linear weights (%,d entries); embeddings of"
+                            + " the %d SpamAssassin test mails (max 128 tokens); fixed logistic-regression head"
+                            + " trained on"
+                            + " %d training mails' original embeddings; %d CPUs%n%n",
+                    weights.size(),
+                    original.values().stream().mapToLong(a -> a.length).sum(),
+                    test.size(),
+                    train.size(),
                     Runtime.getRuntime().availableProcessors());
-            System.out.println("| zeroed p | mean cosine to original | 5th percentile | min | test accuracy (fixed"
-                    + " head) |");
+            System.out.println(
+                    "| zeroed p | mean cosine to original | 5th percentile | min | test accuracy (fixed" + " head) |");
             System.out.println("| ---: | ---: | ---: | ---: | ---: |");
-            System.out.printf(Locale.ROOT, "| 0%% | 1.0000 | 1.0000 | 1.0000 | %.4f |%n", accuracy(head, reference,
-                    testY));
+            System.out.printf(
+                    Locale.ROOT, "| 0%% | 1.0000 | 1.0000 | 1.0000 | %.4f |%n", accuracy(head, reference, testY));
             for (int p : new int[] {5, 10, 20, 30, 50}) {
                 for (Map.Entry<String, Parameter> e : weights.entrySet()) {
                     float[] w = original.get(e.getKey()).clone();
@@ -90,9 +95,14 @@ public final class SaraObservation {
                 }
                 double[] sorted = cos.clone();
                 Arrays.sort(sorted);
-                System.out.printf(Locale.ROOT, "| %d%% | %.4f | %.4f | %.4f | %.4f |%n", p,
-                        Arrays.stream(cos).average().orElse(Double.NaN), sorted[(int) (0.05 * sorted.length)],
-                        sorted[0], accuracy(head, pruned, testY));
+                System.out.printf(
+                        Locale.ROOT,
+                        "| %d%% | %.4f | %.4f | %.4f | %.4f |%n",
+                        p,
+                        Arrays.stream(cos).average().orElse(Double.NaN),
+                        sorted[(int) (0.05 * sorted.length)],
+                        sorted[0],
+                        accuracy(head, pruned, testY));
                 for (Map.Entry<String, Parameter> e : weights.entrySet()) {
                     set(e.getValue(), original.get(e.getKey()));
                 }
@@ -113,8 +123,12 @@ public final class SaraObservation {
         for (int start = 0; start < texts.size(); start += 32) {
             List<String> batch = texts.subList(start, Math.min(texts.size(), start + 32));
             try (NDManager s = manager.newSubManager()) {
-                float[] e = model.forward(new ParameterStore(s, false), tokenizer.encode(batch).toNDList(s), false)
-                        .get(1).toFloatArray();
+                float[] e = model.forward(
+                                new ParameterStore(s, false),
+                                tokenizer.encode(batch).toNDList(s),
+                                false)
+                        .get(1)
+                        .toFloatArray();
                 int dim = e.length / batch.size();
                 for (int i = 0; i < batch.size(); i++) {
                     double[] v = new double[dim];

@@ -3,7 +3,6 @@ package io.github.peft4j.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,15 +26,30 @@ final class TrainRuns {
      */
     static ObjectNode train(String label, Path out, List<String> args) throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector", "-jar",
-                "peft-examples/target/peft.jar", "train",
-                "--model", "minilm", "--data", "spam-assassin", "--checkpoint-every", "0", "--no-progress",
-                "--output", out.toString()));
+        List<String> cmd = new ArrayList<>(List.of(
+                java,
+                "--add-modules",
+                "jdk.incubator.vector",
+                "-jar",
+                "peft-examples/target/peft.jar",
+                "train",
+                "--model",
+                "minilm",
+                "--data",
+                "spam-assassin",
+                "--checkpoint-every",
+                "0",
+                "--no-progress",
+                "--output",
+                out.toString()));
         cmd.addAll(args);
         System.err.println("running " + label);
         long t0 = System.nanoTime();
         Path log = out.resolveSibling(out.getFileName() + ".log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         if (p.waitFor() != 0) {
             throw new IllegalStateException(label + " failed; see " + log);
         }

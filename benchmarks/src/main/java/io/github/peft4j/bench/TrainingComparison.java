@@ -1,7 +1,6 @@
 package io.github.peft4j.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,15 +35,23 @@ public final class TrainingComparison {
             {"LoRA r=8 query/value", "--method", "lora", "--targets", "query,value"},
             {"LoRA r=8 all-linear", "--method", "lora", "--targets", "all-linear"},
             {"full fine-tuning", "--method", "full"},
-            {"SaRA 10% all-linear (SDDMM)", "--method", "sara", "--sara-fraction", "0.1", "--sparse-gradient",
-                "sddmm"},
-            {"SaRA 10% all-linear (dense+gather)", "--method", "sara", "--sara-fraction", "0.1",
-                "--sparse-gradient", "dense"},
+            {"SaRA 10% all-linear (SDDMM)", "--method", "sara", "--sara-fraction", "0.1", "--sparse-gradient", "sddmm"},
+            {
+                "SaRA 10% all-linear (dense+gather)",
+                "--method",
+                "sara",
+                "--sara-fraction",
+                "0.1",
+                "--sparse-gradient",
+                "dense"
+            },
         };
         if (args.length > 2) {
             // a subset by index, e.g. "0,2,3"
             String[][] all = methods;
-            methods = java.util.Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).mapToObj(i -> all[i])
+            methods = java.util.Arrays.stream(args[2].split(","))
+                    .mapToInt(Integer::parseInt)
+                    .mapToObj(i -> all[i])
                     .toArray(String[][]::new);
         }
         List<List<JsonNode>> results = new ArrayList<>();
@@ -56,12 +63,17 @@ public final class TrainingComparison {
             for (int m = 0; m < methods.length; m++) {
                 List<String> extra = new ArrayList<>(List.of("--max-steps", steps, "--eval-every", "0"));
                 extra.addAll(List.of(methods[m]).subList(1, methods[m].length));
-                results.get(m).add(TrainRuns.train(methods[m][0] + " (round " + (r + 1) + ")",
-                        root.resolve("run-" + r + "-" + m), extra));
+                results.get(m)
+                        .add(TrainRuns.train(
+                                methods[m][0] + " (round " + (r + 1) + ")", root.resolve("run-" + r + "-" + m), extra));
             }
         }
-        System.out.printf(Locale.ROOT, "all-MiniLM-L6-v2 on SpamAssassin (seeded 80/10/10 split, test 604 mails),"
-                + " %s optimizer steps of batch 16, max length 128, %d round(s); %d CPUs%n%n", steps, rounds,
+        System.out.printf(
+                Locale.ROOT,
+                "all-MiniLM-L6-v2 on SpamAssassin (seeded 80/10/10 split, test 604 mails),"
+                        + " %s optimizer steps of batch 16, max length 128, %d round(s); %d CPUs%n%n",
+                steps,
+                rounds,
                 Runtime.getRuntime().availableProcessors());
         System.out.println("| method | trainable params | optimizer state (MiB) | test accuracy | test macro-F1 |"
                 + " step time (s) | train time (s) | process wall time (s) | peak RSS (MiB) |");
@@ -70,13 +82,21 @@ public final class TrainingComparison {
             List<JsonNode> rs = results.get(m);
             long trainable = rs.get(0).get("trainable_parameters").asLong();
             List<Double> stepTimes = new ArrayList<>();
-            rs.forEach(r -> stepTimes.add(r.get("train_seconds").asDouble() / r.get("steps").asDouble()));
+            rs.forEach(r -> stepTimes.add(
+                    r.get("train_seconds").asDouble() / r.get("steps").asDouble()));
             // AdamW keeps two float32 moments per trainable value
-            System.out.printf(Locale.ROOT, "| %s | %,d | %.2f | %s | %s | %s | %s | %s | %s |%n", methods[m][0],
-                    trainable, trainable * 8 / 1048576.0, stat(rs, "test_accuracy", "%.4f"),
-                    stat(rs, "test_macro_f1", "%.4f"), TrainRuns.stat(stepTimes, "%.2f"),
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %,d | %.2f | %s | %s | %s | %s | %s | %s |%n",
+                    methods[m][0],
+                    trainable,
+                    trainable * 8 / 1048576.0,
+                    stat(rs, "test_accuracy", "%.4f"),
+                    stat(rs, "test_macro_f1", "%.4f"),
+                    TrainRuns.stat(stepTimes, "%.2f"),
                     stat(rs, "train_seconds", "%.0f"),
-                    stat(rs, "wall_seconds", "%.0f"), stat(rs, "peak_rss_mb", "%.0f"));
+                    stat(rs, "wall_seconds", "%.0f"),
+                    stat(rs, "peak_rss_mb", "%.0f"));
         }
     }
 

@@ -34,8 +34,10 @@ public abstract class AdapterConfigBuilder<B extends AdapterConfigBuilder<B>> {
      * @return this builder
      */
     public B setTargetModules(String... names) {
-        return setTargetModules(names.length == 1 && ModuleSelector.ALL_LINEAR.equals(names[0])
-                ? ModuleSelector.allLinear() : ModuleSelector.names(names));
+        return setTargetModules(
+                names.length == 1 && ModuleSelector.ALL_LINEAR.equals(names[0])
+                        ? ModuleSelector.allLinear()
+                        : ModuleSelector.names(names));
     }
 
     /**

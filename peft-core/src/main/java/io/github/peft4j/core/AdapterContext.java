@@ -1,7 +1,6 @@
 package io.github.peft4j.core;
 
 import ai.djl.ndarray.NDManager;
-
 import java.util.SplittableRandom;
 
 /**

@@ -12,8 +12,14 @@ import java.util.ServiceLoader;
 public final class AdapterMethods {
 
     /** Where each known {@code peft_type} comes from, for the message when its module is missing. */
-    private static final Map<String, String> MODULES = Map.of("LORA", "io.github.peft4j:peft-lora", "SSF",
-            "io.github.peft4j:peft-ssf", "SARA", "io.github.peft4j:peft-sparse", "SPIEL",
+    private static final Map<String, String> MODULES = Map.of(
+            "LORA",
+            "io.github.peft4j:peft-lora",
+            "SSF",
+            "io.github.peft4j:peft-ssf",
+            "SARA",
+            "io.github.peft4j:peft-sparse",
+            "SPIEL",
             "io.github.peft4j:peft-sparse");
 
     private AdapterMethods() {}
@@ -24,12 +30,13 @@ public final class AdapterMethods {
 
         private static Map<String, AdapterMethod<?, ?>> load() {
             Map<String, AdapterMethod<?, ?>> out = new LinkedHashMap<>();
-            for (AdapterMethod<?, ?> m : ServiceLoader.load(AdapterMethod.class, AdapterMethods.class
-                    .getClassLoader())) {
+            for (AdapterMethod<?, ?> m :
+                    ServiceLoader.load(AdapterMethod.class, AdapterMethods.class.getClassLoader())) {
                 AdapterMethod<?, ?> before = out.putIfAbsent(m.peftType(), m);
                 if (before != null && before.getClass() != m.getClass()) {
                     throw new IllegalStateException("two AdapterMethods register peft_type '" + m.peftType() + "': "
-                            + before.getClass().getName() + " and " + m.getClass().getName());
+                            + before.getClass().getName() + " and "
+                            + m.getClass().getName());
                 }
             }
             return Map.copyOf(out);
@@ -76,8 +83,9 @@ public final class AdapterMethods {
     public static <C extends AdapterConfig> AdapterMethod<C, ?> forConfig(C config) {
         AdapterMethod<?, ?> m = Holder.BY_TYPE.get(config.peftType());
         if (m == null || !m.configType().isInstance(config)) {
-            throw new IllegalArgumentException("no registered AdapterMethod handles " + config.getClass().getName()
-                    + " (peft_type " + config.peftType() + "); is its module on the class path?");
+            throw new IllegalArgumentException(
+                    "no registered AdapterMethod handles " + config.getClass().getName() + " (peft_type "
+                            + config.peftType() + "); is its module on the class path?");
         }
         return (AdapterMethod<C, ?>) m;
     }

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.io.AdapterFiles;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -124,7 +123,6 @@ final class AdapterSerializer {
     static String abbreviate(List<String> keys) {
         List<String> sorted = new ArrayList<>(keys);
         Collections.sort(sorted);
-        return sorted.size() <= 6 ? sorted.toString() : sorted.subList(0, 6) + " and " + (sorted.size() - 6)
-                + " more";
+        return sorted.size() <= 6 ? sorted.toString() : sorted.subList(0, 6) + " and " + (sorted.size() - 6) + " more";
     }
 }

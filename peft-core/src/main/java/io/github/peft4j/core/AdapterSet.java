@@ -2,7 +2,6 @@ package io.github.peft4j.core;
 
 import ai.djl.nn.Parameter;
 import io.github.peft4j.core.io.AdapterFiles;
-
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,17 +20,19 @@ final class AdapterSet {
     /** Fails unless a name can be given to a new adapter (free, and usable as a folder name). */
     void checkNewName(String name) {
         if (name == null || !name.matches("[A-Za-z0-9_.-]+") || name.equals(".") || name.equals("..")) {
-            throw new IllegalArgumentException("adapter name must consist of letters, digits, '-', '_' and '.';"
-                    + " got '" + name + "'");
+            throw new IllegalArgumentException(
+                    "adapter name must consist of letters, digits, '-', '_' and '.';" + " got '" + name + "'");
         }
-        if (name.equals(AdapterFiles.CONFIG) || name.equals(AdapterFiles.WEIGHTS) || name.equals(AdapterFiles.CARD)
+        if (name.equals(AdapterFiles.CONFIG)
+                || name.equals(AdapterFiles.WEIGHTS)
+                || name.equals(AdapterFiles.CARD)
                 || name.equals(TrainingStateFiles.INDEX)) {
             throw new IllegalArgumentException("adapter name '" + name + "' is reserved: it is the name of a file in"
                     + " an adapter directory, and adapters other than 'default' are saved in a folder of their name");
         }
         if (adapters.containsKey(name)) {
-            throw new IllegalArgumentException("an adapter named '" + name + "' exists already; adapters: "
-                    + adapters.keySet());
+            throw new IllegalArgumentException(
+                    "an adapter named '" + name + "' exists already; adapters: " + adapters.keySet());
         }
     }
 

@@ -2,7 +2,6 @@ package io.github.peft4j.core;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
-
 import java.util.Locale;
 
 /**

@@ -9,7 +9,6 @@ import ai.djl.nn.SequentialBlock;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.nn.AdaptedBlock;
 import io.github.peft4j.core.nn.ModuleContainer;
-
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -67,7 +66,8 @@ final class Injector {
         if (existing != null) {
             return existing.mode;
         }
-        return requested == InjectionMode.AUTO ? (replaceable(n) ? InjectionMode.ACTIVATION : InjectionMode.WEIGHT)
+        return requested == InjectionMode.AUTO
+                ? (replaceable(n) ? InjectionMode.ACTIVATION : InjectionMode.WEIGHT)
                 : requested;
     }
 
@@ -76,7 +76,9 @@ final class Injector {
      * swap children, or the method needs the activation path and the layer is on the weight path.
      */
     void check(ModuleTree.Node n, AdapterMethod<?, ?> method, String peftType) {
-        String parent = n.parent() == null ? "(none: it is the root)" : n.parent().getClass().getSimpleName();
+        String parent = n.parent() == null
+                ? "(none: it is the root)"
+                : n.parent().getClass().getSimpleName();
         if (!layers.containsKey(n.path()) && requested == InjectionMode.ACTIVATION && !replaceable(n)) {
             throw new IllegalArgumentException("layer '" + n.path() + "' cannot take an activation-path adapter: its"
                     + " parent " + parent + " is neither a SequentialBlock nor a ModuleContainer; use"
@@ -177,7 +179,10 @@ final class Injector {
     void unmerge(Function<String, NamedAdapter<?, ?>> adapters) {
         for (Injected l : layers.values()) {
             if (l.merged != null) {
-                adapters.apply(l.merged).layers().get(l.target.path()).unmerge(l.target.weight().getArray());
+                adapters.apply(l.merged)
+                        .layers()
+                        .get(l.target.path())
+                        .unmerge(l.target.weight().getArray());
                 l.merged = null;
             }
         }

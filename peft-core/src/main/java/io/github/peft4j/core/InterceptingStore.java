@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterServer;
 import ai.djl.training.ParameterStore;
-
 import java.util.function.Function;
 
 /**
@@ -29,7 +28,10 @@ final class InterceptingStore extends ParameterStore {
      * @param redirect the parameter to read in place of a base parameter
      * @param weightAdapter the adapter that adapts a base weight on the weight path, or null
      */
-    InterceptingStore(ParameterStore delegate, NDManager scope, Function<Parameter, Parameter> redirect,
+    InterceptingStore(
+            ParameterStore delegate,
+            NDManager scope,
+            Function<Parameter, Parameter> redirect,
             Function<Parameter, LayerAdapter> weightAdapter) {
         super(delegate.getManager(), false);
         this.delegate = delegate;

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -60,8 +59,8 @@ public interface LayerAdapter extends AutoCloseable {
      */
     default void restoreTrainingState(Map<String, NDArray> state) {
         if (!state.isEmpty()) {
-            throw new IllegalArgumentException(getClass().getSimpleName() + " keeps no training state; got "
-                    + state.keySet());
+            throw new IllegalArgumentException(
+                    getClass().getSimpleName() + " keeps no training state; got " + state.keySet());
         }
     }
 

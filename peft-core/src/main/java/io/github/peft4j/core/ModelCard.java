@@ -23,12 +23,18 @@ final class ModelCard {
         sb.append("Written by peft4j (Java, DJL) in the Hugging Face PEFT layout; load it in Python with\n");
         sb.append("`PeftModel.from_pretrained(base_model, path)` or in Java with `PeftModel.loadAdapter`.\n\n");
         sb.append("- method: ").append(a.config.peftType()).append('\n');
-        sb.append("- base model: ").append(t.baseModelNameOrPath() == null ? "(not recorded)"
-                : t.baseModelNameOrPath()).append('\n');
-        sb.append("- task type: ").append(t.taskType() == null ? "(none)" : t.taskType()).append('\n');
+        sb.append("- base model: ")
+                .append(t.baseModelNameOrPath() == null ? "(not recorded)" : t.baseModelNameOrPath())
+                .append('\n');
+        sb.append("- task type: ")
+                .append(t.taskType() == null ? "(none)" : t.taskType())
+                .append('\n');
         sb.append("- target modules: ").append(t.targetModules()).append('\n');
         sb.append("- layers (").append(a.layers().size()).append("):\n");
-        a.layers().forEach((path, l) -> sb.append("  - `").append(path).append("`: ").append(l.describe())
+        a.layers().forEach((path, l) -> sb.append("  - `")
+                .append(path)
+                .append("`: ")
+                .append(l.describe())
                 .append('\n'));
         if (!a.saved.isEmpty()) {
             sb.append("- modules saved whole: ").append(a.saved.modules()).append('\n');

@@ -1,9 +1,8 @@
 package io.github.peft4j.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -82,8 +81,8 @@ public final class ModuleSelector {
         try {
             return new ModuleSelector(List.of(), Pattern.compile(regex), false);
         } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException("not a valid regular expression for target modules: '" + regex
-                    + "': " + e.getDescription(), e);
+            throw new IllegalArgumentException(
+                    "not a valid regular expression for target modules: '" + regex + "': " + e.getDescription(), e);
         }
     }
 
@@ -205,7 +204,9 @@ public final class ModuleSelector {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ModuleSelector s && allLinear == s.allLinear && names.equals(s.names)
+        return o instanceof ModuleSelector s
+                && allLinear == s.allLinear
+                && names.equals(s.names)
                 && Objects.equals(regex == null ? null : regex.pattern(), s.regex == null ? null : s.regex.pattern());
     }
 

@@ -7,7 +7,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.util.Pair;
 import io.github.peft4j.core.nn.AdapterWrapper;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;

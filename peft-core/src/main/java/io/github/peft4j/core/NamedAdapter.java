@@ -2,7 +2,6 @@ package io.github.peft4j.core;
 
 import ai.djl.nn.Parameter;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,8 +23,7 @@ final class NamedAdapter<C extends AdapterConfig, L extends LayerAdapter> implem
     private final Map<String, L> view;
     final SavedModules saved;
 
-    private NamedAdapter(String name, AdapterMethod<C, L> method, C config, Map<String, L> layers,
-            SavedModules saved) {
+    private NamedAdapter(String name, AdapterMethod<C, L> method, C config, Map<String, L> layers, SavedModules saved) {
         this.name = name;
         this.method = method;
         this.config = config;
@@ -45,8 +43,12 @@ final class NamedAdapter<C extends AdapterConfig, L extends LayerAdapter> implem
      * @param saved the adapter's copies of the modules saved whole (closed on failure)
      * @return the adapter
      */
-    static <C extends AdapterConfig, L extends LayerAdapter> NamedAdapter<C, L> create(String name,
-            AdapterMethod<C, L> method, C config, List<TargetLayer> targets, AdapterContext context,
+    static <C extends AdapterConfig, L extends LayerAdapter> NamedAdapter<C, L> create(
+            String name,
+            AdapterMethod<C, L> method,
+            C config,
+            List<TargetLayer> targets,
+            AdapterContext context,
             SavedModules saved) {
         Map<String, L> layers = new LinkedHashMap<>();
         try {
@@ -100,7 +102,8 @@ final class NamedAdapter<C extends AdapterConfig, L extends LayerAdapter> implem
     /** Lets the adapter's floating-point tensors train or not; integer tensors (indices) never train. */
     void setTrainable(boolean train) {
         for (L l : layers.values()) {
-            l.parameters().values().stream().filter(p -> p.getArray().getDataType().isFloating())
+            l.parameters().values().stream()
+                    .filter(p -> p.getArray().getDataType().isFloating())
                     .forEach(p -> p.freeze(!train));
         }
         saved.setTrainable(train);

@@ -18,5 +18,5 @@ public interface OptimizerAccess {
     void resetState(Parameter parameter, int[] positions);
 
     /** An optimizer without per-entry state (or none): resetting does nothing. */
-    OptimizerAccess NONE = (p, positions) -> { };
+    OptimizerAccess NONE = (p, positions) -> {};
 }

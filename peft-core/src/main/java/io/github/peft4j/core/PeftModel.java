@@ -13,9 +13,6 @@ import ai.djl.util.Pair;
 import ai.djl.util.PairList;
 import io.github.peft4j.core.io.AdapterFiles;
 import io.github.peft4j.core.io.AtomicDirectory;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A DJL block with adapters: the peft4j counterpart of Python's {@code PeftModel}.
@@ -48,8 +47,9 @@ import java.util.TreeMap;
  * <p>Several named adapters can live side by side; one is active at a time ({@link #setActiveAdapter}). Adapters can
  * be disabled ({@link #disableAdapters()}) to get the base model's outputs, merged into the base weights and unmerged.
  * The work is done by named parts: target selection ({@code TargetResolver}), injection and the intercepting
- * parameter store ({@code Injector}), the modules saved whole ({@code SavedModules}), files ({@code AdapterSerializer},
- * {@code ModelCard}, {@code TrainingStateFiles}); see {@link InjectionMode} for the two ways an adapter reaches a layer.
+ * parameter store ({@code Injector}), the adapters and which is active ({@code AdapterSet}), the modules saved whole
+ * ({@code SavedModules}), files ({@code AdapterSerializer}, {@code ModelCard}, {@code TrainingStateFiles}); see
+ * {@link InjectionMode} for the two ways an adapter reaches a layer.
  *
  * <p>Not thread-safe for mutation (adding, merging, switching adapters); forward passes may run concurrently as with
  * any DJL block.
@@ -120,8 +120,8 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
         add(name, AdapterMethods.forConfig(config), config);
     }
 
-    private <C extends AdapterConfig, L extends LayerAdapter> void add(String name, AdapterMethod<C, L> method,
-            C config) {
+    private <C extends AdapterConfig, L extends LayerAdapter> void add(
+            String name, AdapterMethod<C, L> method, C config) {
         List<ModuleTree.Node> nodes = ModuleTree.walk(base);
         List<ModuleTree.Node> targets = TargetResolver.resolve(nodes, config.targets(), method, config.peftType());
         List<TargetLayer> layers = new ArrayList<>();
@@ -130,14 +130,18 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
             layers.add(injector.targetLayer(n));
         }
         SavedModules saved = SavedModules.copy(nodes, config.targets().modulesToSave(), manager);
-        NamedAdapter<C, L> adapter = NamedAdapter.create(name, method, config, layers,
-                new AdapterContext(name, seed, manager), saved);
+        NamedAdapter<C, L> adapter =
+                NamedAdapter.create(name, method, config, layers, new AdapterContext(name, seed, manager), saved);
 
         // nothing can fail from here on: mutate the model
         targets.forEach(injector::injectIfAbsent);
         adapters.add(adapter);
         adapter.parametersByPath().forEach((k, p) -> parameters.put(name + "/" + k, p));
-        LOG.info("added adapter '{}' ({}) on {} layer(s){}", name, config.peftType(), targets.size(),
+        LOG.info(
+                "added adapter '{}' ({}) on {} layer(s){}",
+                name,
+                config.peftType(),
+                targets.size(),
                 saved.isEmpty() ? "" : ", modules to save: " + saved.modules());
     }
 
@@ -223,8 +227,8 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
     public InjectionMode getInjectionMode(String path) {
         Injector.Injected l = injector.get(path);
         if (l == null) {
-            throw new IllegalArgumentException("no adapter is injected at '" + path + "'; adapted layers: "
-                    + injected());
+            throw new IllegalArgumentException(
+                    "no adapter is injected at '" + path + "'; adapted layers: " + injected());
         }
         return l.mode;
     }
@@ -282,8 +286,8 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
         requireUsable();
         NamedAdapter<?, ?> a = adapters.require(name);
         if (name.equals(adapters.active()) && isMerged()) {
-            throw new IllegalStateException("cannot delete adapter '" + name + "' while it is merged; call unmerge()"
-                    + " first");
+            throw new IllegalStateException(
+                    "cannot delete adapter '" + name + "' while it is merged; call unmerge()" + " first");
         }
         List<String> paths = List.copyOf(a.layers().keySet());
         adapters.remove(name);
@@ -586,8 +590,8 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
     // ------------------------------------------------------------------ block
 
     @Override
-    protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore parameterStore, NDList inputs, boolean training, PairList<String, Object> params) {
         requireUsable();
         NDManager scope = inputs.head().getManager();
         return base.forward(injector.store(parameterStore, scope, adapters::redirect), inputs, training, params);
@@ -612,8 +616,8 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
 
     private void requireUsable() {
         if (unloaded) {
-            throw new IllegalStateException("this PeftModel was unloaded (mergeAndUnload/unload); use the block it"
-                    + " returned");
+            throw new IllegalStateException(
+                    "this PeftModel was unloaded (mergeAndUnload/unload); use the block it" + " returned");
         }
     }
 }

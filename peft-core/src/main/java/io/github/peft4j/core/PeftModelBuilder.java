@@ -2,7 +2,6 @@ package io.github.peft4j.core;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
-
 import java.util.Objects;
 
 /** Builds a {@link PeftModel}: {@code setBaseModel} is required, the first adapter's config optional. */

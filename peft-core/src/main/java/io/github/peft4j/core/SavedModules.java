@@ -3,7 +3,6 @@ package io.github.peft4j.core;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
-
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +18,7 @@ final class SavedModules implements AutoCloseable {
 
     /** Full parameter path to (original, copy). */
     private final Map<String, Parameter[]> byPath = new LinkedHashMap<>();
+
     private final Map<String, Parameter> copyByOriginalId = new HashMap<>();
     private final Set<String> modules = new TreeSet<>();
 
@@ -39,16 +39,21 @@ final class SavedModules implements AutoCloseable {
         }
         ModuleSelector selector = ModuleSelector.names(modulesToSave);
         for (ModuleTree.Node n : nodes) {
-            if (n.path().isEmpty() || !selector.matches(n.path())
+            if (n.path().isEmpty()
+                    || !selector.matches(n.path())
                     || s.modules.stream().anyMatch(m -> n.path().startsWith(m + "."))) {
                 continue;
             }
             s.modules.add(n.path());
-            for (Map.Entry<String, Parameter> e : ModuleTree.namedParameters(n.block()).entrySet()) {
+            for (Map.Entry<String, Parameter> e :
+                    ModuleTree.namedParameters(n.block()).entrySet()) {
                 Parameter orig = e.getValue();
                 NDArray copy = orig.getArray().duplicate();
                 copy.attach(manager);
-                Parameter p = Parameter.builder().setName(orig.getName()).setType(orig.getType()).optArray(copy)
+                Parameter p = Parameter.builder()
+                        .setName(orig.getName())
+                        .setType(orig.getType())
+                        .optArray(copy)
                         .build();
                 s.byPath.put(n.path() + "." + e.getKey(), new Parameter[] {orig, p});
                 s.copyByOriginalId.put(orig.getId(), p);

@@ -144,7 +144,8 @@ public final class Scalars {
      * @param c the constant
      */
     public static void fill(NDArray x, double c) {
-        try (NDArray s = of(x, c); NDArray view = x.stopGradient()) {
+        try (NDArray s = of(x, c);
+                NDArray view = x.stopGradient()) {
             view.set(new ai.djl.ndarray.index.NDIndex("..."), s);
         }
     }

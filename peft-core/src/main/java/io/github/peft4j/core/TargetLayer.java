@@ -13,5 +13,5 @@ import ai.djl.nn.Parameter;
  * @param inFeatures the input width
  * @param outFeatures the output width
  */
-public record TargetLayer(String path, Block block, Parameter weight, Parameter bias, long inFeatures,
-        long outFeatures) {}
+public record TargetLayer(
+        String path, Block block, Parameter weight, Parameter bias, long inFeatures, long outFeatures) {}

@@ -3,7 +3,6 @@ package io.github.peft4j.core;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
-
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -30,8 +29,8 @@ final class TargetResolver {
      * @throws IllegalArgumentException if nothing matches (naming the closest paths) or a matched leaf module is not
      *     adaptable by the method
      */
-    static List<ModuleTree.Node> resolve(List<ModuleTree.Node> nodes, Targets targets, AdapterMethod<?, ?> method,
-            String peftType) {
+    static List<ModuleTree.Node> resolve(
+            List<ModuleTree.Node> nodes, Targets targets, AdapterMethod<?, ?> method, String peftType) {
         ModuleSelector sel = targets.targetModules();
         if (sel.isEmpty()) {
             throw new IllegalArgumentException("target_modules is empty: name the layers to adapt, e.g. [\"query\","
@@ -48,8 +47,11 @@ final class TargetResolver {
         }
         List<ModuleTree.Node> out = new ArrayList<>();
         for (ModuleTree.Node n : nodes) {
-            if (n.path().isEmpty() || !sel.matches(n.path()) || targets.excludeModules().matches(n.path())
-                    || saved.stream().anyMatch(m -> n.path().equals(m) || n.path().startsWith(m + "."))) {
+            if (n.path().isEmpty()
+                    || !sel.matches(n.path())
+                    || targets.excludeModules().matches(n.path())
+                    || saved.stream()
+                            .anyMatch(m -> n.path().equals(m) || n.path().startsWith(m + "."))) {
                 continue;
             }
             boolean adaptable = method.canAdapt(n.block());
@@ -71,8 +73,10 @@ final class TargetResolver {
         }
         if (out.isEmpty()) {
             throw new IllegalArgumentException("target_modules " + sel + " matched no module of the model"
-                    + (targets.excludeModules().isEmpty() ? "" : " (after exclude_modules "
-                    + targets.excludeModules() + ")") + ". Closest module paths: " + closest(nodes, sel)
+                    + (targets.excludeModules().isEmpty()
+                            ? ""
+                            : " (after exclude_modules " + targets.excludeModules() + ")")
+                    + ". Closest module paths: " + closest(nodes, sel)
                     + "; linear layer names: " + linearNames(nodes));
         }
         return out;
@@ -89,19 +93,29 @@ final class TargetResolver {
 
     /** The distinct names of the model's linear layers (their full path when the name is a number), at most 30. */
     static List<String> linearNames(List<ModuleTree.Node> nodes) {
-        return nodes.stream().filter(n -> isLinear(n.block()) && !n.path().isEmpty())
-                .map(n -> n.name().matches("\\d+") ? n.path() : n.name()).distinct().sorted()
-                .limit(30).collect(Collectors.toList());
+        return nodes.stream()
+                .filter(n -> isLinear(n.block()) && !n.path().isEmpty())
+                .map(n -> n.name().matches("\\d+") ? n.path() : n.name())
+                .distinct()
+                .sorted()
+                .limit(30)
+                .collect(Collectors.toList());
     }
 
     /** The five module paths nearest (by edit distance of the path or its last name) to a selector's names. */
     static List<String> closest(List<ModuleTree.Node> nodes, ModuleSelector sel) {
         List<String> wanted = sel.getNames().isEmpty() ? List.of(sel.toString()) : sel.getNames();
-        return nodes.stream().map(ModuleTree.Node::path).filter(p -> !p.isEmpty())
+        return nodes.stream()
+                .map(ModuleTree.Node::path)
+                .filter(p -> !p.isEmpty())
                 .sorted(Comparator.comparingInt((String p) -> wanted.stream()
-                        .mapToInt(w -> Math.min(distance(w, p), distance(w, p.substring(p.lastIndexOf('.') + 1))))
-                        .min().orElse(0)).thenComparing(p -> p))
-                .limit(5).collect(Collectors.toList());
+                                .mapToInt(
+                                        w -> Math.min(distance(w, p), distance(w, p.substring(p.lastIndexOf('.') + 1))))
+                                .min()
+                                .orElse(0))
+                        .thenComparing(p -> p))
+                .limit(5)
+                .collect(Collectors.toList());
     }
 
     /** Levenshtein distance. */

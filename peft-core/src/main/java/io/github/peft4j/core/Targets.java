@@ -2,7 +2,6 @@ package io.github.peft4j.core;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.io.ConfigJson;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -17,8 +16,12 @@ import java.util.Objects;
  * @param taskType {@code task_type} ({@code SEQ_CLS}, {@code FEATURE_EXTRACTION}, ...), or null
  * @param baseModelNameOrPath {@code base_model_name_or_path}, or null
  */
-public record Targets(ModuleSelector targetModules, ModuleSelector excludeModules, List<String> modulesToSave,
-        String taskType, String baseModelNameOrPath) {
+public record Targets(
+        ModuleSelector targetModules,
+        ModuleSelector excludeModules,
+        List<String> modulesToSave,
+        String taskType,
+        String baseModelNameOrPath) {
 
     /** Validates; a null exclude selector is none, duplicates in {@code modules_to_save} are dropped. */
     public Targets {
@@ -44,8 +47,13 @@ public record Targets(ModuleSelector targetModules, ModuleSelector excludeModule
     }
 
     /** The keys of {@link #toJson}. */
-    public static final List<String> KEYS = List.of("peft_type", "task_type", "base_model_name_or_path",
-            "target_modules", "exclude_modules", "modules_to_save");
+    public static final List<String> KEYS = List.of(
+            "peft_type",
+            "task_type",
+            "base_model_name_or_path",
+            "target_modules",
+            "exclude_modules",
+            "modules_to_save");
 
     /**
      * Writes the shared keys as Python PEFT does; a method's {@code toJson} starts from this object.
@@ -77,9 +85,11 @@ public record Targets(ModuleSelector targetModules, ModuleSelector excludeModule
      * @throws IllegalArgumentException if a value has the wrong form
      */
     public static Targets fromJson(ObjectNode json, String config) {
-        return new Targets(ModuleSelector.fromJson(json.get("target_modules"), config + ".target_modules"),
+        return new Targets(
+                ModuleSelector.fromJson(json.get("target_modules"), config + ".target_modules"),
                 ModuleSelector.fromJson(json.get("exclude_modules"), config + ".exclude_modules"),
-                ConfigJson.stringList(json, "modules_to_save", config), ConfigJson.textOrNull(json, "task_type"),
+                ConfigJson.stringList(json, "modules_to_save", config),
+                ConfigJson.textOrNull(json, "task_type"),
                 ConfigJson.textOrNull(json, "base_model_name_or_path"));
     }
 }

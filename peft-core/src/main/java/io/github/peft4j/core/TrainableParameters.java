@@ -26,7 +26,11 @@ public record TrainableParameters(long trainable, long all) {
      */
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f", trainable,
-                all, percent());
+        return String.format(
+                Locale.ROOT,
+                "trainable params: %,d || all params: %,d || trainable%%: %.4f",
+                trainable,
+                all,
+                percent());
     }
 }

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,8 +44,9 @@ final class TrainingStateFiles {
     /** What a state directory says about the model's adapters. */
     record Index(String active, boolean enabled, List<String> adapters) {}
 
-    static void save(Collection<NamedAdapter<?, ?>> adapters, String active, boolean enabled, Path dir,
-            NDManager manager) throws IOException {
+    static void save(
+            Collection<NamedAdapter<?, ?>> adapters, String active, boolean enabled, Path dir, NDManager manager)
+            throws IOException {
         Files.createDirectories(dir);
         ObjectNode index = Json.MAPPER.createObjectNode();
         index.put("active", active);
@@ -79,7 +79,9 @@ final class TrainingStateFiles {
             names.add(n.asText());
         }
         JsonNode active = o.get("active");
-        return new Index(active == null || active.isNull() ? null : active.asText(), o.path("enabled").asBoolean(true),
+        return new Index(
+                active == null || active.isNull() ? null : active.asText(),
+                o.path("enabled").asBoolean(true),
                 names);
     }
 
@@ -95,12 +97,15 @@ final class TrainingStateFiles {
         for (String name : readIndex(dir).adapters()) {
             Path f = dir.resolve(name).resolve(CONFIG);
             if (!Files.isRegularFile(f)) {
-                throw new IOException("training state " + dir + " lists adapter '" + name + "' but " + f
-                        + " is missing");
+                throw new IOException(
+                        "training state " + dir + " lists adapter '" + name + "' but " + f + " is missing");
             }
             ObjectNode json = Json.readObject(f);
             try {
-                out.put(name, AdapterMethods.forPeftType(json.path("peft_type").asText()).parseConfig(json));
+                out.put(
+                        name,
+                        AdapterMethods.forPeftType(json.path("peft_type").asText())
+                                .parseConfig(json));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
             }
@@ -119,17 +124,23 @@ final class TrainingStateFiles {
      * @return the index
      * @throws IOException if a file is missing or corrupted
      */
-    static Index load(Path dir, Function<String, NamedAdapter<?, ?>> existing,
-            BiConsumer<String, AdapterConfig> add, NDManager manager) throws IOException {
+    static Index load(
+            Path dir,
+            Function<String, NamedAdapter<?, ?>> existing,
+            BiConsumer<String, AdapterConfig> add,
+            NDManager manager)
+            throws IOException {
         Index index = readIndex(dir);
         Map<String, AdapterConfig> configs = readConfigs(dir);
         for (Map.Entry<String, AdapterConfig> e : configs.entrySet()) {
             NamedAdapter<?, ?> a = existing.apply(e.getKey());
             if (a == null) {
                 add.accept(e.getKey(), e.getValue());
-            } else if (!Json.write(a.config.toJson()).equals(Json.write(e.getValue().toJson()))) {
+            } else if (!Json.write(a.config.toJson())
+                    .equals(Json.write(e.getValue().toJson()))) {
                 throw new IllegalArgumentException("the checkpoint's adapter '" + e.getKey() + "' was trained with"
-                        + " another config than this model's: checkpoint " + e.getValue().toJson() + ", model "
+                        + " another config than this model's: checkpoint "
+                        + e.getValue().toJson() + ", model "
                         + a.config.toJson() + ". Resume with the checkpoint's settings (or build the model without"
                         + " the adapter and let the checkpoint add it).");
             }
@@ -164,7 +175,8 @@ final class TrainingStateFiles {
                     NDArray src = params.get(p.getKey());
                     if (!src.getShape().equals(p.getValue().getArray().getShape())) {
                         throw new IllegalArgumentException("tensor '" + p.getKey() + "' in " + file + " has shape "
-                                + src.getShape() + " but the model expects " + p.getValue().getArray().getShape());
+                                + src.getShape() + " but the model expects "
+                                + p.getValue().getArray().getShape());
                     }
                     ParameterValues.copyInto(p.getValue().getArray(), src);
                 }
@@ -173,8 +185,8 @@ final class TrainingStateFiles {
                         l.getValue().restoreTrainingState(states.getOrDefault(l.getKey(), Map.of()));
                         l.getValue().afterLoad();
                     } catch (IllegalArgumentException ex) {
-                        throw new IllegalArgumentException(file + ", layer '" + l.getKey() + "': " + ex.getMessage(),
-                                ex);
+                        throw new IllegalArgumentException(
+                                file + ", layer '" + l.getKey() + "': " + ex.getMessage(), ex);
                     }
                 }
             }

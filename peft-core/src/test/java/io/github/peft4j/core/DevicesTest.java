@@ -1,11 +1,11 @@
 package io.github.peft4j.core;
 
-import ai.djl.Device;
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import org.junit.jupiter.api.Test;
 
 class DevicesTest {
 
@@ -19,7 +19,8 @@ class DevicesTest {
     @Test
     void missingGpuIsAClearError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Devices.resolve("gpu", 0));
-        assertTrue(e.getMessage().startsWith("device 'gpu' was requested but the PyTorch engine sees 0 GPU(s)."),
+        assertTrue(
+                e.getMessage().startsWith("device 'gpu' was requested but the PyTorch engine sees 0 GPU(s)."),
                 e.getMessage());
     }
 

@@ -1,34 +1,46 @@
 package io.github.peft4j.core;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import io.github.peft4j.core.testing.TestModels;
-import io.github.peft4j.core.testing.ManagedTest;
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-import java.util.stream.Collectors;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class ModuleTreeTest extends ManagedTest {
+import ai.djl.ndarray.types.DataType;
+import io.github.peft4j.core.testing.ManagedTest;
+import io.github.peft4j.core.testing.TestModels;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
 
+class ModuleTreeTest extends ManagedTest {
 
     @Test
     void pathsAreHuggingFaceStyleNamesNotDjlKeys() {
         List<String> paths = ModuleTree.walk(TestModels.tinyEncoder(manager, 1, DataType.FLOAT32)).stream()
-                .map(ModuleTree.Node::path).collect(Collectors.toList());
-        assertEquals(List.of("", "encoder", "encoder.0", "encoder.0.query", "encoder.0.key", "encoder.0.value",
-                "encoder.0.dense", "encoder.1", "encoder.1.query", "encoder.1.key", "encoder.1.value",
-                "encoder.1.dense", "classifier"), paths);
+                .map(ModuleTree.Node::path)
+                .collect(Collectors.toList());
+        assertEquals(
+                List.of(
+                        "",
+                        "encoder",
+                        "encoder.0",
+                        "encoder.0.query",
+                        "encoder.0.key",
+                        "encoder.0.value",
+                        "encoder.0.dense",
+                        "encoder.1",
+                        "encoder.1.query",
+                        "encoder.1.key",
+                        "encoder.1.value",
+                        "encoder.1.dense",
+                        "classifier"),
+                paths);
     }
 
     @Test
     void sequentialChildrenAreNumberedFromZero() {
         List<String> paths = ModuleTree.walk(TestModels.mlp(manager, 1, DataType.FLOAT32)).stream()
-                .map(ModuleTree.Node::path).collect(Collectors.toList());
+                .map(ModuleTree.Node::path)
+                .collect(Collectors.toList());
         assertEquals(List.of("", "0", "1", "2", "3", "4"), paths);
     }
 
@@ -53,7 +65,9 @@ class ModuleTreeTest extends ManagedTest {
         assertFalse(regex.matches("a.value.x"), "a regex must match the whole path");
         assertEquals(ModuleSelector.names("b", "a", "b"), ModuleSelector.names("a", "b"));
         assertEquals("[\"a\",\"b\"]", ModuleSelector.names("b", "a").toJson().toString());
-        assertEquals(ModuleSelector.allLinear(), ModuleSelector.fromJson(
-                com.fasterxml.jackson.databind.node.TextNode.valueOf("all-linear"), "target_modules"));
+        assertEquals(
+                ModuleSelector.allLinear(),
+                ModuleSelector.fromJson(
+                        com.fasterxml.jackson.databind.node.TextNode.valueOf("all-linear"), "target_modules"));
     }
 }

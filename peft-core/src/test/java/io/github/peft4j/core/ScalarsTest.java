@@ -1,5 +1,8 @@
 package io.github.peft4j.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -8,16 +11,12 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.github.peft4j.core.testing.ForbiddenCalls;
 import io.github.peft4j.core.testing.ManagedTest;
-import org.junit.jupiter.api.Test;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
 
 class ScalarsTest extends ManagedTest {
 
@@ -26,8 +25,8 @@ class ScalarsTest extends ManagedTest {
      * gradient must still be exact. (DJL's own {@code x.mul(3f)} gives a wrong gradient in this test: its constant
      * lived in a Java buffer that the collection freed.)
      */
-    private static float[] gradientUnderGcPressure(BiFunction<NDArray, Double, NDArray> op, double c,
-            DataType type) throws InterruptedException {
+    private static float[] gradientUnderGcPressure(BiFunction<NDArray, Double, NDArray> op, double c, DataType type)
+            throws InterruptedException {
         try (NDManager s = manager.newSubManager()) {
             NDArray x = s.create(new float[] {1f, 2f, 3f, 4f}, new Shape(4)).toType(type, false);
             x.setRequiresGradient(true);
@@ -53,8 +52,7 @@ class ScalarsTest extends ManagedTest {
     void gradientsThroughConstantsSurviveGarbageCollection() throws Exception {
         for (DataType t : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
             assertArrayEquals(new float[] {3, 3, 3, 3}, gradientUnderGcPressure(Scalars::mul, 3.0, t), 0f);
-            assertArrayEquals(new float[] {0.5f, 0.5f, 0.5f, 0.5f}, gradientUnderGcPressure(Scalars::div, 2.0, t),
-                    0f);
+            assertArrayEquals(new float[] {0.5f, 0.5f, 0.5f, 0.5f}, gradientUnderGcPressure(Scalars::div, 2.0, t), 0f);
             // d/dx x^2 = 2x
             assertArrayEquals(new float[] {2, 4, 6, 8}, gradientUnderGcPressure(Scalars::pow, 2.0, t), 1e-6f);
         }

@@ -11,7 +11,6 @@ import io.github.peft4j.models.HfWeights;
 import io.github.peft4j.models.bert.Bert;
 import io.github.peft4j.models.bert.BertConfig;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,20 +43,20 @@ public record Classifier(Block model, BertForSequenceClassification base, List<S
     public static Classifier load(Path modelDir, Path adapterDir, NDManager manager) throws IOException {
         if (adapterDir != null) {
             List<String> classes = readLabels(adapterDir);
-            BertForSequenceClassification base = Bert.loadForSequenceClassification(modelDir, classes.size(),
-                    manager, true, 0);
+            BertForSequenceClassification base =
+                    Bert.loadForSequenceClassification(modelDir, classes.size(), manager, true, 0);
             PeftModel peft = PeftModel.builder().setBaseModel(base).build();
             peft.loadAdapter(adapterDir, PeftModel.DEFAULT_ADAPTER);
             return new Classifier(peft, base, classes);
         }
-        List<String> classes = Files.isRegularFile(modelDir.resolve(LABELS)) ? readLabels(modelDir)
-                : id2label(modelDir);
+        List<String> classes =
+                Files.isRegularFile(modelDir.resolve(LABELS)) ? readLabels(modelDir) : id2label(modelDir);
         if (classes == null) {
             throw new IOException(modelDir + " is not a classifier (no labels.json and no id2label in config.json):"
                     + " pass --adapter, or a directory written by 'peft merge' or 'peft train --method full'");
         }
-        BertForSequenceClassification merged = Bert.loadForSequenceClassification(modelDir, classes.size(), manager,
-                false, 0);
+        BertForSequenceClassification merged =
+                Bert.loadForSequenceClassification(modelDir, classes.size(), manager, false, 0);
         return new Classifier(merged, merged, classes);
     }
 
@@ -117,8 +116,9 @@ public record Classifier(Block model, BertForSequenceClassification base, List<S
      * @param out the directory, written atomically
      * @throws IOException if writing fails
      */
-    public static void writeMerged(BertForSequenceClassification model, List<String> classes, Path tokenizerSource,
-            Path out) throws IOException {
+    public static void writeMerged(
+            BertForSequenceClassification model, List<String> classes, Path tokenizerSource, Path out)
+            throws IOException {
         BertConfig c = model.getConfig();
         ObjectNode cfg = c.toJson();
         cfg.putArray("architectures").add("BertForSequenceClassification");

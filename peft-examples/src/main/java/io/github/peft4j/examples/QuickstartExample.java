@@ -23,7 +23,6 @@ import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.TranslateException;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.lora.LoraConfig;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -41,8 +40,13 @@ import java.util.SplittableRandom;
 public final class QuickstartExample {
 
     /** What the example measured. */
-    public record Result(double baseLoss, double adaptedLoss, String trainableParameters, double reloadMaxDiff,
-            double mergeMaxDiff, Path adapterDir) {}
+    public record Result(
+            double baseLoss,
+            double adaptedLoss,
+            String trainableParameters,
+            double reloadMaxDiff,
+            double mergeMaxDiff,
+            Path adapterDir) {}
 
     private final Device device;
     private final long seed;
@@ -83,27 +87,38 @@ public final class QuickstartExample {
 
     private static double mse(Block block, NDArray x, NDArray y) {
         try (NDManager s = x.getManager().newSubManager()) {
-            return block.forward(new ParameterStore(s, false), new NDList(x), false).singletonOrThrow().sub(y)
-                    .square().mean().getFloat();
+            return block.forward(new ParameterStore(s, false), new NDList(x), false)
+                    .singletonOrThrow()
+                    .sub(y)
+                    .square()
+                    .mean()
+                    .getFloat();
         }
     }
 
     private static double maxDiff(Block a, Block b, NDArray x) {
         try (NDManager s = x.getManager().newSubManager()) {
-            NDArray ya = a.forward(new ParameterStore(s, false), new NDList(x), false).singletonOrThrow();
-            NDArray yb = b.forward(new ParameterStore(s, false), new NDList(x), false).singletonOrThrow();
+            NDArray ya = a.forward(new ParameterStore(s, false), new NDList(x), false)
+                    .singletonOrThrow();
+            NDArray yb = b.forward(new ParameterStore(s, false), new NDList(x), false)
+                    .singletonOrThrow();
             return ya.sub(yb).abs().max().getFloat();
         }
     }
 
-    private void fit(Block block, NDArray x, NDArray y, int epochs, float lr) throws IOException,
-            TranslateException {
+    private void fit(Block block, NDArray x, NDArray y, int epochs, float lr) throws IOException, TranslateException {
         try (Model model = Model.newInstance("peft4j-quickstart", device)) {
             model.setBlock(block);
-            ArrayDataset data = new ArrayDataset.Builder().setData(x).optLabels(y).setSampling(64, true).build();
+            ArrayDataset data = new ArrayDataset.Builder()
+                    .setData(x)
+                    .optLabels(y)
+                    .setSampling(64, true)
+                    .build();
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.l2Loss())
                     .optDevices(new Device[] {device})
-                    .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(lr)).build());
+                    .optOptimizer(Optimizer.adam()
+                            .optLearningRateTracker(Tracker.fixed(lr))
+                            .build());
             try (Trainer trainer = model.newTrainer(config)) {
                 trainer.initialize(new Shape(64, 16));
                 EasyTrain.fit(trainer, epochs, data, null);
@@ -136,19 +151,25 @@ public final class QuickstartExample {
             base.initialize(manager, DataType.FLOAT32, new Shape(1, 16));
             fit(base, x, yA, 20, 1e-2f);
             double baseLoss = mse(base, x, yB);
-            out.printf(Locale.ROOT, "   base model: MSE on task A %.5f, on task B %.5f%n", mse(base, x, yA),
-                    baseLoss);
+            out.printf(Locale.ROOT, "   base model: MSE on task A %.5f, on task B %.5f%n", mse(base, x, yA), baseLoss);
 
             // a frozen copy of the pre-trained weights, to reload the adapter into later
             SequentialBlock copy = newMlp();
             copy.initialize(manager, DataType.FLOAT32, new Shape(1, 16));
             copyWeights(base, copy);
 
-            out.printf(Locale.ROOT, "2. LoRA r=%d on every linear layer, trained on task B for %d epochs%n", rank,
-                    epochs);
-            PeftModel peft = PeftModel.builder().setBaseModel(base).optSeed(seed).setConfig(LoraConfig.builder()
-                    .setTargetModules("all-linear").optRank(rank).optAlpha(2.0 * rank)
-                    .optBaseModelNameOrPath("peft4j-quickstart-mlp").build()).build();
+            out.printf(
+                    Locale.ROOT, "2. LoRA r=%d on every linear layer, trained on task B for %d epochs%n", rank, epochs);
+            PeftModel peft = PeftModel.builder()
+                    .setBaseModel(base)
+                    .optSeed(seed)
+                    .setConfig(LoraConfig.builder()
+                            .setTargetModules("all-linear")
+                            .optRank(rank)
+                            .optAlpha(2.0 * rank)
+                            .optBaseModelNameOrPath("peft4j-quickstart-mlp")
+                            .build())
+                    .build();
             String counts = peft.printTrainableParameters();
             out.println("   " + counts);
             fit(peft, x, yB, epochs, 1e-2f);
@@ -161,12 +182,16 @@ public final class QuickstartExample {
             PeftModel reloaded = PeftModel.builder().setBaseModel(copy).build();
             reloaded.loadAdapter(output, PeftModel.DEFAULT_ADAPTER);
             double reloadDiff = maxDiff(peft, reloaded, x);
-            out.printf(Locale.ROOT, "4. reloaded into a fresh copy of the base model: max |Δ output| = %.3g%n",
+            out.printf(
+                    Locale.ROOT,
+                    "4. reloaded into a fresh copy of the base model: max |Δ output| = %.3g%n",
                     reloadDiff);
             Block merged = reloaded.mergeAndUnload();
             double mergeDiff = maxDiff(peft, merged, x);
-            out.printf(Locale.ROOT, "5. merged into the base weights (W + s·BA), adapter removed: max |Δ output|"
-                    + " = %.3g%n", mergeDiff);
+            out.printf(
+                    Locale.ROOT,
+                    "5. merged into the base weights (W + s·BA), adapter removed: max |Δ output|" + " = %.3g%n",
+                    mergeDiff);
             return new Result(baseLoss, adaptedLoss, counts, reloadDiff, mergeDiff, output);
         }
     }
@@ -175,7 +200,8 @@ public final class QuickstartExample {
         var src = io.github.peft4j.core.ModuleTree.namedParameters(from);
         var dst = io.github.peft4j.core.ModuleTree.namedParameters(to);
         for (var e : src.entrySet()) {
-            io.github.peft4j.core.ParameterValues.copyInto(dst.get(e.getKey()).getArray(), e.getValue().getArray());
+            io.github.peft4j.core.ParameterValues.copyInto(
+                    dst.get(e.getKey()).getArray(), e.getValue().getArray());
         }
     }
 }

@@ -1,11 +1,8 @@
 package io.github.peft4j.examples;
 
-import org.junit.jupiter.api.Test;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.w3c.dom.NodeList;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import javax.xml.parsers.DocumentBuilderFactory;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,9 +10,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Test;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
 
 /**
  * peft-bom pins the versions the build is compiled and tested with: every artifact it manages has the parent's
@@ -68,8 +67,8 @@ class BomTest {
     private static Map<String, String> managed(Document d) {
         Map<String, String> props = properties(d);
         Map<String, String> out = new TreeMap<>();
-        NodeList deps = ((Element) d.getElementsByTagName("dependencyManagement").item(0))
-                .getElementsByTagName("dependency");
+        NodeList deps =
+                ((Element) d.getElementsByTagName("dependencyManagement").item(0)).getElementsByTagName("dependency");
         for (int i = 0; i < deps.getLength(); i++) {
             Element e = (Element) deps.item(i);
             String key = resolve(text(e, "groupId") + ":" + text(e, "artifactId"), props)

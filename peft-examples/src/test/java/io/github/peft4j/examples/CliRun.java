@@ -1,13 +1,12 @@
 package io.github.peft4j.examples;
 
 import io.github.peft4j.examples.cli.PeftCommand;
-import picocli.CommandLine;
-
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import picocli.CommandLine;
 
 /**
  * One run of the {@code peft} command line in this JVM, with what it printed.

@@ -1,20 +1,18 @@
 package io.github.peft4j.examples;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class PeftCommandTest {
-
 
     @Test
     void quickstartTrainsSavesReloadsAndMerges(@TempDir Path tmp) throws Exception {
@@ -33,8 +31,7 @@ class PeftCommandTest {
         CliRun r = CliRun.of("quickstart", "--output", tmp.resolve("a").toString(), "--epochs", "2");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("adapter saved in the Hugging Face PEFT layout"), r.out());
-        assertTrue(r.out().contains("trainable params: 1,104 || all params: 6,612 || trainable%: 16.6969"),
-                r.out());
+        assertTrue(r.out().contains("trainable params: 1,104 || all params: 6,612 || trainable%: 16.6969"), r.out());
     }
 
     @Test
@@ -50,7 +47,8 @@ class PeftCommandTest {
 
         CliRun gpu = CliRun.of("quickstart", "--device", "gpu");
         assertEquals(1, gpu.code());
-        assertTrue(gpu.err().startsWith("error: device 'gpu' was requested but the PyTorch engine sees 0 GPU(s)."),
+        assertTrue(
+                gpu.err().startsWith("error: device 'gpu' was requested but the PyTorch engine sees 0 GPU(s)."),
                 gpu.err());
         assertFalse(gpu.err().contains("\tat "), "no stack trace");
 

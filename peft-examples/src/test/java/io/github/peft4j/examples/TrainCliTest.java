@@ -1,5 +1,9 @@
 package io.github.peft4j.examples;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,12 +12,6 @@ import io.github.peft4j.core.io.Safetensors;
 import io.github.peft4j.examples.cli.PeftCommand;
 import io.github.peft4j.models.bert.MiniLm;
 import io.github.peft4j.testing.TinyBert;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,10 +21,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The command line end to end on a tiny random BERT with MiniLM's tokenizer (the wiring, not the accuracy, is under
@@ -37,23 +36,39 @@ class TrainCliTest {
 
     @TempDir
     static Path tmp;
+
     static Path data;
     static Path tiny;
 
     /** A small two-class CSV (offers versus work mail) and the tiny model directory. */
     @BeforeAll
     static void writeDataAndModel() throws IOException {
-        String[] spam = {"Win a free prize now", "Cheap meds, click here", "You won the lottery, send your bank"
-                + " details", "Limited offer: buy cheap watches", "Earn money fast from home"};
-        String[] ham = {"Meeting moved to Tuesday", "The build is green again", "Please review my pull request",
-            "Lunch at noon with the team?", "Minutes of yesterday's call attached"};
+        String[] spam = {
+            "Win a free prize now",
+            "Cheap meds, click here",
+            "You won the lottery, send your bank" + " details",
+            "Limited offer: buy cheap watches",
+            "Earn money fast from home"
+        };
+        String[] ham = {
+            "Meeting moved to Tuesday",
+            "The build is green again",
+            "Please review my pull request",
+            "Lunch at noon with the team?",
+            "Minutes of yesterday's call attached"
+        };
         StringBuilder sb = new StringBuilder("text,label\n");
         SplittableRandom r = new SplittableRandom(1);
         for (int i = 0; i < 160; i++) {
             boolean s = i % 2 == 0;
             String[] pool = s ? spam : ham;
-            sb.append('"').append(pool[r.nextInt(pool.length)]).append(" #").append(i).append("\",")
-                    .append(s ? "spam" : "ham").append('\n');
+            sb.append('"')
+                    .append(pool[r.nextInt(pool.length)])
+                    .append(" #")
+                    .append(i)
+                    .append("\",")
+                    .append(s ? "spam" : "ham")
+                    .append('\n');
         }
         data = tmp.resolve("mail.csv");
         Files.writeString(data, sb.toString());
@@ -63,9 +78,16 @@ class TrainCliTest {
 
     /** {@code peft train} on the tiny model and the mail CSV; options in {@code extra} replace the defaults. */
     static String[] train(Path out, String... extra) {
-        String[][] defaults = {{"--model", tiny.toString()}, {"--data", data.toString()}, {"--output",
-            out.toString()}, {"--max-length", "24"}, {"--batch-size", "8"}, {"--max-steps", "24"}, {"--eval-every",
-            "12"}, {"--lr", "3e-2"}};
+        String[][] defaults = {
+            {"--model", tiny.toString()},
+            {"--data", data.toString()},
+            {"--output", out.toString()},
+            {"--max-length", "24"},
+            {"--batch-size", "8"},
+            {"--max-steps", "24"},
+            {"--eval-every", "12"},
+            {"--lr", "3e-2"}
+        };
         List<String> given = new ArrayList<>();
         for (String e : extra) {
             if (e.startsWith("--")) {
@@ -85,9 +107,12 @@ class TrainCliTest {
     static Map<String, float[]> tensors(Path adapter) throws IOException {
         try (NDManager m = NDManager.newBaseManager()) {
             Map<String, float[]> out = new java.util.TreeMap<>();
-            Safetensors.read(adapter.resolve("adapter_model.safetensors"), m).tensors()
-                    .forEach((k, v) -> out.put(k, v.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
-                            .toFloatArray()));
+            Safetensors.read(adapter.resolve("adapter_model.safetensors"), m)
+                    .tensors()
+                    .forEach((k, v) -> out.put(
+                            k,
+                            v.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+                                    .toFloatArray()));
             return out;
         }
     }
@@ -107,9 +132,17 @@ class TrainCliTest {
         CliRun t = CliRun.of(train(out));
         assertEquals(0, t.code(), t.err() + t.out());
         assertTrue(t.out().contains("test: accuracy"), t.out());
-        for (String f : new String[] {"adapter/adapter_config.json", "adapter/adapter_model.safetensors",
-            "adapter/labels.json", "metrics.jsonl", "results.json", "report.html", "checkpoint/trainer_state.json",
-            "checkpoint/model/peft_state.json", "checkpoint/adapter/adapter_model.safetensors"}) {
+        for (String f : new String[] {
+            "adapter/adapter_config.json",
+            "adapter/adapter_model.safetensors",
+            "adapter/labels.json",
+            "metrics.jsonl",
+            "results.json",
+            "report.html",
+            "checkpoint/trainer_state.json",
+            "checkpoint/model/peft_state.json",
+            "checkpoint/adapter/adapter_model.safetensors"
+        }) {
             assertTrue(Files.isRegularFile(out.resolve(f)), f);
         }
         JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
@@ -117,26 +150,62 @@ class TrainCliTest {
         assertTrue(results.get("test_accuracy").asDouble() >= 0.75, results.toString());
         assertTrue(Files.readString(out.resolve("report.html")).contains("<polyline"));
 
-        CliRun e = CliRun.of("eval", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
-                "--data", data.toString(), "--max-length", "24");
+        CliRun e = CliRun.of(
+                "eval",
+                "--model",
+                tiny.toString(),
+                "--adapter",
+                out.resolve("adapter").toString(),
+                "--data",
+                data.toString(),
+                "--max-length",
+                "24");
         assertEquals(0, e.code(), e.err());
-        assertTrue(e.out().contains(String.format(java.util.Locale.ROOT, "accuracy  %.4f",
-                results.get("test_accuracy").asDouble())), e.out());
+        assertTrue(
+                e.out()
+                        .contains(String.format(
+                                java.util.Locale.ROOT,
+                                "accuracy  %.4f",
+                                results.get("test_accuracy").asDouble())),
+                e.out());
 
-        CliRun p = CliRun.of("predict", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
-                "--text", "Win a free prize now", "--json", "--max-length", "24");
+        CliRun p = CliRun.of(
+                "predict",
+                "--model",
+                tiny.toString(),
+                "--adapter",
+                out.resolve("adapter").toString(),
+                "--text",
+                "Win a free prize now",
+                "--json",
+                "--max-length",
+                "24");
         assertEquals(0, p.code(), p.err());
         JsonNode pj = Json.MAPPER.readTree(p.out());
 
         Path merged = tmp.resolve("merged");
-        CliRun m = CliRun.of("merge", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
-                "--output", merged.toString());
+        CliRun m = CliRun.of(
+                "merge",
+                "--model",
+                tiny.toString(),
+                "--adapter",
+                out.resolve("adapter").toString(),
+                "--output",
+                merged.toString());
         assertEquals(0, m.code(), m.err());
-        CliRun pm = CliRun.of("predict", "--model", merged.toString(), "--text", "Win a free prize now", "--json",
-                "--max-length", "24");
+        CliRun pm = CliRun.of(
+                "predict",
+                "--model",
+                merged.toString(),
+                "--text",
+                "Win a free prize now",
+                "--json",
+                "--max-length",
+                "24");
         assertEquals(0, pm.code(), pm.err());
         double a = pj.get("probabilities").get("spam").asDouble();
-        double b = Json.MAPPER.readTree(pm.out()).get("probabilities").get("spam").asDouble();
+        double b =
+                Json.MAPPER.readTree(pm.out()).get("probabilities").get("spam").asDouble();
         assertEquals(a, b, 1e-5, "merged model must predict as base + adapter");
 
         CliRun emb = CliRun.of("predict", "--model", "minilm", "--text", "hello", "--embed");
@@ -153,15 +222,15 @@ class TrainCliTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource({"lora,", "dora,", "ssf,", "sara,--sara-fraction=0.05", "spiel,--regrow-every=8"})
     void resumedRunWritesTheAdapterOfTheUninterruptedRun(String method, String extra) throws IOException {
-        String[] opts = extra == null ? new String[] {"--method", method}
-                : new String[] {"--method", method, extra};
+        String[] opts = extra == null ? new String[] {"--method", method} : new String[] {"--method", method, extra};
         Path a = tmp.resolve(method + "-full");
         Path b = tmp.resolve(method + "-part");
         CliRun full = CliRun.of(train(a, opts));
         assertEquals(0, full.code(), full.err() + full.out());
         CliRun part = CliRun.of(train(b, concat(opts, "--stop-after", "10")));
         assertEquals(0, part.code(), part.err());
-        CliRun resumed = CliRun.of(train(b, concat(opts, "--resume", b.resolve("checkpoint").toString())));
+        CliRun resumed = CliRun.of(
+                train(b, concat(opts, "--resume", b.resolve("checkpoint").toString())));
         assertEquals(0, resumed.code(), resumed.err() + resumed.out());
         assertTrue(resumed.out().contains("resuming " + method), resumed.out());
         assertSameAdapter(a.resolve("adapter"), b.resolve("adapter"));
@@ -182,10 +251,12 @@ class TrainCliTest {
     void resumeRefusesAnotherMethodAndAnotherSeed() throws IOException {
         Path run = tmp.resolve("refuse");
         assertEquals(0, CliRun.of(train(run, "--stop-after", "4")).code());
-        CliRun other = CliRun.of(train(run, "--method", "ssf", "--resume", run.resolve("checkpoint").toString()));
+        CliRun other = CliRun.of(train(
+                run, "--method", "ssf", "--resume", run.resolve("checkpoint").toString()));
         assertEquals(1, other.code());
         assertTrue(other.err().contains("holds a LORA adapter but --method is ssf"), other.err());
-        CliRun seed = CliRun.of(train(run, "--seed", "7", "--resume", run.resolve("checkpoint").toString()));
+        CliRun seed = CliRun.of(
+                train(run, "--seed", "7", "--resume", run.resolve("checkpoint").toString()));
         assertEquals(1, seed.code());
         assertTrue(seed.err().contains("was written with seed 42 but this run uses seed 7"), seed.err());
     }
@@ -194,11 +265,16 @@ class TrainCliTest {
     @Test
     void sigtermWritesACheckpointThatResumesToTheUninterruptedResult() throws Exception {
         Path out = tmp.resolve("signal");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-cp", System.getProperty("java.class.path"), PeftCommand.class.getName()));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                PeftCommand.class.getName()));
         cmd.addAll(List.of(train(out, "--max-steps", "400", "--checkpoint-every", "0", "--eval-every", "0")));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("signal.log")
-                .toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("signal.log").toFile())
+                .start();
         Path metrics = out.resolve("metrics.jsonl");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!(Files.isRegularFile(metrics) && Files.readAllLines(metrics).size() >= 3)) {
@@ -211,7 +287,8 @@ class TrainCliTest {
         String log = Files.readString(tmp.resolve("signal.log"));
         assertEquals(143, p.exitValue(), log);
         assertTrue(log.contains("stop requested"), log);
-        JsonNode state = Json.MAPPER.readTree(out.resolve("checkpoint/trainer_state.json").toFile());
+        JsonNode state = Json.MAPPER.readTree(
+                out.resolve("checkpoint/trainer_state.json").toFile());
         long step = state.get("step").asLong();
         assertTrue(step >= 3 && step < 400, "checkpoint at step " + step);
         assertEquals(step, Files.readAllLines(metrics).size(), "the checkpoint is the last step written");
@@ -223,12 +300,16 @@ class TrainCliTest {
         Path out = tmp.resolve("dora");
         CliRun t = CliRun.of(train(out, "--method", "dora"));
         assertEquals(0, t.code(), t.err() + t.out());
-        JsonNode cfg = Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
         assertTrue(cfg.get("use_dora").asBoolean());
         try (NDManager m = NDManager.newBaseManager()) {
-            Map<String, NDArray> t2 = Safetensors.read(out.resolve("adapter/adapter_model.safetensors"), m).tensors();
-            assertEquals(new ai.djl.ndarray.types.Shape(32), t2.get(
-                    "base_model.model.bert.encoder.layer.0.attention.self.query.lora_magnitude_vector").getShape());
+            Map<String, NDArray> t2 = Safetensors.read(out.resolve("adapter/adapter_model.safetensors"), m)
+                    .tensors();
+            assertEquals(
+                    new ai.djl.ndarray.types.Shape(32),
+                    t2.get("base_model.model.bert.encoder.layer.0.attention.self.query.lora_magnitude_vector")
+                            .getShape());
         }
     }
 
@@ -237,18 +318,42 @@ class TrainCliTest {
         Path out = tmp.resolve("ssf");
         CliRun t = CliRun.of(train(out, "--method", "ssf"));
         assertEquals(0, t.code(), t.err() + t.out());
-        assertEquals("SSF", Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile()).get(
-                "peft_type").asText());
-        CliRun p = CliRun.of("predict", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
-                "--text", "Cheap meds", "--json", "--max-length", "24");
+        assertEquals(
+                "SSF",
+                Json.MAPPER
+                        .readTree(out.resolve("adapter/adapter_config.json").toFile())
+                        .get("peft_type")
+                        .asText());
+        CliRun p = CliRun.of(
+                "predict",
+                "--model",
+                tiny.toString(),
+                "--adapter",
+                out.resolve("adapter").toString(),
+                "--text",
+                "Cheap meds",
+                "--json",
+                "--max-length",
+                "24");
         assertEquals(0, p.code(), p.err());
         Path merged = tmp.resolve("ssf-merged");
-        assertEquals(0, CliRun.of("merge", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
-                "--output", merged.toString()).code());
-        CliRun pm = CliRun.of("predict", "--model", merged.toString(), "--text", "Cheap meds", "--json",
-                "--max-length", "24");
-        assertEquals(Json.MAPPER.readTree(p.out()).get("probabilities").get("spam").asDouble(),
-                Json.MAPPER.readTree(pm.out()).get("probabilities").get("spam").asDouble(), 1e-5,
+        assertEquals(
+                0,
+                CliRun.of(
+                                "merge",
+                                "--model",
+                                tiny.toString(),
+                                "--adapter",
+                                out.resolve("adapter").toString(),
+                                "--output",
+                                merged.toString())
+                        .code());
+        CliRun pm = CliRun.of(
+                "predict", "--model", merged.toString(), "--text", "Cheap meds", "--json", "--max-length", "24");
+        assertEquals(
+                Json.MAPPER.readTree(p.out()).get("probabilities").get("spam").asDouble(),
+                Json.MAPPER.readTree(pm.out()).get("probabilities").get("spam").asDouble(),
+                1e-5,
                 "an SSF adapter merges away completely");
     }
 
@@ -257,17 +362,31 @@ class TrainCliTest {
         Path out = tmp.resolve("pissa");
         CliRun t = CliRun.of(train(out, "--init", "pissa"));
         assertEquals(0, t.code(), t.err() + t.out());
-        JsonNode cfg = Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
         assertEquals(16, cfg.get("r").asInt());
         assertEquals(32.0, cfg.get("lora_alpha").asDouble());
         assertTrue(Files.readString(out.resolve("adapter/README.md")).contains("PiSSA"));
         JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
         // eval loads the rank-2r adapter onto the unmodified base: the test loss must be the one training saw
-        CliRun e = CliRun.of("eval", "--model", tiny.toString(), "--adapter", out.resolve("adapter").toString(),
-                "--data", data.toString(), "--max-length", "24");
+        CliRun e = CliRun.of(
+                "eval",
+                "--model",
+                tiny.toString(),
+                "--adapter",
+                out.resolve("adapter").toString(),
+                "--data",
+                data.toString(),
+                "--max-length",
+                "24");
         assertEquals(0, e.code(), e.err());
-        double loss = Double.parseDouble(e.out().lines().filter(l -> l.startsWith("loss")).findFirst().orElseThrow()
-                .substring(4).strip());
+        double loss = Double.parseDouble(e.out()
+                .lines()
+                .filter(l -> l.startsWith("loss"))
+                .findFirst()
+                .orElseThrow()
+                .substring(4)
+                .strip());
         // eval prints 4 decimals; without the −B₀A₀ half the loaded model would be far off (B₀A₀ is W's top part)
         assertEquals(results.get("test_loss").asDouble(), loss, 1e-4, e.out());
     }
@@ -277,8 +396,10 @@ class TrainCliTest {
         Path a = tmp.resolve("pissa-full");
         Path b = tmp.resolve("pissa-part");
         assertEquals(0, CliRun.of(train(a, "--init", "pissa")).code());
-        assertEquals(0, CliRun.of(train(b, "--init", "pissa", "--stop-after", "10")).code());
-        CliRun r = CliRun.of(train(b, "--init", "pissa", "--resume", b.resolve("checkpoint").toString()));
+        assertEquals(
+                0, CliRun.of(train(b, "--init", "pissa", "--stop-after", "10")).code());
+        CliRun r = CliRun.of(
+                train(b, "--init", "pissa", "--resume", b.resolve("checkpoint").toString()));
         assertEquals(0, r.code(), r.err());
         assertTrue(!r.out().contains("init pissa:"), "the residual comes from the checkpoint: " + r.out());
         assertSameAdapter(a.resolve("adapter"), b.resolve("adapter"));
@@ -290,7 +411,8 @@ class TrainCliTest {
         CliRun t = CliRun.of(train(eva, "--init", "eva", "--init-batches", "4", "--targets", "all-linear"));
         assertEquals(0, t.code(), t.err() + t.out());
         assertTrue(t.out().contains("EVA: 4 batches"), t.out());
-        JsonNode cfg = Json.MAPPER.readTree(eva.resolve("adapter/adapter_config.json").toFile());
+        JsonNode cfg =
+                Json.MAPPER.readTree(eva.resolve("adapter/adapter_config.json").toFile());
         int sum = 0;
         for (JsonNode v : cfg.get("rank_pattern")) {
             sum += v.asInt();
@@ -301,11 +423,17 @@ class TrainCliTest {
         Path ga = tmp.resolve("lora-ga");
         CliRun g = CliRun.of(train(ga, "--init", "lora-ga", "--init-batches", "2"));
         assertEquals(0, g.code(), g.err() + g.out());
-        assertEquals(16, Json.MAPPER.readTree(ga.resolve("adapter/adapter_config.json").toFile()).get("r").asInt());
+        assertEquals(
+                16,
+                Json.MAPPER
+                        .readTree(ga.resolve("adapter/adapter_config.json").toFile())
+                        .get("r")
+                        .asInt());
 
         CliRun bad = CliRun.of(train(tmp.resolve("x"), "--method", "ssf", "--init", "pissa"));
         assertEquals(2, bad.code());
-        assertTrue(bad.err().contains("--init does not apply to --method ssf (it is an option of [lora, dora])"),
+        assertTrue(
+                bad.err().contains("--init does not apply to --method ssf (it is an option of [lora, dora])"),
                 bad.err());
         CliRun bad2 = CliRun.of(train(tmp.resolve("x"), "--init", "olora"));
         assertEquals(1, bad2.code());
@@ -317,7 +445,8 @@ class TrainCliTest {
         Path sara = tmp.resolve("sara");
         CliRun t = CliRun.of(train(sara, "--method", "sara", "--sara-fraction", "0.05"));
         assertEquals(0, t.code(), t.err() + t.out());
-        JsonNode cfg = Json.MAPPER.readTree(sara.resolve("adapter/adapter_config.json").toFile());
+        JsonNode cfg =
+                Json.MAPPER.readTree(sara.resolve("adapter/adapter_config.json").toFile());
         assertEquals("SARA", cfg.get("peft_type").asText());
         assertEquals(12, cfg.get("sara_reselect_step").asInt()); // halfway through 24 steps, as the reference
         try (NDManager m = NDManager.newBaseManager()) {
@@ -328,22 +457,48 @@ class TrainCliTest {
             assertEquals(Math.round(0.05 * 32 * 32), idx.size());
         }
         Path merged = tmp.resolve("sara-merged");
-        CliRun mg = CliRun.of("merge", "--model", tiny.toString(), "--adapter", sara.resolve("adapter").toString(),
-                "--output", merged.toString());
+        CliRun mg = CliRun.of(
+                "merge",
+                "--model",
+                tiny.toString(),
+                "--adapter",
+                sara.resolve("adapter").toString(),
+                "--output",
+                merged.toString());
         assertEquals(0, mg.code(), mg.err());
-        CliRun a = CliRun.of("predict", "--model", tiny.toString(), "--adapter", sara.resolve("adapter").toString(),
-                "--text", "Cheap meds, click here", "--json", "--max-length", "24");
-        CliRun b = CliRun.of("predict", "--model", merged.toString(), "--text", "Cheap meds, click here", "--json",
-                "--max-length", "24");
+        CliRun a = CliRun.of(
+                "predict",
+                "--model",
+                tiny.toString(),
+                "--adapter",
+                sara.resolve("adapter").toString(),
+                "--text",
+                "Cheap meds, click here",
+                "--json",
+                "--max-length",
+                "24");
+        CliRun b = CliRun.of(
+                "predict",
+                "--model",
+                merged.toString(),
+                "--text",
+                "Cheap meds, click here",
+                "--json",
+                "--max-length",
+                "24");
         assertEquals(0, a.code(), a.err());
         assertEquals(a.out(), b.out(), "the merged model predicts what the adapter does");
 
         Path spiel = tmp.resolve("spiel");
-        CliRun s = CliRun.of(train(spiel, "--method", "spiel", "--density", "0.02", "--sparse-gradient", "dense",
-                "--regrow-every", "8"));
+        CliRun s = CliRun.of(train(
+                spiel, "--method", "spiel", "--density", "0.02", "--sparse-gradient", "dense", "--regrow-every", "8"));
         assertEquals(0, s.code(), s.err() + s.out());
-        assertEquals("SPIEL", Json.MAPPER.readTree(spiel.resolve("adapter/adapter_config.json").toFile())
-                .get("peft_type").asText());
+        assertEquals(
+                "SPIEL",
+                Json.MAPPER
+                        .readTree(spiel.resolve("adapter/adapter_config.json").toFile())
+                        .get("peft_type")
+                        .asText());
 
         CliRun bad = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--sparse-gradient", "fast"));
         assertEquals(1, bad.code());
@@ -359,10 +514,11 @@ class TrainCliTest {
         assertEquals(2, noData.code());
         assertTrue(noData.err().contains("Missing required option: '--data"), noData.err());
 
-        CliRun method = CliRun.of("train", "--data", data.toString(), "--output", tmp.resolve("x").toString(),
-                "--method", "ia3");
+        CliRun method = CliRun.of(
+                "train", "--data", data.toString(), "--output", tmp.resolve("x").toString(), "--method", "ia3");
         assertEquals(2, method.code());
-        assertTrue(method.err().startsWith("--method must be one of [lora, dora, ssf, sara, spiel, full]; got 'ia3'"),
+        assertTrue(
+                method.err().startsWith("--method must be one of [lora, dora, ssf, sara, spiel, full]; got 'ia3'"),
                 method.err());
 
         CliRun rank = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--rank", "4"));
@@ -371,7 +527,8 @@ class TrainCliTest {
 
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"text\": \"ok\", \"label\": \"a\"}\n{\"label\": \"b\"}\n");
-        CliRun row = CliRun.of("train", "--data", bad.toString(), "--output", tmp.resolve("x").toString());
+        CliRun row = CliRun.of(
+                "train", "--data", bad.toString(), "--output", tmp.resolve("x").toString());
         assertEquals(1, row.code());
         assertTrue(row.err().strip().endsWith("bad.jsonl:2: 'text' is missing or empty"), row.err());
 

@@ -1,11 +1,10 @@
 package io.github.peft4j.linalg;
 
+import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-
-import java.util.SplittableRandom;
 
 /**
  * Truncated singular value decompositions on the CPU through ND4J (LAPACK), in float64.
@@ -118,13 +117,12 @@ public final class LowRank {
      */
     public static Svd svd(double[] m, int rows, int cols, int k, int powerIterations, long seed, double[] start) {
         if ((long) rows * cols != m.length) {
-            throw new IllegalArgumentException("matrix data has " + m.length + " values, expected rows*cols = "
-                    + rows + "*" + cols);
+            throw new IllegalArgumentException(
+                    "matrix data has " + m.length + " values, expected rows*cols = " + rows + "*" + cols);
         }
         int min = Math.min(rows, cols);
         if (k < 1 || k > min) {
-            throw new IllegalArgumentException("k must be in [1, min(rows=" + rows + ", cols=" + cols + ")]; got "
-                    + k);
+            throw new IllegalArgumentException("k must be in [1, min(rows=" + rows + ", cols=" + cols + ")]; got " + k);
         }
         if (powerIterations < 0) {
             throw new IllegalArgumentException("powerIterations must be >= 0; got " + powerIterations);
@@ -135,11 +133,12 @@ public final class LowRank {
         INDArray omega = gaussian(cols, l, seed);
         if (start != null) {
             if (start.length % cols != 0 || start.length / cols > l) {
-                throw new IllegalArgumentException("start must hold at most " + l + " rows of " + cols
-                        + " values; got " + start.length + " values");
+                throw new IllegalArgumentException("start must hold at most " + l + " rows of " + cols + " values; got "
+                        + start.length + " values");
             }
             int k0 = start.length / cols;
-            INDArray st = Nd4j.create(start, new long[] {k0, cols}, DataType.DOUBLE).transpose();
+            INDArray st =
+                    Nd4j.create(start, new long[] {k0, cols}, DataType.DOUBLE).transpose();
             omega.get(NDArrayIndex.all(), NDArrayIndex.interval(0, k0)).assign(st);
         }
         INDArray q = orthonormalBasis(a.mmul(omega));
@@ -156,12 +155,18 @@ public final class LowRank {
         INDArray uSmall = Nd4j.create(DataType.DOUBLE, new long[] {l, l}, 'f');
         INDArray wt = Nd4j.create(DataType.DOUBLE, new long[] {l, l}, 'f');
         Nd4j.getBlasWrapper().lapack().gesvd(rt, s, uSmall, wt);
-        INDArray u = q.mmul(uSmall);               // [rows, l]
-        INDArray vt = wt.mmul(bt.transpose());     // [l, cols]: W̃ᵀ Q2ᵀ
+        INDArray u = q.mmul(uSmall); // [rows, l]
+        INDArray vt = wt.mmul(bt.transpose()); // [l, cols]: W̃ᵀ Q2ᵀ
         double[] sk = new double[k];
         System.arraycopy(s.data().asDouble(), 0, sk, 0, k);
-        double[] uk = u.get(NDArrayIndex.all(), NDArrayIndex.interval(0, k)).dup('c').data().asDouble();
-        double[] vk = vt.get(NDArrayIndex.interval(0, k), NDArrayIndex.all()).dup('c').data().asDouble();
+        double[] uk = u.get(NDArrayIndex.all(), NDArrayIndex.interval(0, k))
+                .dup('c')
+                .data()
+                .asDouble();
+        double[] vk = vt.get(NDArrayIndex.interval(0, k), NDArrayIndex.all())
+                .dup('c')
+                .data()
+                .asDouble();
         return new Svd(uk, sk, vk, rows, cols);
     }
 

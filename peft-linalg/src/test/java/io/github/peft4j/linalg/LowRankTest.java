@@ -1,13 +1,12 @@
 package io.github.peft4j.linalg;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.Random;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
 
 class LowRankTest {
 
@@ -178,8 +177,7 @@ class LowRankTest {
     @Test
     void badArguments() {
         double[] m = new double[12];
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> LowRank.svd(m, 3, 4, 4, 0, 1));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LowRank.svd(m, 3, 4, 4, 0, 1));
         assertTrue(e.getMessage().contains("min(rows=3, cols=4)"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> LowRank.svd(m, 3, 5, 1, 0, 1));
     }

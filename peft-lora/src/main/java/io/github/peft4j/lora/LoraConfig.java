@@ -6,9 +6,6 @@ import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.AdapterConfigBuilder;
 import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.ConfigJson;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -18,6 +15,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * LoRA (Hu et al., 2021, https://arxiv.org/abs/2106.09685) and rsLoRA (Kalajdzievski, 2023,
@@ -44,8 +43,17 @@ import java.util.regex.Pattern;
  *     module path
  * @param alphaPattern {@code alpha_pattern}: per-module alpha overrides, matched the same way
  */
-public record LoraConfig(Targets targets, int rank, double alpha, double dropout, boolean useRslora, boolean useDora,
-        LoraInit init, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern) implements AdapterConfig {
+public record LoraConfig(
+        Targets targets,
+        int rank,
+        double alpha,
+        double dropout,
+        boolean useRslora,
+        boolean useDora,
+        LoraInit init,
+        Map<String, Integer> rankPattern,
+        Map<String, Double> alphaPattern)
+        implements AdapterConfig {
 
     /** The {@code peft_type} of LoRA. */
     public static final String PEFT_TYPE = "LORA";
@@ -53,12 +61,19 @@ public record LoraConfig(Targets targets, int rank, double alpha, double dropout
     private static final Logger LOG = LoggerFactory.getLogger(LoraConfig.class);
 
     /** Keys this class reads besides {@link Targets#KEYS}. */
-    private static final Set<String> READ = Set.of("r", "lora_alpha", "lora_dropout", "use_rslora", "use_dora",
-            "init_lora_weights", "rank_pattern", "alpha_pattern");
+    private static final Set<String> READ = Set.of(
+            "r",
+            "lora_alpha",
+            "lora_dropout",
+            "use_rslora",
+            "use_dora",
+            "init_lora_weights",
+            "rank_pattern",
+            "alpha_pattern");
 
     /** Bookkeeping keys ignored whatever their value. */
-    private static final Set<String> ALWAYS_IGNORED = Set.of("inference_mode", "peft_version", "revision",
-            "megatron_core", "qalora_group_size");
+    private static final Set<String> ALWAYS_IGNORED =
+            Set.of("inference_mode", "peft_version", "revision", "megatron_core", "qalora_group_size");
 
     /** Python PEFT keys that change the computation: accepted only at their default value. */
     private static final Map<String, String> MUST_BE_DEFAULT = Map.ofEntries(
@@ -69,10 +84,24 @@ public record LoraConfig(Targets targets, int rank, double alpha, double dropout
             Map.entry("use_qalora", "false"), Map.entry("alora_invocation_tokens", "null"));
 
     /** Python PEFT keys that carry bookkeeping or settings of methods not in use: ignored silently when unset. */
-    private static final Set<String> PEFT_BOOKKEEPING = Set.of("inference_mode", "peft_version", "revision",
-            "auto_mapping", "megatron_config", "megatron_core", "qalora_group_size", "loftq_config", "eva_config",
-            "corda_config", "lora_ga_config", "arrow_config", "kasa_config", "monteclora_config", "velora_config",
-            "use_bdlora", "ensure_weight_tying");
+    private static final Set<String> PEFT_BOOKKEEPING = Set.of(
+            "inference_mode",
+            "peft_version",
+            "revision",
+            "auto_mapping",
+            "megatron_config",
+            "megatron_core",
+            "qalora_group_size",
+            "loftq_config",
+            "eva_config",
+            "corda_config",
+            "lora_ga_config",
+            "arrow_config",
+            "kasa_config",
+            "monteclora_config",
+            "velora_config",
+            "use_bdlora",
+            "ensure_weight_tying");
 
     /** Validates and copies. */
     public LoraConfig {
@@ -91,8 +120,8 @@ public record LoraConfig(Targets targets, int rank, double alpha, double dropout
         alphaPattern = Map.copyOf(alphaPattern == null ? Map.of() : new TreeMap<>(alphaPattern));
         for (Map.Entry<String, Integer> e : rankPattern.entrySet()) {
             if (e.getValue() < 1) {
-                throw new IllegalArgumentException("LoraConfig.rank_pattern['" + e.getKey() + "'] must be ≥ 1; got "
-                        + e.getValue());
+                throw new IllegalArgumentException(
+                        "LoraConfig.rank_pattern['" + e.getKey() + "'] must be ≥ 1; got " + e.getValue());
             }
             Pattern.compile(e.getKey());
         }
@@ -150,7 +179,8 @@ public record LoraConfig(Targets targets, int rank, double alpha, double dropout
 
     private static String patternKey(Set<String> keys, String path) {
         for (String k : new java.util.TreeSet<>(keys)) {
-            if (path.equals(k) || Pattern.compile("(.*\\.)?(" + k + ")").matcher(path).matches()) {
+            if (path.equals(k)
+                    || Pattern.compile("(.*\\.)?(" + k + ")").matcher(path).matches()) {
                 return k;
             }
         }
@@ -205,8 +235,8 @@ public record LoraConfig(Targets targets, int rank, double alpha, double dropout
             String def = MUST_BE_DEFAULT.get(k);
             if (def != null) {
                 if (!ConfigJson.isUnset(v) && !v.toString().equals(def)) {
-                    throw new IllegalArgumentException("LoraConfig." + k + " = " + v + " is not supported by peft4j"
-                            + " (expected " + def + ")");
+                    throw new IllegalArgumentException(
+                            "LoraConfig." + k + " = " + v + " is not supported by peft4j" + " (expected " + def + ")");
                 }
                 continue;
             }
@@ -240,11 +270,17 @@ public record LoraConfig(Targets targets, int rank, double alpha, double dropout
             }
         }
         Map<String, Integer> rp = new LinkedHashMap<>();
-        json.path("rank_pattern").fields().forEachRemaining(e -> rp.put(e.getKey(), Math.toIntExact(
-                ConfigJson.integer(e.getValue(), "LoraConfig.rank_pattern['" + e.getKey() + "']"))));
+        json.path("rank_pattern")
+                .fields()
+                .forEachRemaining(e -> rp.put(
+                        e.getKey(),
+                        Math.toIntExact(
+                                ConfigJson.integer(e.getValue(), "LoraConfig.rank_pattern['" + e.getKey() + "']"))));
         Map<String, Double> ap = new LinkedHashMap<>();
-        json.path("alpha_pattern").fields().forEachRemaining(e -> ap.put(e.getKey(),
-                ConfigJson.number(e.getValue(), "LoraConfig.alpha_pattern['" + e.getKey() + "']")));
+        json.path("alpha_pattern")
+                .fields()
+                .forEachRemaining(e -> ap.put(
+                        e.getKey(), ConfigJson.number(e.getValue(), "LoraConfig.alpha_pattern['" + e.getKey() + "']")));
         return b.optRankPattern(rp).optAlphaPattern(ap).build();
     }
 
@@ -254,8 +290,16 @@ public record LoraConfig(Targets targets, int rank, double alpha, double dropout
      * @return a builder
      */
     public Builder toBuilder() {
-        return builder().optTargets(targets).optRank(rank).optAlpha(alpha).optDropout(dropout).optUseRslora(useRslora)
-                .optUseDora(useDora).optInit(init).optRankPattern(rankPattern).optAlphaPattern(alphaPattern);
+        return builder()
+                .optTargets(targets)
+                .optRank(rank)
+                .optAlpha(alpha)
+                .optDropout(dropout)
+                .optUseRslora(useRslora)
+                .optUseDora(useDora)
+                .optInit(init)
+                .optRankPattern(rankPattern)
+                .optAlphaPattern(alphaPattern);
     }
 
     /** Builds a {@link LoraConfig}. Defaults are Python PEFT's: r 8, alpha 8, dropout 0. */
@@ -371,8 +415,16 @@ public record LoraConfig(Targets targets, int rank, double alpha, double dropout
          * @throws IllegalArgumentException naming the field and bound that a value breaks
          */
         public LoraConfig build() {
-            return new LoraConfig(buildTargets("LoraConfig"), rank, alpha, dropout, useRslora, useDora, init,
-                    rankPattern, alphaPattern);
+            return new LoraConfig(
+                    buildTargets("LoraConfig"),
+                    rank,
+                    alpha,
+                    dropout,
+                    useRslora,
+                    useDora,
+                    init,
+                    rankPattern,
+                    alphaPattern);
         }
     }
 }

@@ -15,14 +15,13 @@ import io.github.peft4j.lora.variant.LoraVariant;
 import io.github.peft4j.lora.variant.LoraWeights;
 import io.github.peft4j.lora.variant.ResidualLora;
 import io.github.peft4j.lora.variant.StandardLora;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.BinaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * LoRA on one linear layer: A [r, in], B [out, r], scaling s, dropout on the adapter's input, and a
@@ -55,29 +54,33 @@ public final class LoraLayer implements LayerAdapter {
         long in = layer.inFeatures();
         long out = layer.outFeatures();
         if (rank > Math.min(in, out)) {
-            throw new IllegalArgumentException("LoraConfig.r" + (config.rankPattern().isEmpty() ? ""
-                    : " (or rank_pattern)") + " must be in [1, min(in=" + in + ", out=" + out + ")] for '"
-                    + layer.path() + "'; got " + rank);
+            throw new IllegalArgumentException(
+                    "LoraConfig.r" + (config.rankPattern().isEmpty() ? "" : " (or rank_pattern)")
+                            + " must be in [1, min(in=" + in + ", out=" + out + ")] for '"
+                            + layer.path() + "'; got " + rank);
         }
         NDArray w = layer.weight().getArray();
         SplittableRandom rnd = ctx.random(layer.path());
         float[] a = new float[Math.toIntExact(rank * in)];
         float[] b = new float[Math.toIntExact(out * rank)];
         switch (config.init()) {
-            case DEFAULT -> uniform(rnd, a, 1 / Math.sqrt(in));
+            case DEFAULT -> uniform(rnd, a, 1 / Math.sqrt((double) in));
             case GAUSSIAN -> {
                 for (int i = 0; i < a.length; i++) {
                     a[i] = (float) (nextGaussian(rnd) / rank);
                 }
             }
             case RANDOM -> {
-                uniform(rnd, a, 1 / Math.sqrt(in));
-                uniform(rnd, b, 1 / Math.sqrt(rank));
+                uniform(rnd, a, 1 / Math.sqrt((double) in));
+                uniform(rnd, b, 1 / Math.sqrt((double) rank));
             }
             default -> throw new IllegalStateException(config.init().toString());
         }
-        this.weights = new LoraWeights(layer, parameter(ctx.manager(), "lora_A", a, new Shape(rank, in), w),
-                parameter(ctx.manager(), "lora_B", b, new Shape(out, rank), w), scaling);
+        this.weights = new LoraWeights(
+                layer,
+                parameter(ctx.manager(), "lora_A", a, new Shape(rank, in), w),
+                parameter(ctx.manager(), "lora_B", b, new Shape(out, rank), w),
+                scaling);
         this.variant = config.useDora() ? new Dora(weights, ctx.manager()) : new StandardLora(weights);
     }
 
@@ -94,8 +97,11 @@ public final class LoraLayer implements LayerAdapter {
     }
 
     private static Parameter parameter(NDManager manager, String name, float[] data, Shape shape, NDArray like) {
-        return Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT)
-                .optArray(ParameterValues.create(manager, data, shape, like)).build();
+        return Parameter.builder()
+                .setName(name)
+                .setType(Parameter.Type.WEIGHT)
+                .optArray(ParameterValues.create(manager, data, shape, like))
+                .build();
     }
 
     /**
@@ -217,8 +223,8 @@ public final class LoraLayer implements LayerAdapter {
 
     private static void checkLength(String name, float[] v, Shape shape) {
         if (v.length != shape.size()) {
-            throw new IllegalArgumentException(name + " needs " + shape.size() + " values for shape " + shape
-                    + "; got " + v.length);
+            throw new IllegalArgumentException(
+                    name + " needs " + shape.size() + " values for shape " + shape + "; got " + v.length);
         }
     }
 
@@ -249,7 +255,8 @@ public final class LoraLayer implements LayerAdapter {
         }
         NDArray a = store.getValue(weights.a(), input.getDevice(), training);
         NDArray b = store.getValue(weights.b(), input.getDevice(), training);
-        NDArray x = dropout > 0 && training ? Dropout.dropout(input, (float) dropout, true).singletonOrThrow()
+        NDArray x = dropout > 0 && training
+                ? Dropout.dropout(input, (float) dropout, true).singletonOrThrow()
                 : input;
         return variant.forward(store, input, x, baseOutput, a, b, training);
     }
@@ -258,8 +265,10 @@ public final class LoraLayer implements LayerAdapter {
     public NDArray adaptWeight(ParameterStore store, NDArray weight, NDManager scope, boolean training) {
         if (training && dropout > 0 && !warnedDropout) {
             warnedDropout = true;
-            LOG.warn("lora_dropout={} is ignored on the weight path ('{}'); it applies to activation-path layers",
-                    dropout, target.path());
+            LOG.warn(
+                    "lora_dropout={} is ignored on the weight path ('{}'); it applies to activation-path layers",
+                    dropout,
+                    target.path());
         }
         NDArray a = store.getValue(weights.a(), weight.getDevice(), training);
         NDArray b = store.getValue(weights.b(), weight.getDevice(), training);
@@ -307,10 +316,13 @@ public final class LoraLayer implements LayerAdapter {
         }
         NDArray a0 = state.get(ResidualLora.STATE_PREFIX + init + ".A");
         NDArray b0 = state.get(ResidualLora.STATE_PREFIX + init + ".B");
-        if (a0 == null || b0 == null || !a0.getShape().equals(weights.a().getArray().getShape())
+        if (a0 == null
+                || b0 == null
+                || !a0.getShape().equals(weights.a().getArray().getShape())
                 || !b0.getShape().equals(weights.b().getArray().getShape())) {
             throw new IllegalArgumentException("residual state of '" + target.path() + "' needs A₀ "
-                    + weights.a().getArray().getShape() + " and B₀ " + weights.b().getArray().getShape() + "; got "
+                    + weights.a().getArray().getShape() + " and B₀ "
+                    + weights.b().getArray().getShape() + "; got "
                     + state.keySet());
         }
         if (variant instanceof Dora) {
@@ -321,7 +333,11 @@ public final class LoraLayer implements LayerAdapter {
 
     @Override
     public String describe() {
-        return String.format(Locale.ROOT, "%s rank %d, scaling %s", variant.describe(), rank,
+        return String.format(
+                Locale.ROOT,
+                "%s rank %d, scaling %s",
+                variant.describe(),
+                rank,
                 scaling == Math.rint(scaling) ? Long.toString((long) scaling) : Double.toString(scaling));
     }
 

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.AdapterMethod;
 import io.github.peft4j.core.TargetLayer;
-
 import java.util.List;
 import java.util.Map;
+import java.util.SortedSet;
 import java.util.TreeSet;
 
 /** The LoRA method (with its DoRA and residual variants), registered through {@code META-INF/services}. */
@@ -59,18 +59,19 @@ public final class LoraMethod implements AdapterMethod<LoraConfig, LoraLayer> {
 
     @Override
     public List<String> modelCardNotes(LoraConfig config, Map<String, LoraLayer> layers) {
-        TreeSet<String> inits = residualInits(layers);
+        SortedSet<String> inits = residualInits(layers);
         if (inits.isEmpty()) {
             return List.of();
         }
-        return List.of("initialisation: " + String.join(", ", inits) + " (residual: trained on W − s·B₀A₀ with"
-                + " the stored base weights untouched)",
+        return List.of(
+                "initialisation: " + String.join(", ", inits) + " (residual: trained on W − s·B₀A₀ with"
+                        + " the stored base weights untouched)",
                 "saved at rank 2r relative to the ORIGINAL base weights: lora_A = [A; A₀], lora_B = [B, −B₀]; r,"
                         + " rank_pattern and lora_alpha in adapter_config.json are doubled (alpha × √2 with"
                         + " rsLoRA) so the scaling is unchanged. Load it onto the unmodified base model.");
     }
 
-    private static TreeSet<String> residualInits(Map<String, LoraLayer> layers) {
+    private static SortedSet<String> residualInits(Map<String, LoraLayer> layers) {
         TreeSet<String> inits = new TreeSet<>();
         String plain = null;
         for (Map.Entry<String, LoraLayer> e : layers.entrySet()) {

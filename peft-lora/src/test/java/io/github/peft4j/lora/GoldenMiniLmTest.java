@@ -1,5 +1,9 @@
 package io.github.peft4j.lora;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -13,21 +17,15 @@ import io.github.peft4j.core.io.Safetensors;
 import io.github.peft4j.models.bert.Bert;
 import io.github.peft4j.models.bert.BertTokenizer;
 import io.github.peft4j.models.bert.MiniLm;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The interop proof: adapters written by Python's PEFT 0.21 on all-MiniLM-L6-v2 load in peft4j and reproduce the
@@ -50,7 +48,8 @@ class GoldenMiniLmTest {
     }
 
     private static JsonNode expected(String name) throws IOException {
-        return Json.MAPPER.readTree(LoraInteropTest.golden(name + "/expected_outputs.json").toFile());
+        return Json.MAPPER.readTree(
+                LoraInteropTest.golden(name + "/expected_outputs.json").toFile());
     }
 
     private static List<String> texts(JsonNode e) {
@@ -87,7 +86,8 @@ class GoldenMiniLmTest {
     }
 
     private static BertTokenizer.Batch tokenize(JsonNode e) throws IOException {
-        try (BertTokenizer tok = BertTokenizer.open(modelDir, e.get("max_length").asInt())) {
+        try (BertTokenizer tok =
+                BertTokenizer.open(modelDir, e.get("max_length").asInt())) {
             BertTokenizer.Batch b = tok.encode(texts(e));
             // Python's tokenizer and peft4j's see the same ids
             assertArrayEquals(longs(e.get("input_ids")), b.inputIds());
@@ -105,7 +105,8 @@ class GoldenMiniLmTest {
         JsonNode e = expected(name);
         BertTokenizer.Batch batch = tokenize(e);
         PeftModel peft = PeftModel.builder()
-                .setBaseModel(Bert.loadForSequenceClassification(modelDir, 2, manager, true, 0)).build();
+                .setBaseModel(Bert.loadForSequenceClassification(modelDir, 2, manager, true, 0))
+                .build();
         Path golden = LoraInteropTest.golden(name);
         peft.loadAdapter(golden, "default");
         assertEquals(InjectionMode.ACTIVATION, peft.getInjectionMode("bert.encoder.layer.0.attention.self.query"));
@@ -118,8 +119,10 @@ class GoldenMiniLmTest {
         }
 
         peft.saveAdapters(tmp);
-        Map<String, NDArray> py = Safetensors.read(golden.resolve("adapter_model.safetensors"), manager).tensors();
-        Map<String, NDArray> ours = Safetensors.read(tmp.resolve("adapter_model.safetensors"), manager).tensors();
+        Map<String, NDArray> py = Safetensors.read(golden.resolve("adapter_model.safetensors"), manager)
+                .tensors();
+        Map<String, NDArray> ours = Safetensors.read(tmp.resolve("adapter_model.safetensors"), manager)
+                .tensors();
         assertEquals(new java.util.TreeSet<>(py.keySet()), new java.util.TreeSet<>(ours.keySet()));
         for (String k : py.keySet()) {
             assertArrayEquals(py.get(k).toFloatArray(), ours.get(k).toFloatArray(), 0f, k);
@@ -127,7 +130,8 @@ class GoldenMiniLmTest {
 
         peft.merge();
         try (NDManager s = manager.newSubManager()) {
-            double d = maxDiff(e.get("logits"), run(peft, batch, s).singletonOrThrow().toFloatArray());
+            double d = maxDiff(
+                    e.get("logits"), run(peft, batch, s).singletonOrThrow().toFloatArray());
             assertTrue(d <= 1e-4, "merged logits differ from Python's by " + d);
         }
         return peft;
@@ -145,18 +149,24 @@ class GoldenMiniLmTest {
         PeftModel peft = PeftModel.builder().setBaseModel(MiniLm.load(manager)).build();
         peft.loadAdapter(LoraInteropTest.golden("feature-rslora-patterns"), "default");
         assertEquals(24, peft.getTargetPaths("default").size()); // 6 layers × query, key, value, intermediate.dense
-        assertEquals(2, peft.getLayerAdapters("default", LoraLayer.class).get("encoder.layer.3.attention.self.value")
-                .getRank());
+        assertEquals(
+                2,
+                peft.getLayerAdapters("default", LoraLayer.class)
+                        .get("encoder.layer.3.attention.self.value")
+                        .getRank());
         try (NDManager s = manager.newSubManager()) {
             NDList out = run(peft, batch, s);
             double emb = maxDiff(e.get("embeddings"), out.get(1).toFloatArray());
-            double cls = maxDiff(e.get("last_hidden_state_cls"), out.get(0).get(":, 0, :").toFloatArray());
+            double cls = maxDiff(
+                    e.get("last_hidden_state_cls"), out.get(0).get(":, 0, :").toFloatArray());
             System.out.println("feature-rslora embeddings vs Python: max abs diff " + emb + ", CLS " + cls);
             assertTrue(emb <= 1e-4 && cls <= 1e-4, "embeddings " + emb + ", CLS " + cls);
         }
         peft.disableAdapters();
         try (NDManager s = manager.newSubManager()) {
-            double base = maxDiff(e.get("base_outputs").get("embeddings"), run(peft, batch, s).get(1).toFloatArray());
+            double base = maxDiff(
+                    e.get("base_outputs").get("embeddings"),
+                    run(peft, batch, s).get(1).toFloatArray());
             assertTrue(base <= 1e-4, "base embeddings differ by " + base);
         }
     }
@@ -170,14 +180,26 @@ class GoldenMiniLmTest {
         try (NDManager s = manager.newSubManager()) {
             before = run(base, batch, s).get(0).toFloatArray();
         }
-        PeftModel peft = PeftModel.builder().setBaseModel(base).setConfig(LoraConfig.builder()
-                .setTargetModules("query", "value").optRank(8).optAlpha(16).build()).build();
+        PeftModel peft = PeftModel.builder()
+                .setBaseModel(base)
+                .setConfig(LoraConfig.builder()
+                        .setTargetModules("query", "value")
+                        .optRank(8)
+                        .optAlpha(16)
+                        .build())
+                .build();
         try (NDManager s = manager.newSubManager()) {
             assertArrayEquals(before, run(peft, batch, s).get(0).toFloatArray(), 0f);
         }
         peft.deleteAdapter("default");
-        peft.addAdapter("random", LoraConfig.builder().setTargetModules("query", "value").optRank(8).optAlpha(16)
-                .optInit(LoraInit.RANDOM).build());
+        peft.addAdapter(
+                "random",
+                LoraConfig.builder()
+                        .setTargetModules("query", "value")
+                        .optRank(8)
+                        .optAlpha(16)
+                        .optInit(LoraInit.RANDOM)
+                        .build());
         float[] unmerged;
         try (NDManager s = manager.newSubManager()) {
             unmerged = run(peft, batch, s).get(0).toFloatArray();
@@ -205,7 +227,10 @@ class GoldenMiniLmTest {
         PeftModel peft = checkSequenceClassification("seqcls-dora", tmp);
         // "dense" targets attention.output, intermediate and output dense layers, not the pooler saved whole
         assertEquals(30, peft.getTargetPaths("default").size());
-        assertTrue(peft.getLayerAdapters("default", LoraLayer.class).get("bert.encoder.layer.2.output.dense")
-                .getVariant() instanceof io.github.peft4j.lora.variant.Dora);
+        assertTrue(
+                peft.getLayerAdapters("default", LoraLayer.class)
+                                .get("bert.encoder.layer.2.output.dense")
+                                .getVariant()
+                        instanceof io.github.peft4j.lora.variant.Dora);
     }
 }

@@ -6,10 +6,9 @@ import ai.djl.nn.Block;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.InjectionMode;
 import io.github.peft4j.core.ModuleSelector;
+import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.testing.AdapterContract;
 import io.github.peft4j.testing.AdapterProfile;
-import io.github.peft4j.core.testing.TestModels;
-
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -17,8 +16,13 @@ import java.util.stream.Stream;
 /** LoRA's profiles in the shared adapter contract suite. */
 class LoraContractTest extends AdapterContract {
 
-    record Profile(String name, Function<NDManager, Block> model, Shape inputShape, LoraConfig config,
-            InjectionMode injectionMode) implements AdapterProfile {
+    record Profile(
+            String name,
+            Function<NDManager, Block> model,
+            Shape inputShape,
+            LoraConfig config,
+            InjectionMode injectionMode)
+            implements AdapterProfile {
         @Override
         public Block newBaseModel(NDManager manager) {
             return model.apply(manager);
@@ -45,30 +49,75 @@ class LoraContractTest extends AdapterContract {
         Function<NDManager, Block> mlp = m -> TestModels.mlp(m, 1, ai.djl.ndarray.types.DataType.FLOAT32);
         Function<NDManager, Block> enc = m -> TestModels.tinyEncoder(m, 2, ai.djl.ndarray.types.DataType.FLOAT32);
         return Stream.of(
-                new Profile("lora all-linear, activation path (SequentialBlock)", mlp, new Shape(5, 8),
-                        LoraConfig.builder().setTargetModules("all-linear").optRank(4).optAlpha(8).build(),
+                new Profile(
+                        "lora all-linear, activation path (SequentialBlock)",
+                        mlp,
+                        new Shape(5, 8),
+                        LoraConfig.builder()
+                                .setTargetModules("all-linear")
+                                .optRank(4)
+                                .optAlpha(8)
+                                .build(),
                         InjectionMode.AUTO),
-                new Profile("lora all-linear, forced weight path", mlp, new Shape(5, 8),
-                        LoraConfig.builder().setTargetModules("all-linear").optRank(4).optAlpha(8).build(),
+                new Profile(
+                        "lora all-linear, forced weight path",
+                        mlp,
+                        new Shape(5, 8),
+                        LoraConfig.builder()
+                                .setTargetModules("all-linear")
+                                .optRank(4)
+                                .optAlpha(8)
+                                .build(),
                         InjectionMode.WEIGHT),
-                new Profile("lora query/value + modules_to_save classifier, weight path", enc, new Shape(6, 16),
-                        LoraConfig.builder().setTargetModules("value", "query").optRank(8).optAlpha(16)
-                                .optModulesToSave("classifier", "classifier", "score").optTaskType("SEQ_CLS")
+                new Profile(
+                        "lora query/value + modules_to_save classifier, weight path",
+                        enc,
+                        new Shape(6, 16),
+                        LoraConfig.builder()
+                                .setTargetModules("value", "query")
+                                .optRank(8)
+                                .optAlpha(16)
+                                .optModulesToSave("classifier", "classifier", "score")
+                                .optTaskType("SEQ_CLS")
                                 .build(),
                         InjectionMode.AUTO),
-                new Profile("rslora regex + rank/alpha patterns + dropout", enc, new Shape(6, 16),
-                        LoraConfig.builder().setTargetModules(ModuleSelector.regex(".*\\.(query|key|value)"))
-                                .optRank(4).optAlpha(8).optUseRslora(true).optDropout(0.1)
-                                .optRankPattern(Map.of("value", 2)).optAlphaPattern(Map.of("value", 4.0))
-                                .optInit(LoraInit.GAUSSIAN).build(),
-                        InjectionMode.AUTO),
-                new Profile("dora all-linear, activation path", mlp, new Shape(5, 8),
-                        LoraConfig.builder().setTargetModules("all-linear").optRank(4).optAlpha(8).optUseDora(true)
+                new Profile(
+                        "rslora regex + rank/alpha patterns + dropout",
+                        enc,
+                        new Shape(6, 16),
+                        LoraConfig.builder()
+                                .setTargetModules(ModuleSelector.regex(".*\\.(query|key|value)"))
+                                .optRank(4)
+                                .optAlpha(8)
+                                .optUseRslora(true)
+                                .optDropout(0.1)
+                                .optRankPattern(Map.of("value", 2))
+                                .optAlphaPattern(Map.of("value", 4.0))
+                                .optInit(LoraInit.GAUSSIAN)
                                 .build(),
                         InjectionMode.AUTO),
-                new Profile("dora query/value + dropout, weight path", enc, new Shape(6, 16),
-                        LoraConfig.builder().setTargetModules("query", "value").optRank(4).optAlpha(8)
-                                .optUseDora(true).optDropout(0.1).build(),
+                new Profile(
+                        "dora all-linear, activation path",
+                        mlp,
+                        new Shape(5, 8),
+                        LoraConfig.builder()
+                                .setTargetModules("all-linear")
+                                .optRank(4)
+                                .optAlpha(8)
+                                .optUseDora(true)
+                                .build(),
+                        InjectionMode.AUTO),
+                new Profile(
+                        "dora query/value + dropout, weight path",
+                        enc,
+                        new Shape(6, 16),
+                        LoraConfig.builder()
+                                .setTargetModules("query", "value")
+                                .optRank(4)
+                                .optAlpha(8)
+                                .optUseDora(true)
+                                .optDropout(0.1)
+                                .build(),
                         InjectionMode.AUTO));
     }
 

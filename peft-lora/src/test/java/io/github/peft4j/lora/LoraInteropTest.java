@@ -1,25 +1,22 @@
 package io.github.peft4j.lora;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
 import io.github.peft4j.core.testing.ManagedTest;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Files written by Python PEFT 0.21 (test resources copied from the shared golden set): their configs parse with
@@ -27,10 +24,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class LoraInteropTest extends ManagedTest {
 
-
     static Path golden(String name) {
         try {
-            return Path.of(LoraInteropTest.class.getResource("/golden/hf-peft-0.21/" + name).toURI());
+            return Path.of(LoraInteropTest.class
+                    .getResource("/golden/hf-peft-0.21/" + name)
+                    .toURI());
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
@@ -44,7 +42,9 @@ class LoraInteropTest extends ManagedTest {
         assertEquals(4, c.rank());
         assertEquals(8, c.alpha());
         assertTrue(c.useRslora());
-        assertEquals(ModuleSelector.regex(".*\\.(query|key|value|intermediate\\.dense)"), c.targets().targetModules());
+        assertEquals(
+                ModuleSelector.regex(".*\\.(query|key|value|intermediate\\.dense)"),
+                c.targets().targetModules());
         assertEquals(Map.of("value", 2), c.rankPattern());
         assertEquals(Map.of("value", 4.0), c.alphaPattern());
         assertEquals("FEATURE_EXTRACTION", c.targets().taskType());
@@ -65,55 +65,77 @@ class LoraInteropTest extends ManagedTest {
     void doraConfigParses() throws IOException {
         LoraConfig c = LoraConfig.fromJson(Json.readObject(golden("seqcls-dora/adapter_config.json")));
         assertTrue(c.useDora());
-        assertEquals(ModuleSelector.names("dense", "query", "value"), c.targets().targetModules());
+        assertEquals(
+                ModuleSelector.names("dense", "query", "value"), c.targets().targetModules());
         assertTrue(c.toJson().get("use_dora").asBoolean());
     }
 
     @Test
     void pythonSafetensorsReadsAndRewritesToTheSameTensors(@TempDir Path tmp) throws IOException {
-        Safetensors.Contents py = Safetensors.read(golden("feature-rslora-patterns/adapter_model.safetensors"),
-                manager);
+        Safetensors.Contents py =
+                Safetensors.read(golden("feature-rslora-patterns/adapter_model.safetensors"), manager);
         assertEquals(Map.of("format", "pt"), py.metadata());
         assertEquals(48, py.tensors().size()); // 6 layers × (q, k, v, intermediate.dense) × (A, B)
         String q = "base_model.model.encoder.layer.0.attention.self.query.";
         String v = "base_model.model.encoder.layer.0.attention.self.value.";
-        assertEquals(new ai.djl.ndarray.types.Shape(4, 384), py.tensors().get(q + "lora_A.weight").getShape());
-        assertEquals(new ai.djl.ndarray.types.Shape(384, 4), py.tensors().get(q + "lora_B.weight").getShape());
-        assertEquals(new ai.djl.ndarray.types.Shape(2, 384), py.tensors().get(v + "lora_A.weight").getShape());
-        assertEquals(new ai.djl.ndarray.types.Shape(1536, 4), py.tensors()
-                .get("base_model.model.encoder.layer.0.intermediate.dense.lora_B.weight").getShape());
+        assertEquals(
+                new ai.djl.ndarray.types.Shape(4, 384),
+                py.tensors().get(q + "lora_A.weight").getShape());
+        assertEquals(
+                new ai.djl.ndarray.types.Shape(384, 4),
+                py.tensors().get(q + "lora_B.weight").getShape());
+        assertEquals(
+                new ai.djl.ndarray.types.Shape(2, 384),
+                py.tensors().get(v + "lora_A.weight").getShape());
+        assertEquals(
+                new ai.djl.ndarray.types.Shape(1536, 4),
+                py.tensors()
+                        .get("base_model.model.encoder.layer.0.intermediate.dense.lora_B.weight")
+                        .getShape());
 
         Path out = tmp.resolve("rewritten.safetensors");
         Safetensors.write(out, py.tensors(), Map.of("format", "pt"));
         Safetensors.Contents back = Safetensors.read(out, manager);
-        assertEquals(py.tensors().keySet(), new java.util.TreeSet<>(back.tensors().keySet()));
+        assertEquals(
+                py.tensors().keySet(), new java.util.TreeSet<>(back.tensors().keySet()));
         for (Map.Entry<String, NDArray> e : py.tensors().entrySet()) {
-            assertArrayEquals(e.getValue().toFloatArray(), back.tensors().get(e.getKey()).toFloatArray(), 0f,
-                    e.getKey());
+            assertArrayEquals(
+                    e.getValue().toFloatArray(), back.tensors().get(e.getKey()).toFloatArray(), 0f, e.getKey());
         }
     }
 
     @Test
     void savedKeysAndShapesFollowTheHuggingFaceLayout(@TempDir Path tmp) throws IOException {
         io.github.peft4j.core.PeftModel m = io.github.peft4j.core.PeftModel.builder()
-                .setBaseModel(io.github.peft4j.core.testing.TestModels.tinyEncoder(manager, 2,
-                        ai.djl.ndarray.types.DataType.FLOAT32))
-                .setConfig(LoraConfig.builder().setTargetModules("query").optRank(8).optAlpha(16)
-                        .optModulesToSave("classifier").optTaskType("SEQ_CLS").build())
+                .setBaseModel(io.github.peft4j.core.testing.TestModels.tinyEncoder(
+                        manager, 2, ai.djl.ndarray.types.DataType.FLOAT32))
+                .setConfig(LoraConfig.builder()
+                        .setTargetModules("query")
+                        .optRank(8)
+                        .optAlpha(16)
+                        .optModulesToSave("classifier")
+                        .optTaskType("SEQ_CLS")
+                        .build())
                 .build();
         m.saveAdapters(tmp);
         Safetensors.Contents c = Safetensors.read(tmp.resolve("adapter_model.safetensors"), manager);
         assertEquals(Map.of("format", "pt"), c.metadata());
         Map<String, List<Long>> shapes = new java.util.TreeMap<>();
-        c.tensors().forEach((k, v) -> shapes.put(k, java.util.Arrays.stream(v.getShape().getShape()).boxed()
-                .collect(java.util.stream.Collectors.toList())));
-        assertEquals(Map.of(
-                "base_model.model.encoder.0.query.lora_A.weight", List.of(8L, 16L),
-                "base_model.model.encoder.0.query.lora_B.weight", List.of(16L, 8L),
-                "base_model.model.encoder.1.query.lora_A.weight", List.of(8L, 16L),
-                "base_model.model.encoder.1.query.lora_B.weight", List.of(16L, 8L),
-                "base_model.model.classifier.weight", List.of(3L, 16L),
-                "base_model.model.classifier.bias", List.of(3L)), shapes);
+        c.tensors()
+                .forEach((k, v) -> shapes.put(
+                        k,
+                        java.util.Arrays.stream(v.getShape().getShape())
+                                .boxed()
+                                .collect(java.util.stream.Collectors.toList())));
+        assertEquals(
+                Map.of(
+                        "base_model.model.encoder.0.query.lora_A.weight", List.of(8L, 16L),
+                        "base_model.model.encoder.0.query.lora_B.weight", List.of(16L, 8L),
+                        "base_model.model.encoder.1.query.lora_A.weight", List.of(8L, 16L),
+                        "base_model.model.encoder.1.query.lora_B.weight", List.of(16L, 8L),
+                        "base_model.model.classifier.weight", List.of(3L, 16L),
+                        "base_model.model.classifier.bias", List.of(3L)),
+                shapes);
         ObjectNode cfg = Json.readObject(tmp.resolve("adapter_config.json"));
         assertEquals("LORA", cfg.get("peft_type").asText());
         assertEquals(8, cfg.get("r").asInt());
@@ -139,17 +161,22 @@ class LoraInteropTest extends ManagedTest {
         Safetensors.write(tmp.resolve("adapter_model.safetensors"), t, Map.of("format", "pt"));
 
         io.github.peft4j.core.PeftModel m = io.github.peft4j.core.PeftModel.builder()
-                .setBaseModel(io.github.peft4j.core.testing.TestModels.tinyEncoder(manager, 2,
-                        ai.djl.ndarray.types.DataType.FLOAT32)).build();
+                .setBaseModel(io.github.peft4j.core.testing.TestModels.tinyEncoder(
+                        manager, 2, ai.djl.ndarray.types.DataType.FLOAT32))
+                .build();
         m.loadAdapter(tmp, "python");
         LoraLayer q = (LoraLayer) m.getLayerAdapter("python", "encoder.1.query");
         assertEquals(2.0, q.getScaling()); // alpha 16 / r 8
-        assertArrayEquals(t.get("base_model.model.encoder.1.query.lora_B.weight").toFloatArray(),
-                q.getLoraB().getArray().toFloatArray(), 0f);
+        assertArrayEquals(
+                t.get("base_model.model.encoder.1.query.lora_B.weight").toFloatArray(),
+                q.getLoraB().getArray().toFloatArray(),
+                0f);
         Map<String, NDArray> loaded = m.getAdapterTensors("python");
         assertEquals(new java.util.TreeSet<>(t.keySet()), loaded.keySet());
-        assertArrayEquals(t.get("base_model.model.classifier.bias").toFloatArray(),
-                loaded.get("base_model.model.classifier.bias").toFloatArray(), 0f);
+        assertArrayEquals(
+                t.get("base_model.model.classifier.bias").toFloatArray(),
+                loaded.get("base_model.model.classifier.bias").toFloatArray(),
+                0f);
     }
 
     private static NDArray rand(java.util.SplittableRandom r, long... shape) {

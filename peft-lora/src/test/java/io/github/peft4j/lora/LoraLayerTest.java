@@ -1,5 +1,10 @@
 package io.github.peft4j.lora;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -12,27 +17,21 @@ import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-import ai.djl.engine.Engine;
 import io.github.peft4j.core.InjectionMode;
 import io.github.peft4j.core.PeftModel;
-import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.core.testing.ManagedTest;
+import io.github.peft4j.core.testing.TestModels;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.util.SplittableRandom;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 /** Numerical checks of LoRA: gradients, scaling, the two injection paths. */
 class LoraLayerTest extends ManagedTest {
 
-
     private static Block linear(long in, long out, DataType type) {
-        SequentialBlock b = new SequentialBlock().add(Linear.builder().setUnits(out).build());
+        SequentialBlock b =
+                new SequentialBlock().add(Linear.builder().setUnits(out).build());
         b.initialize(manager, type, new Shape(1, in));
         TestModels.fill(b, 3);
         return b;
@@ -50,18 +49,28 @@ class LoraLayerTest extends ManagedTest {
     /** Loss = Σ y ⊙ c, so dL/dy = c. */
     private static double loss(PeftModel m, NDArray x, NDArray c) {
         try (NDManager s = manager.newSubManager()) {
-            NDArray y = m.forward(new ParameterStore(s, false), new NDList(x), false).singletonOrThrow();
+            NDArray y = m.forward(new ParameterStore(s, false), new NDList(x), false)
+                    .singletonOrThrow();
             return y.mul(c).sum().getDouble();
         }
     }
 
     @ParameterizedTest
-    @EnumSource(value = InjectionMode.class, names = {"ACTIVATION", "WEIGHT"})
+    @EnumSource(
+            value = InjectionMode.class,
+            names = {"ACTIVATION", "WEIGHT"})
     void gradientsMatchFiniteDifferences(InjectionMode mode) {
         DataType f64 = DataType.FLOAT64;
         Block base = linear(5, 4, f64);
-        PeftModel m = PeftModel.builder().setBaseModel(base).optInjectionMode(mode).setConfig(
-                LoraConfig.builder().setTargetModules("0").optRank(2).optAlpha(3).optInit(LoraInit.RANDOM).build())
+        PeftModel m = PeftModel.builder()
+                .setBaseModel(base)
+                .optInjectionMode(mode)
+                .setConfig(LoraConfig.builder()
+                        .setTargetModules("0")
+                        .optRank(2)
+                        .optAlpha(3)
+                        .optInit(LoraInit.RANDOM)
+                        .build())
                 .build();
         assertEquals(mode, m.getInjectionMode("0"));
         LoraLayer lora = (LoraLayer) m.getLayerAdapter(PeftModel.DEFAULT_ADAPTER, "0");
@@ -72,7 +81,8 @@ class LoraLayerTest extends ManagedTest {
         double[] gradB;
         try (NDManager s = manager.newSubManager()) {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray y = m.forward(new ParameterStore(s, false), new NDList(x), true).singletonOrThrow();
+                NDArray y = m.forward(new ParameterStore(s, false), new NDList(x), true)
+                        .singletonOrThrow();
                 gc.backward(y.mul(c).sum());
             }
             gradA = lora.getLoraA().getArray().getGradient().toDoubleArray();
@@ -85,8 +95,7 @@ class LoraLayerTest extends ManagedTest {
         checkAgainstFiniteDifferences(m, lora.getLoraB(), gradB, x, c);
     }
 
-    private static void checkAgainstFiniteDifferences(PeftModel m, Parameter p, double[] grad, NDArray x,
-            NDArray c) {
+    private static void checkAgainstFiniteDifferences(PeftModel m, Parameter p, double[] grad, NDArray x, NDArray c) {
         NDArray arr = p.getArray();
         double h = 1e-6;
         double[] values = arr.toDoubleArray();
@@ -109,32 +118,50 @@ class LoraLayerTest extends ManagedTest {
 
     private static void set(NDArray arr, double[] values, int i, double v) {
         values[i] = v;
-        try (NDArray view = arr.stopGradient(); NDArray src = arr.getManager().create(values, arr.getShape())) {
+        try (NDArray view = arr.stopGradient();
+                NDArray src = arr.getManager().create(values, arr.getShape())) {
             view.set(new NDIndex("..."), src);
         }
     }
 
     @Test
     void activationAndWeightPathsAgree() {
-        LoraConfig cfg = LoraConfig.builder().setTargetModules("all-linear").optRank(3).optAlpha(5)
-                .optInit(LoraInit.RANDOM).build();
-        PeftModel act = PeftModel.builder().setBaseModel(TestModels.mlp(manager, 4, DataType.FLOAT32))
-                .setConfig(cfg).optInjectionMode(InjectionMode.ACTIVATION).build();
-        PeftModel wt = PeftModel.builder().setBaseModel(TestModels.mlp(manager, 4, DataType.FLOAT32))
-                .setConfig(cfg).optInjectionMode(InjectionMode.WEIGHT).build();
+        LoraConfig cfg = LoraConfig.builder()
+                .setTargetModules("all-linear")
+                .optRank(3)
+                .optAlpha(5)
+                .optInit(LoraInit.RANDOM)
+                .build();
+        PeftModel act = PeftModel.builder()
+                .setBaseModel(TestModels.mlp(manager, 4, DataType.FLOAT32))
+                .setConfig(cfg)
+                .optInjectionMode(InjectionMode.ACTIVATION)
+                .build();
+        PeftModel wt = PeftModel.builder()
+                .setBaseModel(TestModels.mlp(manager, 4, DataType.FLOAT32))
+                .setConfig(cfg)
+                .optInjectionMode(InjectionMode.WEIGHT)
+                .build();
         NDArray x = randn(new Shape(7, 8), 5, DataType.FLOAT32);
         try (NDManager s = manager.newSubManager()) {
-            NDArray a = act.forward(new ParameterStore(s, false), new NDList(x), false).singletonOrThrow();
-            NDArray w = wt.forward(new ParameterStore(s, false), new NDList(x), false).singletonOrThrow();
+            NDArray a = act.forward(new ParameterStore(s, false), new NDList(x), false)
+                    .singletonOrThrow();
+            NDArray w = wt.forward(new ParameterStore(s, false), new NDList(x), false)
+                    .singletonOrThrow();
             assertTrue(a.sub(w).abs().max().getFloat() < 1e-5f);
         }
     }
 
     @Test
     void scalingFollowsRsloraAndPatterns() {
-        LoraConfig c = LoraConfig.builder().setTargetModules("query", "value").optRank(4).optAlpha(8)
-                .optUseRslora(true).optRankPattern(java.util.Map.of("value", 2))
-                .optAlphaPattern(java.util.Map.of("value", 4.0)).build();
+        LoraConfig c = LoraConfig.builder()
+                .setTargetModules("query", "value")
+                .optRank(4)
+                .optAlpha(8)
+                .optUseRslora(true)
+                .optRankPattern(java.util.Map.of("value", 2))
+                .optAlphaPattern(java.util.Map.of("value", 4.0))
+                .build();
         assertEquals(8 / Math.sqrt(4), c.scalingFor("encoder.layer.0.attention.self.query"), 1e-12);
         assertEquals(4 / Math.sqrt(2), c.scalingFor("encoder.layer.0.attention.self.value"), 1e-12);
         assertEquals(2, c.rankFor("encoder.layer.0.attention.self.value"));
@@ -146,8 +173,16 @@ class LoraLayerTest extends ManagedTest {
     }
 
     /** y = xWᵀ + b + (m/n0 − 1)(xWᵀ) + (m/n0) s (xAᵀBᵀ), summed against c, in plain doubles with n0 held fixed. */
-    private static double detachedDoraLoss(double[][] w, double[] bias, double[][] a, double[][] b, double[] m,
-            double[] n0, double s, double[][] x, double[][] c) {
+    private static double detachedDoraLoss(
+            double[][] w,
+            double[] bias,
+            double[][] a,
+            double[][] b,
+            double[] m,
+            double[] n0,
+            double s,
+            double[][] x,
+            double[][] c) {
         int out = w.length;
         int in = w[0].length;
         int r = a.length;
@@ -191,8 +226,16 @@ class LoraLayerTest extends ManagedTest {
     void doraGradientsFollowTheDetachedNormFormula() {
         DataType f64 = DataType.FLOAT64;
         Block base = linear(5, 4, f64);
-        PeftModel m = PeftModel.builder().setBaseModel(base).setConfig(LoraConfig.builder().setTargetModules("0")
-                .optRank(2).optAlpha(3).optInit(LoraInit.RANDOM).optUseDora(true).build()).build();
+        PeftModel m = PeftModel.builder()
+                .setBaseModel(base)
+                .setConfig(LoraConfig.builder()
+                        .setTargetModules("0")
+                        .optRank(2)
+                        .optAlpha(3)
+                        .optInit(LoraInit.RANDOM)
+                        .optUseDora(true)
+                        .build())
+                .build();
         LoraLayer lora = (LoraLayer) m.getLayerAdapter(PeftModel.DEFAULT_ADAPTER, "0");
         NDArray x = randn(new Shape(3, 5), 1, f64);
         NDArray c = randn(new Shape(3, 4), 2, f64);
@@ -205,7 +248,8 @@ class LoraLayerTest extends ManagedTest {
         double[] gradM;
         try (NDManager s = manager.newSubManager()) {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray y = m.forward(new ParameterStore(s, false), new NDList(x), true).singletonOrThrow();
+                NDArray y = m.forward(new ParameterStore(s, false), new NDList(x), true)
+                        .singletonOrThrow();
                 gc.backward(y.mul(c).sum());
             }
             gradB = lora.getLoraB().getArray().getGradient().toDoubleArray();

@@ -1,5 +1,10 @@
 package io.github.peft4j.lora;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -18,25 +23,18 @@ import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.TranslateException;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.io.AdapterFiles;
-import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.core.testing.ManagedTest;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
+import io.github.peft4j.core.testing.TestModels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** What a Java user does: wrap, train with DJL's Trainer, save, reload, merge; several adapters side by side. */
 class PeftModelWorkflowTest extends ManagedTest {
-
 
     private static NDArray data(Shape s, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
@@ -49,15 +47,20 @@ class PeftModelWorkflowTest extends ManagedTest {
 
     private static float[] predict(Block block, NDArray x) {
         try (NDManager s = manager.newSubManager()) {
-            return block.forward(new ParameterStore(s, false), new NDList(x), false).singletonOrThrow()
+            return block.forward(new ParameterStore(s, false), new NDList(x), false)
+                    .singletonOrThrow()
                     .toFloatArray();
         }
     }
 
     private static float mse(Block block, NDArray x, NDArray y) {
         try (NDManager s = manager.newSubManager()) {
-            return block.forward(new ParameterStore(s, false), new NDList(x), false).singletonOrThrow().sub(y)
-                    .square().mean().getFloat();
+            return block.forward(new ParameterStore(s, false), new NDList(x), false)
+                    .singletonOrThrow()
+                    .sub(y)
+                    .square()
+                    .mean()
+                    .getFloat();
         }
     }
 
@@ -69,19 +72,30 @@ class PeftModelWorkflowTest extends ManagedTest {
         NDArray y = manager.create(predict(teacher, x), new Shape(256, 4));
 
         Block base = TestModels.mlp(manager, 1, DataType.FLOAT32);
-        PeftModel peft = PeftModel.builder().setBaseModel(base)
-                .setConfig(LoraConfig.builder().setTargetModules("all-linear").optRank(4).optAlpha(8).build())
+        PeftModel peft = PeftModel.builder()
+                .setBaseModel(base)
+                .setConfig(LoraConfig.builder()
+                        .setTargetModules("all-linear")
+                        .optRank(4)
+                        .optAlpha(8)
+                        .build())
                 .build();
         // base 484 = (8·16+16) + (16·16+16) + (16·4+4); LoRA r=4: (4·8+16·4) + (4·16+16·4) + (4·16+4·4) = 304
-        assertEquals("trainable params: 304 || all params: 788 || trainable%: 38.5787",
-                peft.printTrainableParameters());
+        assertEquals(
+                "trainable params: 304 || all params: 788 || trainable%: 38.5787", peft.printTrainableParameters());
         float before = mse(peft, x, y);
 
         try (Model model = Model.newInstance("quickstart")) {
             model.setBlock(peft);
-            ArrayDataset dataset = new ArrayDataset.Builder().setData(x).optLabels(y).setSampling(32, true).build();
+            ArrayDataset dataset = new ArrayDataset.Builder()
+                    .setData(x)
+                    .optLabels(y)
+                    .setSampling(32, true)
+                    .build();
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.l2Loss())
-                    .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(1e-2f)).build());
+                    .optOptimizer(Optimizer.adam()
+                            .optLearningRateTracker(Tracker.fixed(1e-2f))
+                            .build());
             try (Trainer trainer = model.newTrainer(config)) {
                 trainer.initialize(new Shape(32, 8));
                 EasyTrain.fit(trainer, 10, dataset, null);
@@ -94,7 +108,8 @@ class PeftModelWorkflowTest extends ManagedTest {
         assertTrue(Files.isRegularFile(dir.resolve(AdapterFiles.WEIGHTS)));
         float[] trained = predict(peft, x);
 
-        PeftModel reloaded = PeftModel.builder().setBaseModel(TestModels.mlp(manager, 1, DataType.FLOAT32))
+        PeftModel reloaded = PeftModel.builder()
+                .setBaseModel(TestModels.mlp(manager, 1, DataType.FLOAT32))
                 .build();
         reloaded.loadAdapter(dir, PeftModel.DEFAULT_ADAPTER);
         assertArrayEquals(trained, predict(reloaded, x), 0f);
@@ -108,10 +123,21 @@ class PeftModelWorkflowTest extends ManagedTest {
         Block base = TestModels.tinyEncoder(manager, 2, DataType.FLOAT32);
         NDArray x = data(new Shape(3, 16), 9);
         float[] baseOut = predict(base, x);
-        PeftModel peft = PeftModel.builder().setBaseModel(base).setConfig(LoraConfig.builder()
-                .setTargetModules("query", "value").optInit(LoraInit.RANDOM).build()).build();
-        peft.addAdapter("other", LoraConfig.builder().setTargetModules("dense").optRank(2)
-                .optInit(LoraInit.RANDOM).optModulesToSave("classifier").build());
+        PeftModel peft = PeftModel.builder()
+                .setBaseModel(base)
+                .setConfig(LoraConfig.builder()
+                        .setTargetModules("query", "value")
+                        .optInit(LoraInit.RANDOM)
+                        .build())
+                .build();
+        peft.addAdapter(
+                "other",
+                LoraConfig.builder()
+                        .setTargetModules("dense")
+                        .optRank(2)
+                        .optInit(LoraInit.RANDOM)
+                        .optModulesToSave("classifier")
+                        .build());
         assertEquals(List.of("default", "other"), peft.getAdapterNames());
         assertEquals("default", peft.getActiveAdapter());
         float[] outDefault = predict(peft, x);
@@ -133,7 +159,8 @@ class PeftModelWorkflowTest extends ManagedTest {
         assertTrue(Files.isRegularFile(dir.resolve("adapter_config.json")), "default adapter at the root");
         assertTrue(Files.isRegularFile(dir.resolve("other/adapter_config.json")), "others in sub-folders");
 
-        PeftModel fresh = PeftModel.builder().setBaseModel(TestModels.tinyEncoder(manager, 2, DataType.FLOAT32))
+        PeftModel fresh = PeftModel.builder()
+                .setBaseModel(TestModels.tinyEncoder(manager, 2, DataType.FLOAT32))
                 .build();
         fresh.loadAdapter(dir, "default");
         fresh.loadAdapter(dir.resolve("other"), "other");

@@ -26,13 +26,17 @@ public final class HfEmbedding extends AbstractBlock {
     public HfEmbedding(long num, long dim) {
         this.num = num;
         this.dim = dim;
-        weight = addParameter(Parameter.builder().setName("weight").setType(Parameter.Type.WEIGHT)
-                .optShape(new Shape(num, dim)).optInitializer(new NormalInitializer(0.02f)).build());
+        weight = addParameter(Parameter.builder()
+                .setName("weight")
+                .setType(Parameter.Type.WEIGHT)
+                .optShape(new Shape(num, dim))
+                .optInitializer(new NormalInitializer(0.02f))
+                .build());
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         var ids = inputs.singletonOrThrow();
         return Embedding.embedding(ids, ps.getValue(weight, ids.getDevice(), training), SparseFormat.DENSE);
     }

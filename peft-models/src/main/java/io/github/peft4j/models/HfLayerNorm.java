@@ -27,18 +27,30 @@ public final class HfLayerNorm extends AbstractBlock implements AffineNorm {
     public HfLayerNorm(long dim, float eps) {
         this.dim = dim;
         this.eps = eps;
-        weight = addParameter(Parameter.builder().setName("weight").setType(Parameter.Type.GAMMA)
-                .optShape(new Shape(dim)).optInitializer(Initializer.ONES).build());
-        bias = addParameter(Parameter.builder().setName("bias").setType(Parameter.Type.BETA)
-                .optShape(new Shape(dim)).optInitializer(Initializer.ZEROS).build());
+        weight = addParameter(Parameter.builder()
+                .setName("weight")
+                .setType(Parameter.Type.GAMMA)
+                .optShape(new Shape(dim))
+                .optInitializer(Initializer.ONES)
+                .build());
+        bias = addParameter(Parameter.builder()
+                .setName("bias")
+                .setType(Parameter.Type.BETA)
+                .optShape(new Shape(dim))
+                .optInitializer(Initializer.ZEROS)
+                .build());
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         var x = inputs.singletonOrThrow();
-        return LayerNorm.layerNorm(x, new Shape(dim), ps.getValue(weight, x.getDevice(), training),
-                ps.getValue(bias, x.getDevice(), training), eps);
+        return LayerNorm.layerNorm(
+                x,
+                new Shape(dim),
+                ps.getValue(weight, x.getDevice(), training),
+                ps.getValue(bias, x.getDevice(), training),
+                eps);
     }
 
     @Override

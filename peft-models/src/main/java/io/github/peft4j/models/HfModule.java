@@ -4,7 +4,6 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.nn.BlockList;
 import io.github.peft4j.core.nn.ModuleContainer;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -52,8 +51,8 @@ public abstract class HfModule extends AbstractBlock implements ModuleContainer 
     @Override
     public void replaceChild(String name, Block replacement) {
         if (!modules.containsKey(name)) {
-            throw new IllegalArgumentException(getClass().getSimpleName() + " has no module '" + name
-                    + "'; modules: " + new ArrayList<>(modules.keySet()));
+            throw new IllegalArgumentException(getClass().getSimpleName() + " has no module '" + name + "'; modules: "
+                    + new ArrayList<>(modules.keySet()));
         }
         modules.put(name, replacement);
         BlockList rebuilt = new BlockList(modules.size());

@@ -8,9 +8,6 @@ import ai.djl.nn.Parameter;
 import io.github.peft4j.core.ModuleTree;
 import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.io.Safetensors;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +18,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Loads Hugging Face {@code model.safetensors} weights into a peft4j model block, by module path. */
 public final class HfWeights {
@@ -70,8 +69,14 @@ public final class HfWeights {
      * @throws IllegalArgumentException if a tensor has the wrong shape (naming it and both shapes) or a weight is
      *     missing and not allowed to be fresh
      */
-    public static Report assign(Block model, Map<String, NDArray> tensors, UnaryOperator<String> keyOf,
-            Collection<String> freshHeads, double std, long seed, String source) {
+    public static Report assign(
+            Block model,
+            Map<String, NDArray> tensors,
+            UnaryOperator<String> keyOf,
+            Collection<String> freshHeads,
+            double std,
+            long seed,
+            String source) {
         Map<String, Parameter> params = ModuleTree.namedParameters(model);
         List<String> missing = new ArrayList<>();
         List<String> fresh = new ArrayList<>();
@@ -82,7 +87,8 @@ public final class HfWeights {
             NDArray src = tensors.get(key);
             Shape want = e.getValue().getArray().getShape();
             if (src == null) {
-                if (freshHeads.stream().anyMatch(h -> e.getKey().equals(h) || e.getKey().startsWith(h + "."))) {
+                if (freshHeads.stream()
+                        .anyMatch(h -> e.getKey().equals(h) || e.getKey().startsWith(h + "."))) {
                     fresh.add(e.getKey());
                 } else {
                     missing.add(key);
@@ -90,15 +96,15 @@ public final class HfWeights {
                 continue;
             }
             if (!src.getShape().equals(want)) {
-                throw new IllegalArgumentException("tensor '" + key + "' in " + source + " has shape "
-                        + src.getShape() + " but the model expects " + want);
+                throw new IllegalArgumentException("tensor '" + key + "' in " + source + " has shape " + src.getShape()
+                        + " but the model expects " + want);
             }
             used.put(key, e.getKey());
         }
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException(source + " lacks " + missing.size() + " weight(s) of the model: "
-                    + abbreviate(missing) + (freshHeads.isEmpty() ? "" : " (only " + freshHeads
-                    + " may be freshly initialised)"));
+                    + abbreviate(missing)
+                    + (freshHeads.isEmpty() ? "" : " (only " + freshHeads + " may be freshly initialised)"));
         }
         for (Map.Entry<String, String> u : used.entrySet()) {
             ParameterValues.copyInto(params.get(u.getValue()).getArray(), tensors.get(u.getKey()));
@@ -124,7 +130,10 @@ public final class HfWeights {
             }
         }
         if (!unexpected.isEmpty()) {
-            LOG.warn("{}: ignoring {} tensor(s) the model has no parameter for: {}", source, unexpected.size(),
+            LOG.warn(
+                    "{}: ignoring {} tensor(s) the model has no parameter for: {}",
+                    source,
+                    unexpected.size(),
                     abbreviate(unexpected));
         }
         if (!fresh.isEmpty()) {
@@ -143,8 +152,9 @@ public final class HfWeights {
      * @param tokenizerJson a tokenizer file to copy, or null
      * @throws IOException if writing fails; a previous directory is then left unchanged
      */
-    public static void writeDirectory(Path dir, Block model, com.fasterxml.jackson.databind.node.ObjectNode config,
-            Path tokenizerJson) throws IOException {
+    public static void writeDirectory(
+            Path dir, Block model, com.fasterxml.jackson.databind.node.ObjectNode config, Path tokenizerJson)
+            throws IOException {
         io.github.peft4j.core.io.AtomicDirectory.write(dir, tmp -> {
             Map<String, NDArray> tensors = new TreeMap<>();
             ModuleTree.namedParameters(model).forEach((k, p) -> tensors.put(k, p.getArray()));

@@ -29,8 +29,10 @@ public enum GradientMode {
         try {
             return valueOf(v.toUpperCase(java.util.Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(config + ".sparse_gradient must be \"auto\", \"sddmm\" or \"dense\";"
-                    + " got " + json.get("sparse_gradient"), e);
+            throw new IllegalArgumentException(
+                    config + ".sparse_gradient must be \"auto\", \"sddmm\" or \"dense\";" + " got "
+                            + json.get("sparse_gradient"),
+                    e);
         }
     }
 }

@@ -12,15 +12,14 @@ import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.TargetLayer;
 import io.github.peft4j.sparse.kernels.SparseKernels;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What sparse fine-tuning of one linear layer shares, whatever the method: trainable values at flat positions
@@ -61,6 +60,7 @@ public abstract class SparseLayer implements LayerAdapter {
     protected final int out;
     /** W's columns. */
     protected final int in;
+
     private final String prefix;
     private final GradientMode mode;
     private final Parameter indices;
@@ -81,8 +81,14 @@ public abstract class SparseLayer implements LayerAdapter {
      * @param manager owns the arrays
      * @param seed for the method's random choices
      */
-    protected SparseLayer(TargetLayer target, String prefix, int[] positions, float[] initialValues,
-            GradientMode mode, NDManager manager, long seed) {
+    protected SparseLayer(
+            TargetLayer target,
+            String prefix,
+            int[] positions,
+            float[] initialValues,
+            GradientMode mode,
+            NDManager manager,
+            long seed) {
         this.target = target;
         this.prefix = prefix;
         this.out = Math.toIntExact(target.outFeatures());
@@ -94,20 +100,29 @@ public abstract class SparseLayer implements LayerAdapter {
         double density = (double) positions.length / ((long) out * in);
         // the SDDMM kernels run on the CPU: on a GPU, AUTO keeps the gradient in autograd
         NDArray w = target.weight().getArray();
-        this.mode = mode != GradientMode.AUTO ? mode : w.getDevice().isGpu() ? GradientMode.DENSE
-                : autoMode(out, in, density);
+        this.mode = mode != GradientMode.AUTO
+                ? mode
+                : w.getDevice().isGpu() ? GradientMode.DENSE : autoMode(out, in, density);
         this.seed = seed;
         NDArray idx = ownedInts(manager, positions, w);
         NDArray vals = ParameterValues.create(manager, initialValues, new Shape(initialValues.length), w);
-        this.indices = Parameter.builder().setName(prefix + "_indices").setType(Parameter.Type.OTHER)
-                .optRequiresGrad(false).optArray(idx).build();
-        this.values = Parameter.builder().setName(prefix + "_values").setType(Parameter.Type.WEIGHT)
-                .optArray(vals).build();
+        this.indices = Parameter.builder()
+                .setName(prefix + "_indices")
+                .setType(Parameter.Type.OTHER)
+                .optRequiresGrad(false)
+                .optArray(idx)
+                .build();
+        this.values = Parameter.builder()
+                .setName(prefix + "_values")
+                .setType(Parameter.Type.WEIGHT)
+                .optArray(vals)
+                .build();
     }
 
     private static NDArray ownedInts(NDManager manager, int[] v, NDArray like) {
         try (NDArray javaBacked = manager.create(v)) {
-            NDArray owned = like.getDevice().equals(javaBacked.getDevice()) ? javaBacked.duplicate()
+            NDArray owned = like.getDevice().equals(javaBacked.getDevice())
+                    ? javaBacked.duplicate()
                     : javaBacked.toDevice(like.getDevice(), true);
             owned.attach(manager);
             return owned;
@@ -309,8 +324,10 @@ public abstract class SparseLayer implements LayerAdapter {
         if (!weightPathSeen) {
             weightPathSeen = true;
             if (mode == GradientMode.SDDMM) {
-                LOG.info("'{}' is on the weight path: its sparse gradient is computed densely (SDDMM needs the"
-                        + " layer's input)", target.path());
+                LOG.info(
+                        "'{}' is on the weight path: its sparse gradient is computed densely (SDDMM needs the"
+                                + " layer's input)",
+                        target.path());
             }
         }
         NDArray v = store.getValue(values, weight.getDevice(), training);
@@ -396,8 +413,7 @@ public abstract class SparseLayer implements LayerAdapter {
      */
     protected void setPositions(int[] positions) {
         if (positions.length != size()) {
-            throw new IllegalArgumentException("the count of positions stays " + size() + "; got "
-                    + positions.length);
+            throw new IllegalArgumentException("the count of positions stays " + size() + "; got " + positions.length);
         }
         checkPositions(positions);
         try (NDManager t = indices.getArray().getManager().newSubManager()) {
@@ -407,8 +423,10 @@ public abstract class SparseLayer implements LayerAdapter {
 
     /** W[idx] of the current base weight. */
     protected float[] baseEntries() {
-        try (NDArray w = target.weight().getArray().stopGradient(); NDArray flat = w.reshape(-1);
-                NDArray idx64 = indices.getArray().toType(DataType.INT64, false); NDArray t = flat.take(idx64)) {
+        try (NDArray w = target.weight().getArray().stopGradient();
+                NDArray flat = w.reshape(-1);
+                NDArray idx64 = indices.getArray().toType(DataType.INT64, false);
+                NDArray t = flat.take(idx64)) {
             return t.toFloatArray();
         }
     }
@@ -442,7 +460,8 @@ public abstract class SparseLayer implements LayerAdapter {
         for (int k = 0; k < pos.length; k++) {
             d[pos[k]] = upd[k];
         }
-        return ParameterValues.create(manager, d, new Shape(out, in), target.weight().getArray());
+        return ParameterValues.create(
+                manager, d, new Shape(out, in), target.weight().getArray());
     }
 
     /**
@@ -453,7 +472,8 @@ public abstract class SparseLayer implements LayerAdapter {
      * @param checkFinite whether to refuse NaN or infinite results
      */
     protected void putEntries(NDArray weight, NDArray v, boolean checkFinite) {
-        try (NDManager t = weight.getManager().newSubManager(); NDArray wv = weight.stopGradient();
+        try (NDManager t = weight.getManager().newSubManager();
+                NDArray wv = weight.stopGradient();
                 NDArray vv = v.stopGradient()) {
             NDArray flat = wv.reshape(-1);
             flat.attach(t);
@@ -474,8 +494,13 @@ public abstract class SparseLayer implements LayerAdapter {
 
     @Override
     public String describe() {
-        return String.format(Locale.ROOT, "%,d of %,d weights (%.2f%%), %s gradient", size(), (long) out * in,
-                100 * density(), getGradientMode().name().toLowerCase(Locale.ROOT));
+        return String.format(
+                Locale.ROOT,
+                "%,d of %,d weights (%.2f%%), %s gradient",
+                size(),
+                (long) out * in,
+                100 * density(),
+                getGradientMode().name().toLowerCase(Locale.ROOT));
     }
 
     @Override

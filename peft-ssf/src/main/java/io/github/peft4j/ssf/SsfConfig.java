@@ -5,12 +5,11 @@ import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.AdapterConfigBuilder;
 import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.ConfigJson;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * SSF, scaling and shifting features (Lian et al., 2022, https://arxiv.org/abs/2210.08823): after each target layer
@@ -79,8 +78,11 @@ public record SsfConfig(Targets targets, SsfInit init, double initStd) implement
         known.addAll(READ);
         ConfigJson.warnUnknownKeys(json, known, "SSF", LOG);
         String init = json.path("init_ssf_weights").asText(SsfInit.NORMAL.jsonName());
-        return builder().optTargets(Targets.fromJson(json, "SsfConfig")).optInit(SsfInit.fromJson(init))
-                .optInitStd(ConfigJson.number(json, "init_ssf_std", "SsfConfig", 0.02)).build();
+        return builder()
+                .optTargets(Targets.fromJson(json, "SsfConfig"))
+                .optInit(SsfInit.fromJson(init))
+                .optInitStd(ConfigJson.number(json, "init_ssf_std", "SsfConfig", 0.02))
+                .build();
     }
 
     /** Builds an {@link SsfConfig}. */

@@ -31,7 +31,7 @@ public enum SsfInit {
                 return i;
             }
         }
-        throw new IllegalArgumentException("SsfConfig.init_ssf_weights must be \"normal\" or \"identity\"; got \""
-                + value + "\"");
+        throw new IllegalArgumentException(
+                "SsfConfig.init_ssf_weights must be \"normal\" or \"identity\"; got \"" + value + "\"");
     }
 }

@@ -1,7 +1,6 @@
 package io.github.peft4j.ssf;
 
 import ai.djl.ndarray.NDArray;
-import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -11,8 +10,8 @@ import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.MergeChecks;
 import io.github.peft4j.core.ParameterValues;
+import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.TargetLayer;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -49,8 +48,11 @@ public final class SsfLayer implements LayerAdapter {
     }
 
     private static Parameter param(NDManager m, String name, float[] v, NDArray like) {
-        return Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT)
-                .optArray(ParameterValues.create(m, v, new Shape(v.length), like)).build();
+        return Parameter.builder()
+                .setName(name)
+                .setType(Parameter.Type.WEIGHT)
+                .optArray(ParameterValues.create(m, v, new Shape(v.length), like))
+                .build();
     }
 
     @Override
@@ -81,7 +83,8 @@ public final class SsfLayer implements LayerAdapter {
      */
     @Override
     public NDArray deltaWeight(NDManager manager) {
-        try (NDArray w = layer.weight().getArray().stopGradient(); NDArray g = scale.getArray().stopGradient()) {
+        try (NDArray w = layer.weight().getArray().stopGradient();
+                NDArray g = scale.getArray().stopGradient()) {
             NDArray gm = Scalars.sub(g, 1);
             gm.attach(manager);
             return gm.reshape(rowShape(w)).mul(w);
@@ -95,11 +98,13 @@ public final class SsfLayer implements LayerAdapter {
     @Override
     public void merge(NDArray weight) {
         if (layer.bias() == null) {
-            throw new IllegalStateException("SSF on '" + layer.path() + "' cannot be merged: the layer has no bias to"
-                    + " absorb the shift β");
+            throw new IllegalStateException(
+                    "SSF on '" + layer.path() + "' cannot be merged: the layer has no bias to" + " absorb the shift β");
         }
-        try (NDManager s = weight.getManager().newSubManager(); NDArray w = weight.stopGradient();
-                NDArray bias = layer.bias().getArray().stopGradient(); NDArray g = scale.getArray().stopGradient();
+        try (NDManager s = weight.getManager().newSubManager();
+                NDArray w = weight.stopGradient();
+                NDArray bias = layer.bias().getArray().stopGradient();
+                NDArray g = scale.getArray().stopGradient();
                 NDArray b = shift.getArray().stopGradient()) {
             NDArray newW = g.reshape(rowShape(w)).mul(w);
             newW.attach(s);
@@ -114,8 +119,10 @@ public final class SsfLayer implements LayerAdapter {
 
     @Override
     public void unmerge(NDArray weight) {
-        try (NDManager s = weight.getManager().newSubManager(); NDArray w = weight.stopGradient();
-                NDArray bias = layer.bias().getArray().stopGradient(); NDArray g = scale.getArray().stopGradient();
+        try (NDManager s = weight.getManager().newSubManager();
+                NDArray w = weight.stopGradient();
+                NDArray bias = layer.bias().getArray().stopGradient();
+                NDArray g = scale.getArray().stopGradient();
                 NDArray b = shift.getArray().stopGradient()) {
             NDArray inv = Scalars.pow(g, -1);
             inv.attach(s);

@@ -30,7 +30,8 @@ public final class SsfMethod implements AdapterMethod<SsfConfig, SsfLayer> {
 
     @Override
     public String adaptableModules() {
-        return "linear layers (ai.djl.nn.core.Linear) and normalisations (io.github.peft4j.core.nn.AffineNorm, e.g. LayerNorm)";
+        return "linear layers (ai.djl.nn.core.Linear) and normalisations"
+                + " (io.github.peft4j.core.nn.AffineNorm, e.g. LayerNorm)";
     }
 
     @Override

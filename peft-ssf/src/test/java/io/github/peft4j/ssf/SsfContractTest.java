@@ -6,11 +6,9 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.ModuleSelector;
+import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.testing.AdapterContract;
 import io.github.peft4j.testing.AdapterProfile;
-import io.github.peft4j.core.testing.TestModels;
-
-import java.util.List;
 import java.util.stream.Stream;
 
 /** SSF's profile in the shared adapter contract suite. */
@@ -37,12 +35,18 @@ class SsfContractTest extends AdapterContract {
             @Override
             public AdapterConfig config() {
                 // the paper's init is not the identity: the identity check uses the identity init
-                return SsfConfig.builder().setTargetModules(ModuleSelector.allLinear()).optInit(SsfInit.IDENTITY).build();
+                return SsfConfig.builder()
+                        .setTargetModules(ModuleSelector.allLinear())
+                        .optInit(SsfInit.IDENTITY)
+                        .build();
             }
 
             @Override
             public AdapterConfig nonIdentityConfig() {
-                return SsfConfig.builder().setTargetModules(ModuleSelector.allLinear()).optInitStd(0.2).build();
+                return SsfConfig.builder()
+                        .setTargetModules(ModuleSelector.allLinear())
+                        .optInitStd(0.2)
+                        .build();
             }
 
             @Override

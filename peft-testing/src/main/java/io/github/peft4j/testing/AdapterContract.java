@@ -1,5 +1,11 @@
 package io.github.peft4j.testing;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -20,19 +26,12 @@ import io.github.peft4j.core.AdapterMethods;
 import io.github.peft4j.core.ModuleTree;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.Scalars;
-import io.github.peft4j.train.FineTuneConfig;
-import io.github.peft4j.train.FineTuner;
-import io.github.peft4j.train.TrainingData;
 import io.github.peft4j.core.io.AdapterFiles;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.nn.AdapterWrapper;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
-
+import io.github.peft4j.train.FineTuneConfig;
+import io.github.peft4j.train.FineTuner;
+import io.github.peft4j.train.TrainingData;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -40,12 +39,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The checks every adapter method must pass, run over the profiles a method module supplies. Subclass it and
@@ -122,15 +121,23 @@ public abstract class AdapterContract {
     }
 
     private PeftModel wrap(AdapterProfile p, Block base, AdapterConfig config, long seed) {
-        return PeftModel.builder().setBaseModel(base).setConfig(config).optSeed(seed)
-                .optInjectionMode(p.injectionMode()).build();
+        return PeftModel.builder()
+                .setBaseModel(base)
+                .setConfig(config)
+                .optSeed(seed)
+                .optInjectionMode(p.injectionMode())
+                .build();
     }
 
     private static Map<String, double[]> snapshot(Block block) {
         Map<String, double[]> out = new HashMap<>();
         for (Map.Entry<String, Parameter> e : ModuleTree.namedParameters(block).entrySet()) {
-            out.put(e.getKey(), e.getValue().getArray().toType(ai.djl.ndarray.types.DataType.FLOAT64, false)
-                    .toDoubleArray());
+            out.put(
+                    e.getKey(),
+                    e.getValue()
+                            .getArray()
+                            .toType(ai.djl.ndarray.types.DataType.FLOAT64, false)
+                            .toDoubleArray());
         }
         return out;
     }
@@ -153,8 +160,8 @@ public abstract class AdapterContract {
         NDArray x = input(p, 1, manager);
         double[] before = run(base, x);
         PeftModel peft = wrap(p, base, p.config(), 7);
-        assertArrayEquals(before, run(peft, x), p.identityTolerance(),
-                "adapted model must equal the base model at init");
+        assertArrayEquals(
+                before, run(peft, x), p.identityTolerance(), "adapted model must equal the base model at init");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -185,11 +192,16 @@ public abstract class AdapterContract {
                 continue; // integer tensors (sparse indices) are part of an adapter but never trained
             }
             trainable.add(e.getValue());
-            trainableBefore.put(e.getValue(), e.getValue().getArray().toType(
-                    ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray());
+            trainableBefore.put(
+                    e.getValue(),
+                    e.getValue()
+                            .getArray()
+                            .toType(ai.djl.ndarray.types.DataType.FLOAT64, false)
+                            .toDoubleArray());
         }
         assertFalse(trainable.isEmpty());
-        assertEquals(peft.getTrainableParameters().trainable(),
+        assertEquals(
+                peft.getTrainableParameters().trainable(),
                 trainable.stream().mapToLong(q -> q.getArray().size()).sum());
 
         float first;
@@ -197,16 +209,15 @@ public abstract class AdapterContract {
         try (Model model = Model.newInstance("contract")) {
             model.setBlock(peft);
             DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.l2Loss())
-                    .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.02f)).build());
+                    .optOptimizer(Optimizer.adam()
+                            .optLearningRateTracker(Tracker.fixed(0.02f))
+                            .build());
             try (Trainer trainer = model.newTrainer(cfg)) {
                 NDArray x = input(p, 3, manager);
-                NDArray target;
-                try (NDManager s = manager.newSubManager()) {
-                    // a target the adapter can move towards: the outputs of a perturbed copy
-                    NDArray out = manager.create(run(base, x)).reshape(
-                            peft.getOutputShapes(new Shape[] {p.inputShape()})[0]);
-                    target = Scalars.add(Scalars.mul(out, 0.5), 0.1).toType(p.dataType(), false);
-                }
+                // a target the adapter can move towards: the outputs of a perturbed copy
+                NDArray out =
+                        manager.create(run(base, x)).reshape(peft.getOutputShapes(new Shape[] {p.inputShape()})[0]);
+                NDArray target = Scalars.add(Scalars.mul(out, 0.5), 0.1).toType(p.dataType(), false);
                 first = Float.NaN;
                 last = Float.NaN;
                 for (int step = 0; step < 30; step++) {
@@ -216,7 +227,8 @@ public abstract class AdapterContract {
                         try (GradientCollector gc = trainer.newGradientCollector()) {
                             NDArray pred = trainer.forward(new NDList(xi)).singletonOrThrow();
                             NDArray loss = pred.sub(target).square().mean();
-                            float l = loss.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).getFloat();
+                            float l = loss.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+                                    .getFloat();
                             if (step == 0) {
                                 first = l;
                             }
@@ -238,7 +250,9 @@ public abstract class AdapterContract {
         }
         boolean changed = false;
         for (Parameter q : trainable) {
-            double[] now = q.getArray().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
+            double[] now = q.getArray()
+                    .toType(ai.djl.ndarray.types.DataType.FLOAT64, false)
+                    .toDoubleArray();
             changed |= maxRelDiff(trainableBefore.get(q), now) > 0;
         }
         assertTrue(changed, "adapter parameters must change");
@@ -255,7 +269,8 @@ public abstract class AdapterContract {
         peft.merge();
         assertTrue(peft.isMerged());
         double[] merged = run(peft, x);
-        assertTrue(maxRelDiff(unmerged, merged) <= p.mergeTolerance(),
+        assertTrue(
+                maxRelDiff(unmerged, merged) <= p.mergeTolerance(),
                 "merged != unmerged: " + maxRelDiff(unmerged, merged));
         Map<String, double[]> mergedWeights = snapshot(base);
         assertNotEquals(0.0, maxDiff(baseWeights, mergedWeights), "merge must change the base weights");
@@ -282,7 +297,9 @@ public abstract class AdapterContract {
     @MethodSource("profiles")
     void mergeAndUnloadGivesPlainModelWithSameOutputs(AdapterProfile p) {
         Block base = p.newBaseModel(manager);
-        long baseCount = base.getParameters().values().stream().mapToLong(q -> q.getArray().size()).sum();
+        long baseCount = base.getParameters().values().stream()
+                .mapToLong(q -> q.getArray().size())
+                .sum();
         PeftModel peft = wrapNonIdentity(p, base, 7);
         NDArray x = input(p, 4, manager);
         double[] adapted = run(peft, x);
@@ -293,7 +310,11 @@ public abstract class AdapterContract {
                 assertFalse(c.getValue() instanceof AdapterWrapper, "wrapper left at " + n.path());
             }
         }
-        assertEquals(baseCount, plain.getParameters().values().stream().mapToLong(q -> q.getArray().size()).sum());
+        assertEquals(
+                baseCount,
+                plain.getParameters().values().stream()
+                        .mapToLong(q -> q.getArray().size())
+                        .sum());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -313,8 +334,11 @@ public abstract class AdapterContract {
         assertTrue(dir.resolve(AdapterFiles.CARD).toFile().isFile());
 
         // a fresh model, loaded from disk
-        PeftModel fresh = PeftModel.builder().setBaseModel(p.newBaseModel(manager)).optSeed(99)
-                .optInjectionMode(p.injectionMode()).build();
+        PeftModel fresh = PeftModel.builder()
+                .setBaseModel(p.newBaseModel(manager))
+                .optSeed(99)
+                .optInjectionMode(p.injectionMode())
+                .build();
         fresh.loadAdapter(dir, PeftModel.DEFAULT_ADAPTER);
         Map<String, NDArray> loaded = fresh.getAdapterTensors(PeftModel.DEFAULT_ADAPTER);
         assertEquals(saved.keySet(), loaded.keySet());
@@ -331,9 +355,9 @@ public abstract class AdapterContract {
     void configJsonRoundTrip(AdapterProfile p) {
         AdapterConfig c = p.nonIdentityConfig();
         var json = c.toJson();
-        AdapterConfig back = AdapterMethods.forPeftType(c.peftType()).parseConfig(
-                (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.valueToTree(
-                        Json.MAPPER.convertValue(json, Object.class)));
+        AdapterConfig back = AdapterMethods.forPeftType(c.peftType())
+                .parseConfig((com.fasterxml.jackson.databind.node.ObjectNode)
+                        Json.MAPPER.valueToTree(Json.MAPPER.convertValue(json, Object.class)));
         assertEquals(c, back);
         assertEquals(Json.write(json), Json.write(back.toJson()));
     }
@@ -350,7 +374,8 @@ public abstract class AdapterContract {
         boolean anyDiffers = false;
         for (String k : ta.keySet()) {
             assertArrayEquals(ta.get(k).toByteArray(), tb.get(k).toByteArray(), k);
-            anyDiffers |= !java.util.Arrays.equals(ta.get(k).toByteArray(), tc.get(k).toByteArray());
+            anyDiffers |=
+                    !java.util.Arrays.equals(ta.get(k).toByteArray(), tc.get(k).toByteArray());
         }
         assertTrue(anyDiffers, "another seed must give other weights");
     }
@@ -408,9 +433,18 @@ public abstract class AdapterContract {
     }
 
     private FineTuner tuner(PeftModel model, long stopAfter) {
-        FineTuneConfig cfg = FineTuneConfig.builder().optLearningRate(0.02).optBatchSize(4).optMaxSteps(TRAIN_STEPS)
-                .optWarmupRatio(0.25).optSeed(5).optCheckpointEvery(0).build();
-        FineTuner.Builder b = FineTuner.builder().setModel(model).setConfig(cfg).optHooks(model)
+        FineTuneConfig cfg = FineTuneConfig.builder()
+                .optLearningRate(0.02)
+                .optBatchSize(4)
+                .optMaxSteps(TRAIN_STEPS)
+                .optWarmupRatio(0.25)
+                .optSeed(5)
+                .optCheckpointEvery(0)
+                .build();
+        FineTuner.Builder b = FineTuner.builder()
+                .setModel(model)
+                .setConfig(cfg)
+                .optHooks(model)
                 .optLoss(Loss.l2Loss());
         if (stopAfter > 0) {
             b.optStopAfterStep(stopAfter);
@@ -434,17 +468,22 @@ public abstract class AdapterContract {
         assertEquals(RESUME_AT, part.steps());
 
         // a fresh model without the adapter: the checkpoint brings the adapter, its config and its state
-        PeftModel resumed = PeftModel.builder().setBaseModel(p.newBaseModel(manager)).optSeed(99)
-                .optInjectionMode(p.injectionMode()).build();
-        FineTuner.Result rest = tuner(resumed, 0).fit(data, dir.resolve("part"),
-                dir.resolve("part").resolve(FineTuner.CHECKPOINT));
+        PeftModel resumed = PeftModel.builder()
+                .setBaseModel(p.newBaseModel(manager))
+                .optSeed(99)
+                .optInjectionMode(p.injectionMode())
+                .build();
+        FineTuner.Result rest = tuner(resumed, 0)
+                .fit(data, dir.resolve("part"), dir.resolve("part").resolve(FineTuner.CHECKPOINT));
         assertEquals(TRAIN_STEPS, rest.steps());
 
         Map<String, NDArray> a = full.getAdapterTensors(PeftModel.DEFAULT_ADAPTER);
         Map<String, NDArray> b = resumed.getAdapterTensors(PeftModel.DEFAULT_ADAPTER);
         assertEquals(a.keySet(), b.keySet());
         for (String k : a.keySet()) {
-            assertArrayEquals(a.get(k).toByteArray(), b.get(k).toByteArray(),
+            assertArrayEquals(
+                    a.get(k).toByteArray(),
+                    b.get(k).toByteArray(),
                     "tensor " + k + " differs between the resumed and the uninterrupted run");
         }
         NDArray x = input(p, 6, manager);
@@ -453,7 +492,10 @@ public abstract class AdapterContract {
         PeftModel untouched = wrap(p, p.newBaseModel(manager), p.trainingConfig(), 7);
         p.prepareTraining(untouched);
         Map<String, NDArray> start = untouched.getAdapterTensors(PeftModel.DEFAULT_ADAPTER);
-        assertTrue(a.keySet().stream().anyMatch(k -> !java.util.Arrays.equals(start.get(k).toByteArray(),
-                a.get(k).toByteArray())), "training changed nothing");
+        assertTrue(
+                a.keySet().stream()
+                        .anyMatch(k -> !java.util.Arrays.equals(
+                                start.get(k).toByteArray(), a.get(k).toByteArray())),
+                "training changed nothing");
     }
 }

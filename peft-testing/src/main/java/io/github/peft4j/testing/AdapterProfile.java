@@ -58,8 +58,7 @@ public interface AdapterProfile {
      * @param model the model holding the adapter named {@code default}
      * @param seed a seed for the perturbation
      */
-    default void perturb(io.github.peft4j.core.PeftModel model, long seed) {
-    }
+    default void perturb(io.github.peft4j.core.PeftModel model, long seed) {}
 
     /**
      * Returns the config the exact-resume check trains with: by default {@link #config()}; methods whose state

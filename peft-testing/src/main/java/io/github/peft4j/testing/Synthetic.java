@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import io.github.peft4j.train.TrainingData;
-
 import java.util.SplittableRandom;
 
 /**
@@ -29,7 +28,7 @@ public record Synthetic(long[][] ids, int[] labels) implements TrainingData {
         for (int i = 0; i < n; i++) {
             labels[i] = i % 2;
             for (int t = 0; t < 8; t++) {
-                ids[i][t] = 8 + r.nextInt(42);
+                ids[i][t] = 8L + r.nextInt(42);
             }
             if (labels[i] == 1) {
                 ids[i][1 + r.nextInt(7)] = 7;

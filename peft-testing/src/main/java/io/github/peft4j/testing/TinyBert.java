@@ -6,7 +6,6 @@ import io.github.peft4j.models.HfWeights;
 import io.github.peft4j.models.bert.BertConfig;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
 import io.github.peft4j.models.bert.BertModel;
-
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -35,8 +34,8 @@ public final class TinyBert {
      * The config of {@link #writeDirectory}: MiniLM's vocabulary (30,522 ids, so its tokenizer fits), hidden 32,
      * 2 layers of 2 heads, intermediate 64.
      */
-    public static final BertConfig DIRECTORY_CONFIG = new BertConfig(30522, 32, 2, 2, 64, 512, 2, 1e-12, 0.1, 0.1,
-            null, 2, 0.02);
+    public static final BertConfig DIRECTORY_CONFIG =
+            new BertConfig(30522, 32, 2, 2, 64, 512, 2, 1e-12, 0.1, 0.1, null, 2, 0.02);
 
     /**
      * Writes a Hugging Face BERT directory with random weights (N(0, 0.3²), LayerNorm weights 1, biases 0; seed 11)
@@ -54,8 +53,8 @@ public final class TinyBert {
             BertModel model = new BertModel(DIRECTORY_CONFIG, true);
             model.initialize(m, 1, 8);
             java.util.SplittableRandom r = new java.util.SplittableRandom(11);
-            for (java.util.Map.Entry<String, ai.djl.nn.Parameter> e : io.github.peft4j.core.ModuleTree
-                    .namedParameters(model).entrySet()) {
+            for (java.util.Map.Entry<String, ai.djl.nn.Parameter> e :
+                    io.github.peft4j.core.ModuleTree.namedParameters(model).entrySet()) {
                 ai.djl.ndarray.NDArray a = e.getValue().getArray();
                 float[] v = new float[Math.toIntExact(a.size())];
                 boolean weight = e.getKey().endsWith("weight");

@@ -1,10 +1,9 @@
 package io.github.peft4j.train;
 
 import ai.djl.ndarray.NDArray;
-import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
-
+import io.github.peft4j.core.Scalars;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -50,11 +49,13 @@ public final class AdamW implements AutoCloseable {
      */
     public void step(Map<String, Parameter> params, double lr) {
         t++;
-        double c1 = 1 - Math.pow(beta1, t);
-        double c2 = 1 - Math.pow(beta2, t);
+        double c1 = 1 - Math.pow(beta1, (double) t);
+        double c2 = 1 - Math.pow(beta2, (double) t);
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
             NDArray p = e.getValue().getArray();
-            try (NDManager scope = manager.newSubManager(); NDArray g = p.getGradient(); NDArray w = p.stopGradient()) {
+            try (NDManager scope = manager.newSubManager();
+                    NDArray g = p.getGradient();
+                    NDArray w = p.stopGradient()) {
                 // every temporary lives in scope: results go to the manager of their first operand
                 NDArray gg = scoped(scope, g.duplicate());
                 NDArray mk = m.computeIfAbsent(e.getKey(), k -> zeros(p));

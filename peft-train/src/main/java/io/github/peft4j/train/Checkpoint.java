@@ -10,7 +10,6 @@ import io.github.peft4j.core.TrainingHooks;
 import io.github.peft4j.core.io.AtomicDirectory;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -87,11 +86,17 @@ public final class Checkpoint {
      * @throws IOException if writing fails (the previous checkpoint is then intact)
      */
     public void write(FitContext ctx, long step) throws IOException {
-        ObjectNode state = Json.MAPPER.createObjectNode().put("step", step).put("total_steps", ctx.totalSteps())
-                .put("seed", ctx.config().seed()).put("optimizer_step", ctx.optimizer().getStep())
-                .put("best_step", ctx.bestStep()).put("evaluations_since_best", ctx.evaluationsSinceBest());
+        ObjectNode state = Json.MAPPER
+                .createObjectNode()
+                .put("step", step)
+                .put("total_steps", ctx.totalSteps())
+                .put("seed", ctx.config().seed())
+                .put("optimizer_step", ctx.optimizer().getStep())
+                .put("best_step", ctx.bestStep())
+                .put("evaluations_since_best", ctx.evaluationsSinceBest());
         if (ctx.best() != null) {
-            state.put("best_loss", ctx.best().loss()).put("best_accuracy", ctx.best().accuracy())
+            state.put("best_loss", ctx.best().loss())
+                    .put("best_accuracy", ctx.best().accuracy())
                     .put("best_macro_f1", ctx.best().macroF1());
         }
         ArrayNode keys = state.putArray("trainable");
@@ -147,34 +152,39 @@ public final class Checkpoint {
      * @throws IOException if a file is missing or corrupted
      * @throws IllegalArgumentException if the parameters are not the checkpoint's (keys or shapes differ), naming them
      */
-    static void restoreTensors(Path dir, ObjectNode state, Map<String, Parameter> trainable, AdamW optimizer,
-            NDManager manager) throws IOException {
+    static void restoreTensors(
+            Path dir, ObjectNode state, Map<String, Parameter> trainable, AdamW optimizer, NDManager manager)
+            throws IOException {
         for (String f : new String[] {TRAINABLE, OPTIMIZER}) {
             if (!Files.isRegularFile(dir.resolve(f))) {
                 throw new IOException("checkpoint " + dir + " is incomplete: " + f + " is missing");
             }
         }
         try (NDManager scope = manager.newSubManager()) {
-            Map<String, NDArray> values = Safetensors.read(dir.resolve(TRAINABLE), scope).tensors();
+            Map<String, NDArray> values =
+                    Safetensors.read(dir.resolve(TRAINABLE), scope).tensors();
             if (!values.keySet().equals(trainable.keySet())) {
                 TreeSet<String> missing = new TreeSet<>(trainable.keySet());
                 missing.removeAll(values.keySet());
                 TreeSet<String> extra = new TreeSet<>(values.keySet());
                 extra.removeAll(trainable.keySet());
                 throw new IllegalArgumentException("checkpoint " + dir + " holds other trainable parameters than this"
-                        + " model (" + values.size() + " vs " + trainable.size() + ")" + (missing.isEmpty() ? ""
-                        : "; not in the checkpoint: " + first(missing)) + (extra.isEmpty() ? ""
-                        : "; not in the model: " + first(extra)) + ". Resume with the same model, method and"
+                        + " model (" + values.size() + " vs " + trainable.size() + ")"
+                        + (missing.isEmpty() ? "" : "; not in the checkpoint: " + first(missing))
+                        + (extra.isEmpty() ? "" : "; not in the model: " + first(extra))
+                        + ". Resume with the same model, method and"
                         + " targets");
             }
             for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
                 NDArray src = values.get(e.getKey());
                 if (!src.getShape().equals(e.getValue().getArray().getShape())) {
                     throw new IllegalArgumentException("checkpoint tensor '" + e.getKey() + "' has shape "
-                            + src.getShape() + " but the model expects " + e.getValue().getArray().getShape());
+                            + src.getShape() + " but the model expects "
+                            + e.getValue().getArray().getShape());
                 }
             }
-            Map<String, NDArray> opt = Safetensors.read(dir.resolve(OPTIMIZER), scope).tensors();
+            Map<String, NDArray> opt =
+                    Safetensors.read(dir.resolve(OPTIMIZER), scope).tensors();
             long optStep = state.path("optimizer_step").asLong();
             List<String> missingState = new ArrayList<>();
             if (optStep > 0) {
@@ -196,7 +206,7 @@ public final class Checkpoint {
         }
     }
 
-    private static String first(TreeSet<String> keys) {
+    private static String first(java.util.SortedSet<String> keys) {
         List<String> l = new ArrayList<>(keys);
         return l.size() <= 5 ? l.toString() : l.subList(0, 5) + " and " + (l.size() - 5) + " more";
     }

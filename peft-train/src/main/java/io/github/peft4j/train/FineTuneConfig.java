@@ -21,9 +21,23 @@ package io.github.peft4j.train;
  * @param checkpointEvery write a checkpoint every this many steps (0 = only at the end)
  * @param seed the seed of data order and dropout
  */
-public record FineTuneConfig(double learningRate, double weightDecay, double beta1, double beta2, double eps,
-        Schedule schedule, double warmupRatio, double maxGradNorm, int batchSize, int gradientAccumulation,
-        int epochs, long maxSteps, long evalEvery, int evalBatchSize, int earlyStoppingPatience, long checkpointEvery,
+public record FineTuneConfig(
+        double learningRate,
+        double weightDecay,
+        double beta1,
+        double beta2,
+        double eps,
+        Schedule schedule,
+        double warmupRatio,
+        double maxGradNorm,
+        int batchSize,
+        int gradientAccumulation,
+        int epochs,
+        long maxSteps,
+        long evalEvery,
+        int evalBatchSize,
+        int earlyStoppingPatience,
+        long checkpointEvery,
         long seed) {
 
     /** Validates. */
@@ -79,19 +93,46 @@ public record FineTuneConfig(double learningRate, double weightDecay, double bet
 
         private Builder() {}
 
-        /** @param v peak learning rate (default 5e-4) @return this builder */
+        /**
+         *
+         * Sets the peak learning rate (default 5e-4).
+         *
+         *
+         *
+         * @param v the peak learning rate (default 5e-4)
+         *
+         * @return this builder
+         *
+         */
         public Builder optLearningRate(double v) {
             learningRate = v;
             return this;
         }
 
-        /** @param v weight decay (default 0.01) @return this builder */
+        /**
+         *
+         * Sets the weight decay (default 0.01).
+         *
+         *
+         *
+         * @param v the weight decay (default 0.01)
+         *
+         * @return this builder
+         *
+         */
         public Builder optWeightDecay(double v) {
             weightDecay = v;
             return this;
         }
 
-        /** @param b1 β₁ @param b2 β₂ @param e ε (defaults 0.9, 0.999, 1e-8) @return this builder */
+        /**
+         * Sets AdamW's β₁, β₂ and ε (defaults 0.9, 0.999, 1e-8).
+         *
+         * @param b1 β₁
+         * @param b2 β₂
+         * @param e ε
+         * @return this builder
+         */
         public Builder optAdam(double b1, double b2, double e) {
             beta1 = b1;
             beta2 = b2;
@@ -99,73 +140,193 @@ public record FineTuneConfig(double learningRate, double weightDecay, double bet
             return this;
         }
 
-        /** @param v schedule (default LINEAR) @return this builder */
+        /**
+         *
+         * Sets the schedule (default LINEAR).
+         *
+         *
+         *
+         * @param v the schedule (default LINEAR)
+         *
+         * @return this builder
+         *
+         */
         public Builder optSchedule(Schedule v) {
             schedule = v;
             return this;
         }
 
-        /** @param v warm-up share (default 0.06) @return this builder */
+        /**
+         *
+         * Sets the warm-up share (default 0.06).
+         *
+         *
+         *
+         * @param v the warm-up share (default 0.06)
+         *
+         * @return this builder
+         *
+         */
         public Builder optWarmupRatio(double v) {
             warmupRatio = v;
             return this;
         }
 
-        /** @param v gradient norm clip (default 1.0; 0 = off) @return this builder */
+        /**
+         *
+         * Sets the gradient norm clip (default 1.0; 0 = off).
+         *
+         *
+         *
+         * @param v the gradient norm clip (default 1.0; 0 = off)
+         *
+         * @return this builder
+         *
+         */
         public Builder optMaxGradNorm(double v) {
             maxGradNorm = v;
             return this;
         }
 
-        /** @param v micro-batch size (default 16) @return this builder */
+        /**
+         *
+         * Sets the micro-batch size (default 16).
+         *
+         *
+         *
+         * @param v the micro-batch size (default 16)
+         *
+         * @return this builder
+         *
+         */
         public Builder optBatchSize(int v) {
             batchSize = v;
             return this;
         }
 
-        /** @param v micro-batches per step (default 1) @return this builder */
+        /**
+         *
+         * Sets the micro-batches per step (default 1).
+         *
+         *
+         *
+         * @param v the micro-batches per step (default 1)
+         *
+         * @return this builder
+         *
+         */
         public Builder optGradientAccumulation(int v) {
             gradientAccumulation = v;
             return this;
         }
 
-        /** @param v epochs (default 1) @return this builder */
+        /**
+         *
+         * Sets the epochs (default 1).
+         *
+         *
+         *
+         * @param v the epochs (default 1)
+         *
+         * @return this builder
+         *
+         */
         public Builder optEpochs(int v) {
             epochs = v;
             return this;
         }
 
-        /** @param v optimizer steps (default 0: from epochs) @return this builder */
+        /**
+         *
+         * Sets the optimizer steps (default 0: from epochs).
+         *
+         *
+         *
+         * @param v the optimizer steps (default 0: from epochs)
+         *
+         * @return this builder
+         *
+         */
         public Builder optMaxSteps(long v) {
             maxSteps = v;
             return this;
         }
 
-        /** @param v evaluation interval in steps (default 0: at the end) @return this builder */
+        /**
+         *
+         * Sets the evaluation interval in steps (default 0: at the end).
+         *
+         *
+         *
+         * @param v the evaluation interval in steps (default 0: at the end)
+         *
+         * @return this builder
+         *
+         */
         public Builder optEvalEvery(long v) {
             evalEvery = v;
             return this;
         }
 
-        /** @param v evaluation batch size (default 32) @return this builder */
+        /**
+         *
+         * Sets the evaluation batch size (default 32).
+         *
+         *
+         *
+         * @param v the evaluation batch size (default 32)
+         *
+         * @return this builder
+         *
+         */
         public Builder optEvalBatchSize(int v) {
             evalBatchSize = v;
             return this;
         }
 
-        /** @param v early-stopping patience in evaluations (default 0: off) @return this builder */
+        /**
+         *
+         * Sets the early-stopping patience in evaluations (default 0: off).
+         *
+         *
+         *
+         * @param v the early-stopping patience in evaluations (default 0: off)
+         *
+         * @return this builder
+         *
+         */
         public Builder optEarlyStoppingPatience(int v) {
             earlyStoppingPatience = v;
             return this;
         }
 
-        /** @param v checkpoint interval in steps (default 0: at the end) @return this builder */
+        /**
+         *
+         * Sets the checkpoint interval in steps (default 0: at the end).
+         *
+         *
+         *
+         * @param v the checkpoint interval in steps (default 0: at the end)
+         *
+         * @return this builder
+         *
+         */
         public Builder optCheckpointEvery(long v) {
             checkpointEvery = v;
             return this;
         }
 
-        /** @param v seed (default 42) @return this builder */
+        /**
+         *
+         * Sets the seed (default 42).
+         *
+         *
+         *
+         * @param v the seed (default 42)
+         *
+         * @return this builder
+         *
+         */
         public Builder optSeed(long v) {
             seed = v;
             return this;
@@ -177,9 +338,24 @@ public record FineTuneConfig(double learningRate, double weightDecay, double bet
          * @return the config
          */
         public FineTuneConfig build() {
-            return new FineTuneConfig(learningRate, weightDecay, beta1, beta2, eps, schedule, warmupRatio,
-                    maxGradNorm, batchSize, gradientAccumulation, epochs, maxSteps, evalEvery, evalBatchSize,
-                    earlyStoppingPatience, checkpointEvery, seed);
+            return new FineTuneConfig(
+                    learningRate,
+                    weightDecay,
+                    beta1,
+                    beta2,
+                    eps,
+                    schedule,
+                    warmupRatio,
+                    maxGradNorm,
+                    batchSize,
+                    gradientAccumulation,
+                    epochs,
+                    maxSteps,
+                    evalEvery,
+                    evalBatchSize,
+                    earlyStoppingPatience,
+                    checkpointEvery,
+                    seed);
         }
     }
 }

@@ -17,9 +17,6 @@ import io.github.peft4j.train.listener.Checkpointer;
 import io.github.peft4j.train.listener.EarlyStopping;
 import io.github.peft4j.train.listener.EvaluationListener;
 import io.github.peft4j.train.listener.MetricsFile;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +27,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The training loop: micro-batches with gradient accumulation, the model's training hooks, global-norm clipping,
@@ -85,8 +84,15 @@ public final class FineTuner {
      * @param interrupted whether a signal (Ctrl-C, SIGTERM) ended the run after a checkpoint
      * @param seconds wall time of this call
      */
-    public record Result(long steps, long totalSteps, List<FitContext.Point> history, Evaluation best, long bestStep,
-            boolean stoppedEarly, boolean interrupted, double seconds) {}
+    public record Result(
+            long steps,
+            long totalSteps,
+            List<FitContext.Point> history,
+            Evaluation best,
+            long bestStep,
+            boolean stoppedEarly,
+            boolean interrupted,
+            double seconds) {}
 
     private FineTuner(Builder b) {
         this.model = Objects.requireNonNull(b.model, "FineTuner.Builder.setModel is required");
@@ -172,24 +178,24 @@ public final class FineTuner {
         }
         NDManager root = trainable.values().iterator().next().getArray().getManager();
         List<FitListener> listeners = listeners(output, root);
-        try (NDManager optManager = root.newSubManager(); AdamW opt = new AdamW(config.beta1(), config.beta2(),
-                config.eps(), config.weightDecay(), optManager);
+        try (NDManager optManager = root.newSubManager();
+                AdamW opt = new AdamW(config.beta1(), config.beta2(), config.eps(), config.weightDecay(), optManager);
                 GracefulStop stop = gracefulStop == null ? null : GracefulStop.install(gracefulStop)) {
             long start = 0;
             FitContext ctx;
             if (state != null) {
                 Checkpoint.restoreTensors(resume, state, trainable, opt, optManager);
                 start = state.get("step").asLong();
-                ctx = new FitContext(model, config, output, total, perEpoch, start, Math.min(total, stopAfter),
-                        trainable, opt);
+                ctx = new FitContext(
+                        model, config, output, total, perEpoch, start, Math.min(total, stopAfter), trainable, opt);
                 restoreBest(ctx, state);
                 for (FitListener l : listeners) {
                     l.restoreState(state);
                 }
                 LOG.info("resumed from {} at step {}", resume, start);
             } else {
-                ctx = new FitContext(model, config, output, total, perEpoch, 0, Math.min(total, stopAfter), trainable,
-                        opt);
+                ctx = new FitContext(
+                        model, config, output, total, perEpoch, 0, Math.min(total, stopAfter), trainable, opt);
             }
             for (FitListener l : listeners) {
                 l.onFitStart(ctx);
@@ -213,9 +219,18 @@ public final class FineTuner {
             for (FitListener l : listeners) {
                 l.onFitEnd(ctx);
             }
-            long steps = ctx.history().isEmpty() ? start : ctx.history().get(ctx.history().size() - 1).step();
-            return new Result(steps, total, ctx.history(), ctx.best(), ctx.bestStep(),
-                    ctx.stopRequested() && !ctx.interrupted(), ctx.interrupted(), (System.nanoTime() - t0) / 1e9);
+            long steps = ctx.history().isEmpty()
+                    ? start
+                    : ctx.history().get(ctx.history().size() - 1).step();
+            return new Result(
+                    steps,
+                    total,
+                    ctx.history(),
+                    ctx.best(),
+                    ctx.bestStep(),
+                    ctx.stopRequested() && !ctx.interrupted(),
+                    ctx.interrupted(),
+                    (System.nanoTime() - t0) / 1e9);
         }
     }
 
@@ -231,15 +246,21 @@ public final class FineTuner {
         out.addAll(extraListeners);
         // last, so that every other listener's state at this step is in the checkpoint
         List<FitListener> withState = new ArrayList<>(out);
-        out.add(new Checkpointer(new Checkpoint(output.resolve(CHECKPOINT), hooks, export, withState),
-                config.checkpointEvery()));
+        out.add(new Checkpointer(
+                new Checkpoint(output.resolve(CHECKPOINT), hooks, export, withState), config.checkpointEvery()));
         return out;
     }
 
     private static void restoreBest(FitContext ctx, ObjectNode state) {
         if (state.hasNonNull("best_accuracy")) {
-            ctx.restoreBest(new Evaluation(state.get("best_loss").asDouble(), state.get("best_accuracy").asDouble(),
-                    state.get("best_macro_f1").asDouble(), 0, new long[0][0]), state.path("best_step").asLong(-1),
+            ctx.restoreBest(
+                    new Evaluation(
+                            state.get("best_loss").asDouble(),
+                            state.get("best_accuracy").asDouble(),
+                            state.get("best_macro_f1").asDouble(),
+                            0,
+                            new long[0][0]),
+                    state.path("best_step").asLong(-1),
                     state.path("evaluations_since_best").asInt());
         }
     }
@@ -277,10 +298,11 @@ public final class FineTuner {
                 int offset = (int) ((step % perEpoch) * config.gradientAccumulation() + micro) * config.batchSize();
                 int[] idx = new int[config.batchSize()];
                 System.arraycopy(order, offset, idx, 0, idx.length);
-                try (NDManager s = root.newSubManager(); GradientCollector gc = Engine.getInstance()
-                        .newGradientCollector()) {
+                try (NDManager s = root.newSubManager();
+                        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     NDList inputs = train.inputs(idx, s);
-                    NDArray out = model.forward(new ParameterStore(s, false), inputs, true).get(0);
+                    NDArray out = model.forward(new ParameterStore(s, false), inputs, true)
+                            .get(0);
                     NDArray l = loss.evaluate(new NDList(train.labels(idx, s)), new NDList(out));
                     lossValue += l.getFloat() / config.gradientAccumulation();
                     gc.backward(Scalars.div(l, config.gradientAccumulation()));
@@ -296,8 +318,12 @@ public final class FineTuner {
             } else {
                 // as mixed-precision loss scalers do: a non-finite gradient must never reach the weights
                 skipped++;
-                LOG.warn("step {}: non-finite {} (loss {}); update skipped ({} so far). Non-finite gradients in: {}",
-                        step + 1, Double.isFinite(lossValue) ? "gradient norm" : "loss", lossValue, skipped,
+                LOG.warn(
+                        "step {}: non-finite {} (loss {}); update skipped ({} so far). Non-finite gradients in: {}",
+                        step + 1,
+                        Double.isFinite(lossValue) ? "gradient norm" : "loss",
+                        lossValue,
+                        skipped,
                         nonFiniteGradients());
             }
             hooks.afterStep(step, (param, positions) -> {
@@ -315,7 +341,9 @@ public final class FineTuner {
         private double clipGradients() {
             double sq = 0;
             for (Parameter p : trainable.values()) {
-                try (NDArray g = p.getArray().getGradient(); NDArray g2 = g.square(); NDArray n = g2.sum()) {
+                try (NDArray g = p.getArray().getGradient();
+                        NDArray g2 = g.square();
+                        NDArray n = g2.sum()) {
                     sq += n.getFloat();
                 }
             }
@@ -334,8 +362,11 @@ public final class FineTuner {
         private List<String> nonFiniteGradients() {
             List<String> bad = new ArrayList<>();
             for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
-                try (NDArray g = e.getValue().getArray().getGradient(); NDArray nan = g.isNaN();
-                        NDArray inf = g.isInfinite(); NDArray either = nan.logicalOr(inf); NDArray f = either.any()) {
+                try (NDArray g = e.getValue().getArray().getGradient();
+                        NDArray nan = g.isNaN();
+                        NDArray inf = g.isInfinite();
+                        NDArray either = nan.logicalOr(inf);
+                        NDArray f = either.any()) {
                     if (f.getBoolean()) {
                         bad.add(e.getKey());
                     }

@@ -2,7 +2,6 @@ package io.github.peft4j.train;
 
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -42,8 +41,16 @@ public final class FitContext {
      */
     public record Point(long step, double loss, double lr, Evaluation evaluation) {}
 
-    FitContext(Block model, FineTuneConfig config, Path output, long totalSteps, long stepsPerEpoch, long startStep,
-            long lastStep, Map<String, Parameter> trainable, AdamW optimizer) {
+    FitContext(
+            Block model,
+            FineTuneConfig config,
+            Path output,
+            long totalSteps,
+            long stepsPerEpoch,
+            long startStep,
+            long lastStep,
+            Map<String, Parameter> trainable,
+            AdamW optimizer) {
         this.model = model;
         this.config = config;
         this.output = output;
@@ -55,52 +62,132 @@ public final class FitContext {
         this.optimizer = optimizer;
     }
 
-    /** @return the model being trained */
+    /**
+     *
+     * Returns the model being trained.
+     *
+     *
+     *
+     * @return the model being trained
+     *
+     */
     public Block model() {
         return model;
     }
 
-    /** @return the settings */
+    /**
+     *
+     * Returns the settings.
+     *
+     *
+     *
+     * @return the settings
+     *
+     */
     public FineTuneConfig config() {
         return config;
     }
 
-    /** @return the run directory */
+    /**
+     *
+     * Returns the run directory.
+     *
+     *
+     *
+     * @return the run directory
+     *
+     */
     public Path output() {
         return output;
     }
 
-    /** @return the steps the schedule plans */
+    /**
+     *
+     * Returns the steps the schedule plans.
+     *
+     *
+     *
+     * @return the steps the schedule plans
+     *
+     */
     public long totalSteps() {
         return totalSteps;
     }
 
-    /** @return optimizer steps per epoch */
+    /**
+     *
+     * Returns optimizer steps per epoch.
+     *
+     *
+     *
+     * @return optimizer steps per epoch
+     *
+     */
     public long stepsPerEpoch() {
         return stepsPerEpoch;
     }
 
-    /** @return the step this run started from (0, or the resumed checkpoint's) */
+    /**
+     *
+     * Returns the step this run started from (0, or the resumed checkpoint's).
+     *
+     *
+     *
+     * @return the step this run started from (0, or the resumed checkpoint's)
+     *
+     */
     public long startStep() {
         return startStep;
     }
 
-    /** @return the step this run ends at unless stopped: the total, or an earlier step asked for */
+    /**
+     *
+     * Returns the step this run ends at unless stopped: the total, or an earlier step asked for.
+     *
+     *
+     *
+     * @return the step this run ends at unless stopped: the total, or an earlier step asked for
+     *
+     */
     public long lastStep() {
         return lastStep;
     }
 
-    /** @return the trainable parameters by stable key */
+    /**
+     *
+     * Returns the trainable parameters by stable key.
+     *
+     *
+     *
+     * @return the trainable parameters by stable key
+     *
+     */
     public Map<String, Parameter> trainable() {
         return Collections.unmodifiableMap(trainable);
     }
 
-    /** @return the optimizer, whose state a checkpoint saves */
+    /**
+     *
+     * Returns the optimizer, whose state a checkpoint saves.
+     *
+     *
+     *
+     * @return the optimizer, whose state a checkpoint saves
+     *
+     */
     public AdamW optimizer() {
         return optimizer;
     }
 
-    /** @return the points logged so far by this run (not by the run before a resume) */
+    /**
+     *
+     * Returns the points logged so far by this run (not by the run before a resume).
+     *
+     *
+     *
+     * @return the points logged so far by this run (not by the run before a resume)
+     *
+     */
     public List<Point> history() {
         return Collections.unmodifiableList(history);
     }
@@ -109,22 +196,54 @@ public final class FitContext {
         history.add(p);
     }
 
-    /** @return the evaluation made at the current step, or null */
+    /**
+     *
+     * Returns the evaluation made at the current step, or null.
+     *
+     *
+     *
+     * @return the evaluation made at the current step, or null
+     *
+     */
     public Evaluation evaluation() {
         return evaluation;
     }
 
-    /** @return the best evaluation so far (by accuracy), or null */
+    /**
+     *
+     * Returns the best evaluation so far (by accuracy), or null.
+     *
+     *
+     *
+     * @return the best evaluation so far (by accuracy), or null
+     *
+     */
     public Evaluation best() {
         return best;
     }
 
-    /** @return the step of {@link #best()}, or -1 */
+    /**
+     *
+     * Returns the step of {@link #best()}, or -1.
+     *
+     *
+     *
+     * @return the step of {@link #best()}, or -1
+     *
+     */
     public long bestStep() {
         return bestStep;
     }
 
-    /** @return evaluations since the best one (0 right after a new best) */
+    /**
+     *
+     * Returns evaluations since the best one (0 right after a new best).
+     *
+     *
+     *
+     * @return evaluations since the best one (0 right after a new best)
+     *
+     */
     public int evaluationsSinceBest() {
         return evaluationsSinceBest;
     }
@@ -167,12 +286,28 @@ public final class FitContext {
         }
     }
 
-    /** @return whether a stop was requested */
+    /**
+     *
+     * Returns whether a stop was requested.
+     *
+     *
+     *
+     * @return whether a stop was requested
+     *
+     */
     public boolean stopRequested() {
         return stopReason != null;
     }
 
-    /** @return why the run stops early, or null */
+    /**
+     *
+     * Returns why the run stops early, or null.
+     *
+     *
+     *
+     * @return why the run stops early, or null
+     *
+     */
     public String stopReason() {
         return stopReason;
     }
@@ -182,7 +317,15 @@ public final class FitContext {
         requestStop(reason);
     }
 
-    /** @return whether a signal (Ctrl-C, SIGTERM) interrupted the run */
+    /**
+     *
+     * Returns whether a signal (Ctrl-C, SIGTERM) interrupted the run.
+     *
+     *
+     *
+     * @return whether a signal (Ctrl-C, SIGTERM) interrupted the run
+     *
+     */
     public boolean interrupted() {
         return interrupted;
     }

@@ -1,7 +1,6 @@
 package io.github.peft4j.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 
 /**

@@ -1,11 +1,10 @@
 package io.github.peft4j.train;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns SIGINT (Ctrl-C) and SIGTERM into "finish this step, write a checkpoint, then exit": a JVM shutdown hook asks
@@ -21,19 +20,25 @@ final class GracefulStop implements AutoCloseable {
     private volatile boolean requested;
 
     private GracefulStop(Duration grace) {
-        hook = new Thread(() -> {
-            requested = true;
-            LOG.warn("stop requested: finishing the current step and writing a checkpoint (waiting up to {} s)",
-                    grace.toSeconds());
-            try {
-                if (!done.await(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-                    LOG.error("no checkpoint within {} s; exiting without one (the previous checkpoint, if any, is"
-                            + " intact)", grace.toSeconds());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "peft4j-graceful-stop");
+        hook = new Thread(
+                () -> {
+                    requested = true;
+                    LOG.warn(
+                            "stop requested: finishing the current step and writing a checkpoint (waiting up to {} s)",
+                            grace.toSeconds());
+                    try {
+                        if (!done.await(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                            LOG.error(
+                                    "no checkpoint within {} s; exiting without one (the previous checkpoint,"
+                                            + " if any, is"
+                                            + " intact)",
+                                    grace.toSeconds());
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                },
+                "peft4j-graceful-stop");
         Runtime.getRuntime().addShutdownHook(hook);
     }
 

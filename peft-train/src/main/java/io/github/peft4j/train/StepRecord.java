@@ -11,5 +11,5 @@ package io.github.peft4j.train;
  * @param gradNorm the global gradient norm before clipping (NaN or infinite when the update was skipped)
  * @param skipped whether the update was skipped for a non-finite loss or gradient
  */
-public record StepRecord(long step, long total, double epoch, double loss, double lr, double gradNorm,
-        boolean skipped) {}
+public record StepRecord(
+        long step, long total, double epoch, double loss, double lr, double gradNorm, boolean skipped) {}

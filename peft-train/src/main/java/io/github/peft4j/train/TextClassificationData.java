@@ -3,7 +3,6 @@ package io.github.peft4j.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,8 +13,7 @@ import java.util.List;
  * @param labels class indices in [0, number of classes)
  * @param encoder turns a batch of texts into model inputs (e.g. a tokenizer's {@code toInputs}); not closed here
  */
-public record TextClassificationData(List<String> texts, int[] labels, TextEncoder encoder)
-        implements TrainingData {
+public record TextClassificationData(List<String> texts, int[] labels, TextEncoder encoder) implements TrainingData {
 
     /** Validates. */
     public TextClassificationData {

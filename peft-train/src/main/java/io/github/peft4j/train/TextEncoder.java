@@ -2,7 +2,6 @@ package io.github.peft4j.train;
 
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-
 import java.util.List;
 
 /** Turns a batch of texts into the inputs of a model: a tokenizer, seen from the training loop. */

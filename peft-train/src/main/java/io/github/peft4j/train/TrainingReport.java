@@ -1,6 +1,5 @@
 package io.github.peft4j.train;
 
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,20 +25,37 @@ public final class TrainingReport {
      * @param classes the class names
      * @throws IOException if writing fails
      */
-    public static void write(Path file, String title, Map<String, String> settings, FineTuner.Result result,
-            Evaluation test, List<String> classes) throws IOException {
+    public static void write(
+            Path file,
+            String title,
+            Map<String, String> settings,
+            FineTuner.Result result,
+            Evaluation test,
+            List<String> classes)
+            throws IOException {
         StringBuilder h = new StringBuilder();
-        h.append("<!doctype html><html><head><meta charset=\"utf-8\"><title>").append(esc(title))
+        h.append("<!doctype html><html><head><meta charset=\"utf-8\"><title>")
+                .append(esc(title))
                 .append("</title><style>body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}"
                         + "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
                         + "h2{margin-top:1.5em}</style></head><body>");
         h.append("<h1>").append(esc(title)).append("</h1>");
         if (test != null) {
-            h.append(String.format(Locale.ROOT, "<p><b>Test accuracy %.4f</b>, macro-F1 %.4f, loss %.4f on %d"
-                    + " examples.</p>", test.accuracy(), test.macroF1(), test.loss(), test.examples()));
+            h.append(String.format(
+                    Locale.ROOT,
+                    "<p><b>Test accuracy %.4f</b>, macro-F1 %.4f, loss %.4f on %d" + " examples.</p>",
+                    test.accuracy(),
+                    test.macroF1(),
+                    test.loss(),
+                    test.examples()));
         }
-        h.append(String.format(Locale.ROOT, "<p>%d optimizer steps of %d planned in %.0f s%s.</p>", result.steps(),
-                result.totalSteps(), result.seconds(), result.stoppedEarly() ? " (stopped early)" : ""));
+        h.append(String.format(
+                Locale.ROOT,
+                "<p>%d optimizer steps of %d planned in %.0f s%s.</p>",
+                result.steps(),
+                result.totalSteps(),
+                result.seconds(),
+                result.stoppedEarly() ? " (stopped early)" : ""));
         List<double[]> loss = new ArrayList<>();
         List<double[]> acc = new ArrayList<>();
         for (FitContext.Point p : result.history()) {
@@ -66,7 +82,10 @@ public final class TrainingReport {
             h.append("</table>");
         }
         h.append("<h2>Settings</h2><table>");
-        settings.forEach((k, v) -> h.append("<tr><th>").append(esc(k)).append("</th><td>").append(esc(v))
+        settings.forEach((k, v) -> h.append("<tr><th>")
+                .append(esc(k))
+                .append("</th><td>")
+                .append(esc(v))
                 .append("</td></tr>"));
         h.append("</table></body></html>\n");
         Files.writeString(file, h.toString(), StandardCharsets.UTF_8);
@@ -105,16 +124,39 @@ public final class TrainingReport {
             double y = height - pad + -(p[1] - minY) / (maxY - minY) * (height - 2 * pad);
             poly.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
         }
-        return String.format(Locale.ROOT, "<svg width=\"%d\" height=\"%d\" xmlns=\"http://www.w3.org/2000/svg\">"
-                + "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>"
-                + "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"%s\"/>"
-                + "<text x=\"%d\" y=\"%d\" font-size=\"12\">%s</text>"
-                + "<text x=\"5\" y=\"%d\" font-size=\"12\">%.4g</text><text x=\"5\" y=\"%d\" font-size=\"12\">%.4g</text>"
-                + "<text x=\"%d\" y=\"%d\" font-size=\"12\">%.0f</text><text x=\"%d\" y=\"%d\" font-size=\"12\">%.0f"
-                + "</text><text x=\"%d\" y=\"15\" font-size=\"12\">%s</text></svg>",
-                width, height, pad, pad, width - 2 * pad, height - 2 * pad, poly, width / 2, height - 10,
-                esc(xLabel), pad + 4, maxY, height - pad, minY, pad, height - pad + 15, minX, width - pad - 20,
-                height - pad + 15, maxX, pad, esc(yLabel));
+        return String.format(
+                Locale.ROOT,
+                "<svg width=\"%d\" height=\"%d\" xmlns=\"http://www.w3.org/2000/svg\">"
+                        + "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>"
+                        + "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"%s\"/>"
+                        + "<text x=\"%d\" y=\"%d\" font-size=\"12\">%s</text>"
+                        + "<text x=\"5\" y=\"%d\" font-size=\"12\">%.4g</text>"
+                        + "<text x=\"5\" y=\"%d\" font-size=\"12\">%.4g</text>"
+                        + "<text x=\"%d\" y=\"%d\" font-size=\"12\">%.0f</text>"
+                        + "<text x=\"%d\" y=\"%d\" font-size=\"12\">%.0f"
+                        + "</text><text x=\"%d\" y=\"15\" font-size=\"12\">%s</text></svg>",
+                width,
+                height,
+                pad,
+                pad,
+                width - 2 * pad,
+                height - 2 * pad,
+                poly,
+                width / 2,
+                height - 10,
+                esc(xLabel),
+                pad + 4,
+                maxY,
+                height - pad,
+                minY,
+                pad,
+                height - pad + 15,
+                minX,
+                width - pad - 20,
+                height - pad + 15,
+                maxX,
+                pad,
+                esc(yLabel));
     }
 
     private static String esc(String s) {

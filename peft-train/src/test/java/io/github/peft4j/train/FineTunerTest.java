@@ -1,5 +1,10 @@
 package io.github.peft4j.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -14,9 +19,6 @@ import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
 import io.github.peft4j.core.testing.ManagedTest;
 import io.github.peft4j.core.testing.TestModels;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,11 +27,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The training loop on a small MLP (full fine-tuning): learning, exact resume with the model's own state, hooks,
@@ -49,13 +48,19 @@ class FineTunerTest extends ManagedTest {
     }
 
     private static FineTuneConfig.Builder config() {
-        return FineTuneConfig.builder().optLearningRate(1e-2).optBatchSize(8).optMaxSteps(12).optSeed(5)
-                .optWarmupRatio(0.2).optSchedule(Schedule.COSINE);
+        return FineTuneConfig.builder()
+                .optLearningRate(1e-2)
+                .optBatchSize(8)
+                .optMaxSteps(12)
+                .optSeed(5)
+                .optWarmupRatio(0.2)
+                .optSchedule(Schedule.COSINE);
     }
 
     private static Map<String, float[]> values(Block m) {
         Map<String, float[]> out = new LinkedHashMap<>();
-        m.getParameters().forEach(p -> out.put(p.getKey(), p.getValue().getArray().toFloatArray()));
+        m.getParameters()
+                .forEach(p -> out.put(p.getKey(), p.getValue().getArray().toFloatArray()));
         return out;
     }
 
@@ -98,11 +103,15 @@ class FineTunerTest extends ManagedTest {
         VectorTask train = task(256, 1);
         VectorTask eval = task(64, 2);
         double before = Evaluation.of(m, eval, 32, 4, manager).accuracy();
-        FineTuner.Result r = FineTuner.builder().setModel(m)
+        FineTuner.Result r = FineTuner.builder()
+                .setModel(m)
                 .setConfig(config().optMaxSteps(0).optEpochs(8).optEvalEvery(32).build())
-                .optEvaluation(Evaluator.classification(4, 32), eval).build().fit(train, out, null);
+                .optEvaluation(Evaluator.classification(4, 32), eval)
+                .build()
+                .fit(train, out, null);
         assertEquals(256, r.steps());
-        assertTrue(r.best().accuracy() >= 0.8 && r.best().accuracy() > before + 0.2,
+        assertTrue(
+                r.best().accuracy() >= 0.8 && r.best().accuracy() > before + 0.2,
                 "accuracy " + before + " -> " + r.best().accuracy());
         List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
         assertEquals(256, lines.size());
@@ -119,17 +128,30 @@ class FineTunerTest extends ManagedTest {
         FineTuneConfig cfg = config().optGradientAccumulation(2).optBatchSize(4).build();
         Block full = mlp();
         RecordingHooks fullHooks = new RecordingHooks();
-        FineTuner.builder().setModel(full).setConfig(cfg).optHooks(fullHooks).build().fit(train, tmp.resolve("a"),
-                null);
+        FineTuner.builder()
+                .setModel(full)
+                .setConfig(cfg)
+                .optHooks(fullHooks)
+                .build()
+                .fit(train, tmp.resolve("a"), null);
 
         RecordingHooks firstHooks = new RecordingHooks();
-        FineTuner.Result part = FineTuner.builder().setModel(mlp()).setConfig(cfg).optHooks(firstHooks)
-                .optStopAfterStep(5).build().fit(train, tmp.resolve("b"), null);
+        FineTuner.Result part = FineTuner.builder()
+                .setModel(mlp())
+                .setConfig(cfg)
+                .optHooks(firstHooks)
+                .optStopAfterStep(5)
+                .build()
+                .fit(train, tmp.resolve("b"), null);
         assertEquals(5, part.steps());
         assertEquals(15, firstHooks.counter); // 1 + ... + 5
         Block second = mlp();
         RecordingHooks secondHooks = new RecordingHooks();
-        FineTuner.Result rest = FineTuner.builder().setModel(second).setConfig(cfg).optHooks(secondHooks).build()
+        FineTuner.Result rest = FineTuner.builder()
+                .setModel(second)
+                .setConfig(cfg)
+                .optHooks(secondHooks)
+                .build()
                 .fit(train, tmp.resolve("b"), tmp.resolve("b/checkpoint"));
         assertEquals(12, rest.steps());
         assertEquals(fullHooks.counter, secondHooks.counter, "the hooks' state came back from the checkpoint");
@@ -138,7 +160,10 @@ class FineTunerTest extends ManagedTest {
         for (String k : a.keySet()) {
             assertArrayEquals(a.get(k), b.get(k), 0f, k);
         }
-        assertTrue(!java.util.Arrays.equals(values(mlp()).values().iterator().next(), a.values().iterator().next()),
+        assertTrue(
+                !java.util.Arrays.equals(
+                        values(mlp()).values().iterator().next(),
+                        a.values().iterator().next()),
                 "training moved the weights");
         // metrics.jsonl of the resumed run has each step once
         List<String> lines = Files.readAllLines(tmp.resolve("b/metrics.jsonl"));
@@ -151,10 +176,23 @@ class FineTunerTest extends ManagedTest {
     @Test
     void hooksAreCalledPerMicroBatchAndPerStep(@TempDir Path tmp) throws IOException {
         RecordingHooks hooks = new RecordingHooks();
-        FineTuner.builder().setModel(mlp()).setConfig(config().optMaxSteps(2).optGradientAccumulation(2).build())
-                .optHooks(hooks).build().fit(task(64, 4), tmp, null);
-        assertEquals(List.of("afterBackward", "afterBackward", "beforeStep 0", "afterStep 0", "afterBackward",
-                "afterBackward", "beforeStep 1", "afterStep 1"), hooks.calls);
+        FineTuner.builder()
+                .setModel(mlp())
+                .setConfig(config().optMaxSteps(2).optGradientAccumulation(2).build())
+                .optHooks(hooks)
+                .build()
+                .fit(task(64, 4), tmp, null);
+        assertEquals(
+                List.of(
+                        "afterBackward",
+                        "afterBackward",
+                        "beforeStep 0",
+                        "afterStep 0",
+                        "afterBackward",
+                        "afterBackward",
+                        "beforeStep 1",
+                        "afterStep 1"),
+                hooks.calls);
         assertEquals("3", Files.readString(tmp.resolve("checkpoint/model/counter")));
     }
 
@@ -162,11 +200,21 @@ class FineTunerTest extends ManagedTest {
     void accumulatingTwoHalfBatchesEqualsOneFullBatch(@TempDir Path tmp) throws IOException {
         VectorTask train = task(64, 4);
         Block one = mlp();
-        FineTuner.builder().setModel(one).setConfig(config().optMaxSteps(3).optMaxGradNorm(0).build()).build()
+        FineTuner.builder()
+                .setModel(one)
+                .setConfig(config().optMaxSteps(3).optMaxGradNorm(0).build())
+                .build()
                 .fit(train, tmp.resolve("a"), null);
         Block two = mlp();
-        FineTuner.builder().setModel(two).setConfig(config().optBatchSize(4).optGradientAccumulation(2)
-                .optMaxSteps(3).optMaxGradNorm(0).build()).build().fit(train, tmp.resolve("b"), null);
+        FineTuner.builder()
+                .setModel(two)
+                .setConfig(config().optBatchSize(4)
+                        .optGradientAccumulation(2)
+                        .optMaxSteps(3)
+                        .optMaxGradNorm(0)
+                        .build())
+                .build()
+                .fit(train, tmp.resolve("b"), null);
         Map<String, float[]> a = values(one);
         Map<String, float[]> b = values(two);
         for (String k : a.keySet()) {
@@ -177,33 +225,56 @@ class FineTunerTest extends ManagedTest {
     @Test
     void earlyStoppingEndsTheRunAndCheckpointsIt(@TempDir Path tmp) throws IOException {
         // a learning rate of ~0 cannot improve accuracy: every evaluation after the first is no better
-        FineTuner.Result r = FineTuner.builder().setModel(mlp()).setConfig(config().optLearningRate(1e-12)
-                .optMaxSteps(40).optEvalEvery(2).optEarlyStoppingPatience(3).build())
-                .optEvaluation(Evaluator.classification(4, 32), task(32, 5)).build().fit(task(64, 4), tmp, null);
+        FineTuner.Result r = FineTuner.builder()
+                .setModel(mlp())
+                .setConfig(config().optLearningRate(1e-12)
+                        .optMaxSteps(40)
+                        .optEvalEvery(2)
+                        .optEarlyStoppingPatience(3)
+                        .build())
+                .optEvaluation(Evaluator.classification(4, 32), task(32, 5))
+                .build()
+                .fit(task(64, 4), tmp, null);
         assertTrue(r.stoppedEarly());
         assertEquals(8, r.steps()); // evaluations at 2 (best), 4, 6, 8: three without improvement
-        assertEquals(8, Json.readObject(tmp.resolve("checkpoint/trainer_state.json")).get("step").asInt());
+        assertEquals(
+                8,
+                Json.readObject(tmp.resolve("checkpoint/trainer_state.json"))
+                        .get("step")
+                        .asInt());
     }
 
     @Test
     void resumeWithAnotherSeedIsRefused(@TempDir Path tmp) throws IOException {
         VectorTask train = task(32, 3);
-        FineTuner.builder().setModel(mlp()).setConfig(config().optMaxSteps(2).build()).build().fit(train, tmp, null);
-        FineTuner other = FineTuner.builder().setModel(mlp()).setConfig(config().optMaxSteps(4).optSeed(7).build())
+        FineTuner.builder()
+                .setModel(mlp())
+                .setConfig(config().optMaxSteps(2).build())
+                .build()
+                .fit(train, tmp, null);
+        FineTuner other = FineTuner.builder()
+                .setModel(mlp())
+                .setConfig(config().optMaxSteps(4).optSeed(7).build())
                 .build();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> other.fit(train, tmp, tmp.resolve("checkpoint")));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> other.fit(train, tmp, tmp.resolve("checkpoint")));
         assertTrue(e.getMessage().contains("was written with seed 5 but this run uses seed 7"), e.getMessage());
     }
 
     private static Path checkpoint(Path tmp) throws IOException {
-        FineTuner.builder().setModel(mlp()).setConfig(config().optMaxSteps(2).build()).build().fit(task(32, 3), tmp,
-                null);
+        FineTuner.builder()
+                .setModel(mlp())
+                .setConfig(config().optMaxSteps(2).build())
+                .build()
+                .fit(task(32, 3), tmp, null);
         return tmp.resolve("checkpoint");
     }
 
     private static Exception resumeFails(Path tmp, Path ckpt, Block model) {
-        FineTuner t = FineTuner.builder().setModel(model).setConfig(config().optMaxSteps(4).build()).build();
+        FineTuner t = FineTuner.builder()
+                .setModel(model)
+                .setConfig(config().optMaxSteps(4).build())
+                .build();
         return assertThrows(Exception.class, () -> t.fit(task(32, 3), tmp, ckpt));
     }
 
@@ -212,7 +283,8 @@ class FineTunerTest extends ManagedTest {
         Path ckpt = checkpoint(tmp);
         Files.delete(ckpt.resolve(Checkpoint.OPTIMIZER));
         Exception e = resumeFails(tmp, ckpt, mlp());
-        assertTrue(e instanceof IOException && e.getMessage().contains("optimizer.safetensors is missing"),
+        assertTrue(
+                e instanceof IOException && e.getMessage().contains("optimizer.safetensors is missing"),
                 e.getMessage());
         Files.delete(ckpt.resolve(Checkpoint.STATE));
         e = resumeFails(tmp, ckpt, mlp());
@@ -225,11 +297,14 @@ class FineTunerTest extends ManagedTest {
         Block fewer = mlp();
         fewer.getParameters().values().get(0).freeze(true); // one parameter less is trainable
         Exception e = resumeFails(tmp, ckpt, fewer);
-        assertTrue(e.getMessage().contains("holds other trainable parameters than this model")
-                && e.getMessage().contains("not in the model"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("holds other trainable parameters than this model")
+                        && e.getMessage().contains("not in the model"),
+                e.getMessage());
 
         try (NDManager s = manager.newSubManager()) {
-            Map<String, NDArray> t = Safetensors.read(ckpt.resolve(Checkpoint.TRAINABLE), s).tensors();
+            Map<String, NDArray> t =
+                    Safetensors.read(ckpt.resolve(Checkpoint.TRAINABLE), s).tensors();
             String first = t.keySet().iterator().next();
             t.put(first, s.zeros(new ai.djl.ndarray.types.Shape(3, 3)));
             Safetensors.write(ckpt.resolve(Checkpoint.TRAINABLE), t, Map.of());
@@ -242,8 +317,8 @@ class FineTunerTest extends ManagedTest {
     void restoreNamesMissingOptimizerState(@TempDir Path tmp) throws IOException {
         Path ckpt = checkpoint(tmp);
         try (NDManager s = manager.newSubManager()) {
-            Map<String, NDArray> opt = new LinkedHashMap<>(Safetensors.read(ckpt.resolve(Checkpoint.OPTIMIZER), s)
-                    .tensors());
+            Map<String, NDArray> opt = new LinkedHashMap<>(
+                    Safetensors.read(ckpt.resolve(Checkpoint.OPTIMIZER), s).tensors());
             String m = opt.keySet().iterator().next();
             opt.remove(m);
             Safetensors.write(ckpt.resolve(Checkpoint.OPTIMIZER), opt, Map.of());
@@ -280,12 +355,17 @@ class FineTunerTest extends ManagedTest {
                 return train.label(index);
             }
         };
-        FineTuner.builder().setModel(m).setConfig(config().optMaxSteps(2).build()).build().fit(poisoned, tmp, null);
+        FineTuner.builder()
+                .setModel(m)
+                .setConfig(config().optMaxSteps(2).build())
+                .build()
+                .fit(poisoned, tmp, null);
         Map<String, float[]> after = values(m);
         for (String k : before.keySet()) {
             assertArrayEquals(before.get(k), after.get(k), 0f, k);
         }
-        String line = Files.readAllLines(tmp.resolve("metrics.jsonl"), StandardCharsets.UTF_8).get(0);
+        String line = Files.readAllLines(tmp.resolve("metrics.jsonl"), StandardCharsets.UTF_8)
+                .get(0);
         assertTrue(line.contains("\"loss\":\"NaN\"") || line.contains("NaN"), line);
     }
 
@@ -293,15 +373,21 @@ class FineTunerTest extends ManagedTest {
     void adamWMatchesItsFormula() {
         NDArray w = manager.create(new float[] {1f, -2f, 0.5f});
         w.setRequiresGradient(true);
-        Parameter p = Parameter.builder().setName("w").setType(Parameter.Type.WEIGHT).optArray(w).build();
+        Parameter p = Parameter.builder()
+                .setName("w")
+                .setType(Parameter.Type.WEIGHT)
+                .optArray(w)
+                .build();
         double[] ref = {1, -2, 0.5};
         double[] g = {0.3, -0.1, 2.0};
         double[] m = new double[3];
         double[] v = new double[3];
-        try (NDManager om = manager.newSubManager(); AdamW opt = new AdamW(0.9, 0.999, 1e-8, 0.01, om)) {
+        try (NDManager om = manager.newSubManager();
+                AdamW opt = new AdamW(0.9, 0.999, 1e-8, 0.01, om)) {
             for (int t = 1; t <= 3; t++) {
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    gc.backward(w.mul(manager.create(new float[] {0.3f, -0.1f, 2.0f})).sum());
+                    gc.backward(w.mul(manager.create(new float[] {0.3f, -0.1f, 2.0f}))
+                            .sum());
                 }
                 opt.step(Map.of("w", p), 0.1);
                 try (NDArray grad = w.getGradient()) {

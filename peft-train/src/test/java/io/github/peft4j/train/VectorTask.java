@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
-
 import java.util.SplittableRandom;
 
 /**
@@ -29,8 +28,9 @@ record VectorTask(float[][] x, int[] y) implements TrainingData {
         }
         int[] y = new int[n];
         try (NDManager s = manager.newSubManager()) {
-            NDArray out = teacher.forward(new ParameterStore(s, false), new NDList(s.create(flat, new Shape(n, 8))),
-                    false).singletonOrThrow();
+            NDArray out = teacher.forward(
+                            new ParameterStore(s, false), new NDList(s.create(flat, new Shape(n, 8))), false)
+                    .singletonOrThrow();
             long[] am = out.argMax(1).toLongArray();
             for (int i = 0; i < n; i++) {
                 y[i] = (int) am[i];

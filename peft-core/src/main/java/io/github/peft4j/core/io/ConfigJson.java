@@ -2,11 +2,10 @@ package io.github.peft4j.core.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.slf4j.Logger;
-
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import org.slf4j.Logger;
 
 /**
  * Reading {@code adapter_config.json} values with messages that name the field: what every method's
@@ -26,8 +25,8 @@ public final class ConfigJson {
      */
     public static void requirePeftType(ObjectNode json, String peftType, String config) {
         if (!peftType.equals(json.path("peft_type").asText(null))) {
-            throw new IllegalArgumentException("peft_type must be \"" + peftType + "\" for a " + config + "; got "
-                    + json.get("peft_type"));
+            throw new IllegalArgumentException(
+                    "peft_type must be \"" + peftType + "\" for a " + config + "; got " + json.get("peft_type"));
         }
     }
 

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,8 +21,7 @@ import java.util.TreeMap;
 public final class Json {
 
     /** The shared mapper (thread-safe once configured). */
-    public static final ObjectMapper MAPPER = new ObjectMapper()
-            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
+    public static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
     private Json() {}
 
@@ -39,7 +37,8 @@ public final class Json {
             DefaultPrettyPrinter pp = new DefaultPrettyPrinter()
                     .withSeparators(Separators.createDefaultInstance()
                             .withObjectFieldValueSpacing(Separators.Spacing.AFTER)
-                            .withObjectEmptySeparator("").withArrayEmptySeparator(""))
+                            .withObjectEmptySeparator("")
+                            .withArrayEmptySeparator(""))
                     .withObjectIndenter(new DefaultIndenter("  ", "\n"))
                     .withArrayIndenter(new DefaultIndenter("  ", "\n"));
             return MAPPER.writer(pp).writeValueAsString(sorted(node)) + "\n";
@@ -60,12 +59,14 @@ public final class Json {
         try {
             node = MAPPER.readTree(Files.readString(file, StandardCharsets.UTF_8));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file + " is not valid JSON: " + e.getOriginalMessage() + " (line "
-                    + e.getLocation().getLineNr() + ")", e);
+            throw new IOException(
+                    file + " is not valid JSON: " + e.getOriginalMessage() + " (line "
+                            + e.getLocation().getLineNr() + ")",
+                    e);
         }
         if (node == null || !node.isObject()) {
-            throw new IOException(file + " must hold a JSON object; got " + (node == null ? "nothing" : node
-                    .getNodeType()));
+            throw new IOException(
+                    file + " must hold a JSON object; got " + (node == null ? "nothing" : node.getNodeType()));
         }
         return (ObjectNode) node;
     }

@@ -7,7 +7,6 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -49,8 +48,7 @@ public final class Safetensors {
      * @param metadata the {@code __metadata__} map (may be empty)
      * @throws IOException if writing fails
      */
-    public static void write(Path file, Map<String, NDArray> tensors, Map<String, String> metadata)
-            throws IOException {
+    public static void write(Path file, Map<String, NDArray> tensors, Map<String, String> metadata) throws IOException {
         Map<String, NDArray> sorted = new TreeMap<>(tensors);
         ObjectNode header = Json.MAPPER.createObjectNode();
         if (!metadata.isEmpty()) {
@@ -80,7 +78,10 @@ public final class Safetensors {
             head[i] = ' ';
         }
         try (OutputStream os = Files.newOutputStream(file)) {
-            os.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
+            os.write(ByteBuffer.allocate(8)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putLong(padded)
+                    .array());
             os.write(head);
             for (byte[] b : blobs) {
                 os.write(b);
@@ -154,7 +155,8 @@ public final class Safetensors {
         Map<String, NDArray> tensors = new LinkedHashMap<>();
         for (Entry e : entries) {
             ByteBuffer bb = ByteBuffer.wrap(bytes, (int) (dataStart + e.begin), (int) (e.end - e.begin))
-                    .slice().order(ByteOrder.LITTLE_ENDIAN);
+                    .slice()
+                    .order(ByteOrder.LITTLE_ENDIAN);
             NDArray a = manager.create(bb, e.shape, e.dtype);
             if (e.dtype == DataType.FLOAT16 || e.dtype == DataType.BFLOAT16) {
                 NDArray up = a.toType(DataType.FLOAT32, false);
@@ -171,15 +173,19 @@ public final class Safetensors {
 
     private static Entry parseEntry(Path file, String name, JsonNode t, long dataLen) throws SafetensorsException {
         String where = file + ": tensor '" + name + "'";
-        if (!t.isObject() || !t.path("dtype").isTextual() || !t.path("shape").isArray()
-                || !t.path("data_offsets").isArray() || t.path("data_offsets").size() != 2) {
+        if (!t.isObject()
+                || !t.path("dtype").isTextual()
+                || !t.path("shape").isArray()
+                || !t.path("data_offsets").isArray()
+                || t.path("data_offsets").size() != 2) {
             throw new SafetensorsException(where + " needs dtype, shape and data_offsets [begin, end]; got " + t);
         }
         DataType dtype;
         try {
             dtype = DataType.fromSafetensors(t.get("dtype").asText());
         } catch (IllegalArgumentException e) {
-            throw new SafetensorsException(where + " has unknown dtype '" + t.get("dtype").asText() + "'", e);
+            throw new SafetensorsException(
+                    where + " has unknown dtype '" + t.get("dtype").asText() + "'", e);
         }
         long[] dims = new long[t.get("shape").size()];
         long numel = 1;

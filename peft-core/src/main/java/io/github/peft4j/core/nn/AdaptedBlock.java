@@ -10,7 +10,6 @@ import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.peft4j.core.LayerAdapter;
-
 import java.util.function.Supplier;
 
 /**
@@ -41,8 +40,8 @@ public final class AdaptedBlock extends AbstractBlock implements AdapterWrapper 
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore parameterStore, NDList inputs, boolean training, PairList<String, Object> params) {
         LayerAdapter adapter = active.get();
         if (adapter == null) {
             return base.forward(parameterStore, inputs, training, params);

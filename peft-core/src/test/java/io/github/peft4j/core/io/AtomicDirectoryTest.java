@@ -1,7 +1,8 @@
 package io.github.peft4j.core.io;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,10 +10,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class AtomicDirectoryTest {
 
@@ -29,10 +28,12 @@ class AtomicDirectoryTest {
             Files.writeString(d.resolve("adapter_config.json"), "old config");
             Files.writeString(d.resolve("adapter_model.safetensors"), "old weights");
         });
-        IOException e = assertThrows(IOException.class, () -> AtomicDirectory.write(target, d -> {
-            Files.writeString(d.resolve("adapter_config.json"), "new config");
-            throw new IOException("disk full while writing adapter_model.safetensors");
-        }));
+        IOException e = assertThrows(
+                IOException.class,
+                () -> AtomicDirectory.write(target, d -> {
+                    Files.writeString(d.resolve("adapter_config.json"), "new config");
+                    throw new IOException("disk full while writing adapter_model.safetensors");
+                }));
         assertEquals("disk full while writing adapter_model.safetensors", e.getMessage());
         assertEquals("old config", Files.readString(target.resolve("adapter_config.json")));
         assertEquals("old weights", Files.readString(target.resolve("adapter_model.safetensors")));
@@ -52,7 +53,7 @@ class AtomicDirectoryTest {
     void aFileInTheWayIsNotClobbered(@TempDir Path tmp) throws IOException {
         Path target = tmp.resolve("adapter");
         Files.writeString(target, "user data");
-        assertThrows(IOException.class, () -> AtomicDirectory.write(target, d -> { }));
+        assertThrows(IOException.class, () -> AtomicDirectory.write(target, d -> {}));
         assertEquals("user data", Files.readString(target));
         assertFalse(Files.isDirectory(target));
     }

@@ -1,9 +1,9 @@
 package io.github.peft4j.core.io;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 class JsonTest {
 
@@ -16,8 +16,9 @@ class JsonTest {
         o.putNull("bias");
         o.putObject("alpha_pattern").put("value", 4);
         // json.dumps(o, indent=2, sort_keys=True) in Python
-        assertEquals("{\n  \"alpha_pattern\": {\n    \"value\": 4\n  },\n  \"bias\": null,\n  \"r\": 8,\n"
-                + "  \"rank_pattern\": {},\n  \"target_modules\": [\n    \"query\",\n    \"value\"\n  ]\n}\n",
+        assertEquals(
+                "{\n  \"alpha_pattern\": {\n    \"value\": 4\n  },\n  \"bias\": null,\n  \"r\": 8,\n"
+                        + "  \"rank_pattern\": {},\n  \"target_modules\": [\n    \"query\",\n    \"value\"\n  ]\n}\n",
                 Json.write(o));
     }
 }

@@ -1,13 +1,14 @@
 package io.github.peft4j.core.io;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.peft4j.core.testing.ManagedTest;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -16,14 +17,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SafetensorsTest extends ManagedTest {
-
 
     @Test
     void writesTheCanonicalLayout(@TempDir Path tmp) throws IOException {
@@ -36,13 +33,18 @@ class SafetensorsTest extends ManagedTest {
         long n = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         assertEquals(0, n % 8, "header is padded to 8 bytes");
         String header = new String(bytes, 8, (int) n, StandardCharsets.UTF_8).trim();
-        assertEquals("{\"__metadata__\":{\"format\":\"pt\"},"
-                + "\"a\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[16,40]}}", header);
+        assertEquals(
+                "{\"__metadata__\":{\"format\":\"pt\"},"
+                        + "\"a\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]},"
+                        + "\"b\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[16,40]}}",
+                header);
         assertEquals(8 + n + 40, bytes.length);
         // little-endian float 1.0 at the start of b
-        assertEquals(1.0f, ByteBuffer.wrap(bytes, (int) (8 + n + 16), 4).order(ByteOrder.LITTLE_ENDIAN)
-                .getFloat());
+        assertEquals(
+                1.0f,
+                ByteBuffer.wrap(bytes, (int) (8 + n + 16), 4)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .getFloat());
 
         Safetensors.Contents c = Safetensors.read(f, manager);
         assertEquals(Map.of("format", "pt"), c.metadata());
@@ -81,8 +83,7 @@ class SafetensorsTest extends ManagedTest {
         };
         for (String[] c : cases) {
             Path f = file(tmp, c[0], Integer.parseInt(c[1]));
-            SafetensorsException e = assertThrows(SafetensorsException.class, () -> Safetensors.read(f, manager),
-                    c[0]);
+            SafetensorsException e = assertThrows(SafetensorsException.class, () -> Safetensors.read(f, manager), c[0]);
             assertTrue(e.getMessage().contains(c[2]), e.getMessage());
         }
         Path tiny = tmp.resolve("tiny");

@@ -1,22 +1,21 @@
 package io.github.peft4j.core.testing;
 
-import org.objectweb.asm.ClassReader;
-import org.objectweb.asm.ClassVisitor;
-import org.objectweb.asm.Label;
-import org.objectweb.asm.MethodVisitor;
-import org.objectweb.asm.Opcodes;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Enumeration;
+import java.util.List;
 import java.util.Set;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
+import org.objectweb.asm.ClassReader;
+import org.objectweb.asm.ClassVisitor;
+import org.objectweb.asm.Label;
+import org.objectweb.asm.MethodVisitor;
+import org.objectweb.asm.Opcodes;
 
 /**
  * Finds calls of DJL methods that put Java-owned memory under a libtorch tensor in a module's compiled classes.
@@ -29,9 +28,9 @@ import java.util.stream.Stream;
  */
 public final class ForbiddenCalls {
 
-    private static final Set<String> ARITHMETIC = Set.of("add", "addi", "sub", "subi", "mul", "muli", "div", "divi",
-            "pow", "powi", "rsub", "rsubi", "rdiv", "rdivi", "mod", "modi", "rmod", "rmodi", "rpow", "rpowi",
-            "maximum", "minimum");
+    private static final Set<String> ARITHMETIC = Set.of(
+            "add", "addi", "sub", "subi", "mul", "muli", "div", "divi", "pow", "powi", "rsub", "rsubi", "rdiv", "rdivi",
+            "mod", "modi", "rmod", "rmodi", "rpow", "rpowi", "maximum", "minimum");
 
     private ForbiddenCalls() {}
 
@@ -61,7 +60,8 @@ public final class ForbiddenCalls {
                 try (JarFile jar = new JarFile(p.toFile())) {
                     for (Enumeration<JarEntry> e = jar.entries(); e.hasMoreElements(); ) {
                         JarEntry je = e.nextElement();
-                        if (je.getName().startsWith("io/github/peft4j/") && je.getName().endsWith(".class")) {
+                        if (je.getName().startsWith("io/github/peft4j/")
+                                && je.getName().endsWith(".class")) {
                             try (InputStream in = jar.getInputStream(je)) {
                                 scan(new ClassReader(in), found);
                             }
@@ -74,40 +74,45 @@ public final class ForbiddenCalls {
     }
 
     private static boolean isPeft4jClass(Path f) {
-        return f.toString().endsWith(".class") && f.toString().replace('\\', '/').contains("/io/github/peft4j/");
+        return f.toString().endsWith(".class")
+                && f.toString().replace('\\', '/').contains("/io/github/peft4j/");
     }
 
     private static void scan(ClassReader reader, List<String> found) {
         String cls = reader.getClassName().replace('/', '.');
-        reader.accept(new ClassVisitor(Opcodes.ASM9) {
-            @Override
-            public MethodVisitor visitMethod(int access, String name, String descriptor, String signature,
-                    String[] exceptions) {
-                String method = name;
-                return new MethodVisitor(Opcodes.ASM9) {
-                    private int line;
-
+        reader.accept(
+                new ClassVisitor(Opcodes.ASM9) {
                     @Override
-                    public void visitLineNumber(int l, Label start) {
-                        line = l;
-                    }
+                    public MethodVisitor visitMethod(
+                            int access, String name, String descriptor, String signature, String[] exceptions) {
+                        String method = name;
+                        return new MethodVisitor(Opcodes.ASM9) {
+                            private int line;
 
-                    @Override
-                    public void visitMethodInsn(int opcode, String owner, String n, String desc, boolean itf) {
-                        if (!owner.startsWith("ai/djl/")) {
-                            return;
-                        }
-                        boolean scalar = ARITHMETIC.contains(n) && desc.startsWith("(Ljava/lang/Number;)");
-                        boolean javaBuffer = n.equals("set") && (desc.startsWith("(Ljava/nio/")
-                                || desc.startsWith("([") || desc.equals("(Lai/djl/ndarray/index/NDIndex;"
-                                + "Ljava/lang/Number;)V"));
-                        if (scalar || javaBuffer) {
-                            found.add(cls + "." + method + " (line " + line + "): " + owner.substring(owner
-                                    .lastIndexOf('/') + 1) + "." + n + desc);
-                        }
+                            @Override
+                            public void visitLineNumber(int l, Label start) {
+                                line = l;
+                            }
+
+                            @Override
+                            public void visitMethodInsn(int opcode, String owner, String n, String desc, boolean itf) {
+                                if (!owner.startsWith("ai/djl/")) {
+                                    return;
+                                }
+                                boolean scalar = ARITHMETIC.contains(n) && desc.startsWith("(Ljava/lang/Number;)");
+                                boolean javaBuffer = n.equals("set")
+                                        && (desc.startsWith("(Ljava/nio/")
+                                                || desc.startsWith("([")
+                                                || desc.equals(
+                                                        "(Lai/djl/ndarray/index/NDIndex;" + "Ljava/lang/Number;)V"));
+                                if (scalar || javaBuffer) {
+                                    found.add(cls + "." + method + " (line " + line + "): "
+                                            + owner.substring(owner.lastIndexOf('/') + 1) + "." + n + desc);
+                                }
+                            }
+                        };
                     }
-                };
-            }
-        }, ClassReader.SKIP_FRAMES);
+                },
+                ClassReader.SKIP_FRAMES);
     }
 }

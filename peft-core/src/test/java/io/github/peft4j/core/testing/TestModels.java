@@ -14,7 +14,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
-
 import java.util.SplittableRandom;
 
 /** Tiny in-file models with deterministic weights for the contract suite. */
@@ -96,8 +95,8 @@ public final class TestModels {
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-                PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
             NDArray q = query.forward(ps, inputs, training).singletonOrThrow();
             NDArray k = key.forward(ps, inputs, training).singletonOrThrow();
             NDArray v = value.forward(ps, inputs, training).singletonOrThrow();
@@ -107,7 +106,9 @@ public final class TestModels {
 
         @Override
         public Shape[] getOutputShapes(Shape[] inputShapes) {
-            return new Shape[] {inputShapes[0].slice(0, inputShapes[0].dimension() - 1).add(16)};
+            return new Shape[] {
+                inputShapes[0].slice(0, inputShapes[0].dimension() - 1).add(16)
+            };
         }
 
         @Override
@@ -126,26 +127,32 @@ public final class TestModels {
         private final Linear classifier;
 
         TinyEncoder() {
-            encoder = addChildBlock("encoder", new SequentialBlock().add(new TinyBlock()).add(new TinyBlock()));
-            classifier = addChildBlock("classifier", Linear.builder().setUnits(3).build());
+            encoder = addChildBlock(
+                    "encoder", new SequentialBlock().add(new TinyBlock()).add(new TinyBlock()));
+            classifier =
+                    addChildBlock("classifier", Linear.builder().setUnits(3).build());
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-                PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
             return classifier.forward(ps, encoder.forward(ps, inputs, training), training);
         }
 
         @Override
         public Shape[] getOutputShapes(Shape[] inputShapes) {
-            return new Shape[] {inputShapes[0].slice(0, inputShapes[0].dimension() - 1).add(3)};
+            return new Shape[] {
+                inputShapes[0].slice(0, inputShapes[0].dimension() - 1).add(3)
+            };
         }
 
         @Override
         protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
             encoder.initialize(manager, dataType, inputShapes);
-            classifier.initialize(manager, dataType, inputShapes[0].slice(0, inputShapes[0].dimension() - 1)
-                    .add(16));
+            classifier.initialize(
+                    manager,
+                    dataType,
+                    inputShapes[0].slice(0, inputShapes[0].dimension() - 1).add(16));
         }
     }
 }

@@ -5,21 +5,24 @@ import io.github.peft4j.examples.data.LabeledTexts;
 import io.github.peft4j.examples.data.SpamAssassin;
 import io.github.peft4j.examples.data.Split;
 import io.github.peft4j.models.bert.MiniLm;
-import picocli.CommandLine.Option;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import picocli.CommandLine.Option;
 
 /** The {@code --data} option: the SpamAssassin corpus, a CSV/JSONL file, or a directory of split files. */
 public final class DataOptions {
 
-    @Option(names = "--data", required = true,
+    @Option(
+            names = "--data",
+            required = true,
             description = "spam-assassin, a .csv/.jsonl file with 'text' and 'label' columns (split 80/10/10), or a"
                     + " directory with train.(csv|jsonl) and optional validation.* and test.*")
     String data;
 
-    @Option(names = "--limit", defaultValue = "0",
+    @Option(
+            names = "--limit",
+            defaultValue = "0",
             description = "use only the first N examples of each split (0 = all; for quick tries)")
     int limit;
 
@@ -40,17 +43,17 @@ public final class DataOptions {
                 LabeledTexts train = readPart(p, "train", true);
                 LabeledTexts val = readPart(p, "validation", false);
                 LabeledTexts test = readPart(p, "test", false);
-                s = val == null || test == null ? Split.stratified(train, seed)
-                        : new Split(train, val, test);
+                s = val == null || test == null ? Split.stratified(train, seed) : new Split(train, val, test);
             } else if (Files.isRegularFile(p)) {
                 s = Split.stratified(DataFiles.read(p), seed);
             } else {
-                throw new IOException("--data: '" + data + "' is neither 'spam-assassin' nor an existing file or"
-                        + " directory");
+                throw new IOException(
+                        "--data: '" + data + "' is neither 'spam-assassin' nor an existing file or" + " directory");
             }
         }
         if (limit > 0) {
-            s = new Split(s.train().head(limit), s.validation().head(limit), s.test().head(limit));
+            s = new Split(
+                    s.train().head(limit), s.validation().head(limit), s.test().head(limit));
         }
         return s;
     }

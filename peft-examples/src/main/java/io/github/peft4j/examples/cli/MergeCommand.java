@@ -4,15 +4,16 @@ import ai.djl.ndarray.NDManager;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
-
 /** {@code peft merge}: write base + adapter as one Hugging Face model directory. */
-@Command(name = "merge", mixinStandardHelpOptions = true,
+@Command(
+        name = "merge",
+        mixinStandardHelpOptions = true,
         description = "Merge an adapter into its base model and write a Hugging Face model directory (config.json,"
                 + " model.safetensors, tokenizer.json) that --model accepts again.")
 public final class MergeCommand implements Callable<Integer> {
@@ -31,8 +32,8 @@ public final class MergeCommand implements Callable<Integer> {
         Path modelDir = modelOptions.modelDir();
         try (NDManager manager = modelOptions.manager()) {
             Classifier c = Classifier.load(modelDir, adapter, manager);
-            BertForSequenceClassification merged = (BertForSequenceClassification) ((PeftModel) c.model())
-                    .mergeAndUnload();
+            BertForSequenceClassification merged =
+                    (BertForSequenceClassification) ((PeftModel) c.model()).mergeAndUnload();
             Classifier.writeMerged(merged, c.classes(), modelDir, output);
             System.out.println("merged model written to " + output.toAbsolutePath());
             return 0;

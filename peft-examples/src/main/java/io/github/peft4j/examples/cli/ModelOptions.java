@@ -3,21 +3,24 @@ package io.github.peft4j.examples.cli;
 import ai.djl.ndarray.NDManager;
 import io.github.peft4j.core.Devices;
 import io.github.peft4j.models.bert.MiniLm;
-import picocli.CommandLine.Option;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import picocli.CommandLine.Option;
 
 /** Options shared by the commands that load a model. */
 public final class ModelOptions {
 
-    @Option(names = "--model", defaultValue = "minilm",
+    @Option(
+            names = "--model",
+            defaultValue = "minilm",
             description = "minilm (all-MiniLM-L6-v2 from Maven Central) or a Hugging Face BERT-family directory"
                     + " (default: ${DEFAULT-VALUE})")
     String model;
 
-    @Option(names = "--max-length", defaultValue = "128",
+    @Option(
+            names = "--max-length",
+            defaultValue = "128",
             description = "tokens per text, special tokens included (default: ${DEFAULT-VALUE})")
     int maxLength;
 

@@ -6,10 +6,20 @@ import picocli.CommandLine.Command;
 /**
  * The {@code peft} command line. Subcommands map options onto peft4j's config builders and hold no logic of their own.
  */
-@Command(name = "peft", mixinStandardHelpOptions = true, version = "peft4j 0.1.0-SNAPSHOT",
+@Command(
+        name = "peft",
+        mixinStandardHelpOptions = true,
+        version = "peft4j 0.1.0-SNAPSHOT",
         description = "Parameter-efficient fine-tuning on the JVM (DJL + PyTorch).",
-        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, MergeCommand.class,
-                InspectCommand.class, QuickstartCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {
+            TrainCommand.class,
+            EvalCommand.class,
+            PredictCommand.class,
+            MergeCommand.class,
+            InspectCommand.class,
+            QuickstartCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class PeftCommand implements Runnable {
 
     @CommandLine.Spec
@@ -17,8 +27,9 @@ public final class PeftCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand: choose one of "
-                + spec.subcommands().keySet());
+        throw new CommandLine.ParameterException(
+                spec.commandLine(),
+                "missing subcommand: choose one of " + spec.subcommands().keySet());
     }
 
     /**

@@ -11,17 +11,18 @@ import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.models.bert.Bert;
 import io.github.peft4j.models.bert.BertModel;
 import io.github.peft4j.models.bert.BertTokenizer;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code peft predict}: class probabilities, or the sentence embedding, of one text. */
-@Command(name = "predict", mixinStandardHelpOptions = true,
+@Command(
+        name = "predict",
+        mixinStandardHelpOptions = true,
         description = "Print the class probabilities of a text (or, with --embed, its sentence embedding).")
 public final class PredictCommand implements Callable<Integer> {
 

@@ -28,11 +28,6 @@ import io.github.peft4j.train.Schedule;
 import io.github.peft4j.train.TextClassificationData;
 import io.github.peft4j.train.TrainingReport;
 import io.github.peft4j.train.listener.Progress;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -46,12 +41,18 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code peft train}: fine-tune a classifier and evaluate it on the held-out test split. The method's own options and
  * config live in one {@link TrainMethod} per {@code --method}; this class wires data, model, loop and report.
  */
-@Command(name = "train", mixinStandardHelpOptions = true,
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
         description = "Fine-tune a BERT-family classifier (LoRA, DoRA, SSF, SaRA, SpIEL or full), evaluate it on the"
                 + " test split, save the adapter (or model), metrics.jsonl, results.json and report.html. Ctrl-C or"
                 + " SIGTERM writes a checkpoint before exiting; --resume continues from it.")
@@ -75,11 +76,15 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     private SparseOptions sparseOptions;
 
-    @Option(names = "--method", defaultValue = "lora",
+    @Option(
+            names = "--method",
+            defaultValue = "lora",
             description = "lora, dora, ssf, sara, spiel or full (default: ${DEFAULT-VALUE})")
     private String method;
 
-    @Option(names = "--targets", split = ",",
+    @Option(
+            names = "--targets",
+            split = ",",
             description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
                     + " for lora and dora; query,key,value,dense,LayerNorm for ssf; all-linear for sara and spiel)")
     private List<String> targets;
@@ -96,43 +101,61 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "16", description = "batch size (default: ${DEFAULT-VALUE})")
     private int batchSize;
 
-    @Option(names = "--grad-accum", defaultValue = "1",
+    @Option(
+            names = "--grad-accum",
+            defaultValue = "1",
             description = "micro-batches per optimizer step (default: ${DEFAULT-VALUE})")
     private int gradAccum;
 
-    @Option(names = "--warmup", defaultValue = "0.06",
+    @Option(
+            names = "--warmup",
+            defaultValue = "0.06",
             description = "warm-up share of steps (default: ${DEFAULT-VALUE})")
     private double warmup;
 
-    @Option(names = "--schedule", defaultValue = "linear",
+    @Option(
+            names = "--schedule",
+            defaultValue = "linear",
             description = "constant, linear or cosine decay after warm-up (default: ${DEFAULT-VALUE})")
     private String schedule;
 
-    @Option(names = "--eval-every", defaultValue = "100",
+    @Option(
+            names = "--eval-every",
+            defaultValue = "100",
             description = "validate every N steps, 0 = at the end (default: ${DEFAULT-VALUE})")
     private long evalEvery;
 
-    @Option(names = "--patience", defaultValue = "0",
-            description = "early stopping after N validations without improvement, 0 = off (default:"
-                    + " ${DEFAULT-VALUE})")
+    @Option(
+            names = "--patience",
+            defaultValue = "0",
+            description =
+                    "early stopping after N validations without improvement, 0 = off (default:" + " ${DEFAULT-VALUE})")
     private int patience;
 
-    @Option(names = "--checkpoint-every", defaultValue = "100",
+    @Option(
+            names = "--checkpoint-every",
+            defaultValue = "100",
             description = "write a resumable checkpoint every N steps (default: ${DEFAULT-VALUE})")
     private long checkpointEvery;
 
-    @Option(names = "--seed", defaultValue = "42",
+    @Option(
+            names = "--seed",
+            defaultValue = "42",
             description = "seed of split, init, order, dropout (default: ${DEFAULT-VALUE})")
     private long seed;
 
     @Option(names = "--output", required = true, description = "run directory")
     private Path output;
 
-    @Option(names = "--resume", description = "resume from this checkpoint (e.g. RUN/checkpoint); the adapter and its"
-            + " settings come from the checkpoint")
+    @Option(
+            names = "--resume",
+            description = "resume from this checkpoint (e.g. RUN/checkpoint); the adapter and its"
+                    + " settings come from the checkpoint")
     private Path resume;
 
-    @Option(names = "--stop-after", defaultValue = "0",
+    @Option(
+            names = "--stop-after",
+            defaultValue = "0",
             description = "stop after step N as if interrupted, keeping the schedule of the full run; continue later"
                     + " with --resume OUTPUT/checkpoint (0 = run to the end)")
     private long stopAfter;
@@ -142,8 +165,13 @@ public final class TrainCommand implements Callable<Integer> {
 
     private Map<String, TrainMethod> methods() {
         Map<String, TrainMethod> m = new LinkedHashMap<>();
-        for (TrainMethod t : List.of(loraOptions.method(false), loraOptions.method(true), new SsfMethodOption(),
-                sparseOptions.sara(), sparseOptions.spiel(), new FullFineTuning())) {
+        for (TrainMethod t : List.of(
+                loraOptions.method(false),
+                loraOptions.method(true),
+                new SsfMethodOption(),
+                sparseOptions.sara(),
+                sparseOptions.spiel(),
+                new FullFineTuning())) {
             m.put(t.name(), t);
         }
         return m;
@@ -154,16 +182,18 @@ public final class TrainCommand implements Callable<Integer> {
         Map<String, TrainMethod> all = methods();
         TrainMethod chosen = all.get(method.toLowerCase(Locale.ROOT));
         if (chosen == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--method must be one of " + all.keySet()
-                    + "; got '" + method + "'");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--method must be one of " + all.keySet() + "; got '" + method + "'");
         }
         Set<String> given = new TreeSet<>();
         spec.commandLine().getParseResult().matchedOptions().forEach(o -> given.add(o.longestName()));
         for (TrainMethod other : all.values()) {
             for (String o : other.options()) {
                 if (given.contains(o) && !chosen.options().contains(o)) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), o + " does not apply to --method "
-                            + chosen.name() + " (it is an option of " + owners(all, o) + ")");
+                    throw new CommandLine.ParameterException(
+                            spec.commandLine(),
+                            o + " does not apply to --method " + chosen.name() + " (it is an option of "
+                                    + owners(all, o) + ")");
                 }
             }
         }
@@ -172,7 +202,10 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private static List<String> owners(Map<String, TrainMethod> all, String option) {
-        return all.values().stream().filter(t -> t.options().contains(option)).map(TrainMethod::name).toList();
+        return all.values().stream()
+                .filter(t -> t.options().contains(option))
+                .map(TrainMethod::name)
+                .toList();
     }
 
     @Override
@@ -182,17 +215,26 @@ public final class TrainCommand implements Callable<Integer> {
         try {
             sched = Schedule.valueOf(schedule.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--schedule must be constant, linear or cosine; got '" + schedule
-                    + "'", e);
+            throw new IllegalArgumentException(
+                    "--schedule must be constant, linear or cosine; got '" + schedule + "'", e);
         }
         boolean full = !m.adapts();
-        FineTuneConfig cfg = FineTuneConfig.builder().optLearningRate(lr != null ? lr : full ? 5e-5 : 5e-4)
-                .optSchedule(sched).optWarmupRatio(warmup).optBatchSize(batchSize).optGradientAccumulation(gradAccum)
-                .optEpochs(epochs).optMaxSteps(maxSteps).optEvalEvery(evalEvery).optEarlyStoppingPatience(patience)
-                .optCheckpointEvery(checkpointEvery).optSeed(seed).build();
+        FineTuneConfig cfg = FineTuneConfig.builder()
+                .optLearningRate(lr != null ? lr : full ? 5e-5 : 5e-4)
+                .optSchedule(sched)
+                .optWarmupRatio(warmup)
+                .optBatchSize(batchSize)
+                .optGradientAccumulation(gradAccum)
+                .optEpochs(epochs)
+                .optMaxSteps(maxSteps)
+                .optEvalEvery(evalEvery)
+                .optEarlyStoppingPatience(patience)
+                .optCheckpointEvery(checkpointEvery)
+                .optSeed(seed)
+                .build();
         if (resume != null && !Files.isRegularFile(resume.resolve(Checkpoint.STATE))) {
-            throw new IllegalArgumentException("--resume " + resume + " is not a checkpoint (no "
-                    + Checkpoint.STATE + ")");
+            throw new IllegalArgumentException(
+                    "--resume " + resume + " is not a checkpoint (no " + Checkpoint.STATE + ")");
         }
         List<String> targetList = targets != null ? targets : m.defaultTargets();
 
@@ -203,13 +245,18 @@ public final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("the training data has " + classes.size() + " class(es) " + classes
                     + "; a classifier needs at least 2");
         }
-        System.out.printf(Locale.ROOT, "data: train %d %s, validation %d, test %d%n", split.train().size(),
-                split.train().counts(), split.validation().size(), split.test().size());
+        System.out.printf(
+                Locale.ROOT,
+                "data: train %d %s, validation %d, test %d%n",
+                split.train().size(),
+                split.train().counts(),
+                split.validation().size(),
+                split.test().size());
         Files.createDirectories(output);
         try (NDManager manager = modelOptions.manager();
                 BertTokenizer tokenizer = BertTokenizer.open(modelDir, modelOptions.maxLength)) {
-            BertForSequenceClassification base = Bert.loadForSequenceClassification(modelDir, classes.size(),
-                    manager, true, seed);
+            BertForSequenceClassification base =
+                    Bert.loadForSequenceClassification(modelDir, classes.size(), manager, true, seed);
             TextClassificationData train = split.train().toTrainingData(classes, tokenizer);
             Block model;
             PeftModel peft = null;
@@ -222,17 +269,22 @@ public final class TrainCommand implements Callable<Integer> {
                 model = peft; // the checkpoint adds the adapter it was trained with (config, initializer's state)
             } else {
                 String baseName = "minilm".equalsIgnoreCase(modelOptions.model)
-                        ? "sentence-transformers/all-MiniLM-L6-v2" : modelOptions.model;
-                AdapterConfig config = m.config(new TrainMethod.Run(selector(targetList), HEAD, "SEQ_CLS", baseName,
-                        FineTuner.totalSteps(cfg, train.size())));
-                peft = PeftModel.builder().setBaseModel(base).setConfig(config).optSeed(seed).build();
+                        ? "sentence-transformers/all-MiniLM-L6-v2"
+                        : modelOptions.model;
+                AdapterConfig config = m.config(new TrainMethod.Run(
+                        selector(targetList), HEAD, "SEQ_CLS", baseName, FineTuner.totalSteps(cfg, train.size())));
+                peft = PeftModel.builder()
+                        .setBaseModel(base)
+                        .setConfig(config)
+                        .optSeed(seed)
+                        .build();
                 m.initialise(peft, train, seed); // EVA may change ranks and with them the counts
                 model = peft;
             }
-            TextClassificationData val = split.validation().size() == 0 ? null
-                    : split.validation().toTrainingData(classes, tokenizer);
-            FineTuner.Builder tb = FineTuner.builder().setModel(model).setConfig(cfg)
-                    .optGracefulStop(Duration.ofMinutes(2));
+            TextClassificationData val =
+                    split.validation().size() == 0 ? null : split.validation().toTrainingData(classes, tokenizer);
+            FineTuner.Builder tb =
+                    FineTuner.builder().setModel(model).setConfig(cfg).optGracefulStop(Duration.ofMinutes(2));
             if (peft != null) {
                 tb.optHooks(peft).optCheckpointExport(peft::saveAdapters);
             }
@@ -254,12 +306,22 @@ public final class TrainCommand implements Callable<Integer> {
                 System.out.println(counts(model, peft));
             }
             if (result.interrupted()) {
-                System.out.printf(Locale.ROOT, "interrupted after step %d of %d; continue with --resume %s%n",
-                        result.steps(), result.totalSteps(), output.resolve(FineTuner.CHECKPOINT));
+                System.out.printf(
+                        Locale.ROOT,
+                        "interrupted after step %d of %d; continue with --resume %s%n",
+                        result.steps(),
+                        result.totalSteps(),
+                        output.resolve(FineTuner.CHECKPOINT));
                 return 130;
             }
-            Evaluation test = split.test().size() == 0 ? null : Evaluation.of(model, split.test().toTrainingData(
-                    classes, tokenizer), cfg.evalBatchSize(), classes.size(), manager);
+            Evaluation test = split.test().size() == 0
+                    ? null
+                    : Evaluation.of(
+                            model,
+                            split.test().toTrainingData(classes, tokenizer),
+                            cfg.evalBatchSize(),
+                            classes.size(),
+                            manager);
 
             Path saved;
             if (peft != null) {
@@ -270,19 +332,29 @@ public final class TrainCommand implements Callable<Integer> {
                 saved = output.resolve("model");
                 Classifier.writeMerged(base, classes, modelDir, saved);
             }
-            Map<String, String> settings = settings(m, targetList, split, classes, cfg, result, counts(model, peft),
-                    manager, modelDir, saved);
-            TrainingReport.write(output.resolve("report.html"), "peft4j fine-tuning report", settings, result, test,
-                    classes);
+            Map<String, String> settings =
+                    settings(m, targetList, split, classes, cfg, result, counts(model, peft), manager, modelDir, saved);
+            TrainingReport.write(
+                    output.resolve("report.html"), "peft4j fine-tuning report", settings, result, test, classes);
             writeResults(output, settings, result, test, trainableCount(model));
 
             System.out.println();
             if (test != null) {
-                System.out.printf(Locale.ROOT, "test: accuracy %.4f, macro-F1 %.4f, loss %.4f (%d examples)%n",
-                        test.accuracy(), test.macroF1(), test.loss(), test.examples());
+                System.out.printf(
+                        Locale.ROOT,
+                        "test: accuracy %.4f, macro-F1 %.4f, loss %.4f (%d examples)%n",
+                        test.accuracy(),
+                        test.macroF1(),
+                        test.loss(),
+                        test.examples());
             }
-            System.out.printf(Locale.ROOT, "%d steps in %.0f s; %s saved to %s%n", result.steps(), result.seconds(),
-                    peft == null ? "model" : "adapter", saved.toAbsolutePath());
+            System.out.printf(
+                    Locale.ROOT,
+                    "%d steps in %.0f s; %s saved to %s%n",
+                    result.steps(),
+                    result.seconds(),
+                    peft == null ? "model" : "adapter",
+                    saved.toAbsolutePath());
             System.out.println("report: " + output.resolve("report.html").toAbsolutePath());
             return 0;
         }
@@ -292,45 +364,74 @@ public final class TrainCommand implements Callable<Integer> {
     private void checkCheckpointMethod(TrainMethod m) throws IOException {
         Path state = resume.resolve(Checkpoint.MODEL);
         if (!Files.isDirectory(state)) {
-            throw new IllegalArgumentException("--resume " + resume + " is a checkpoint of full fine-tuning; resume"
-                    + " it with --method full");
+            throw new IllegalArgumentException(
+                    "--resume " + resume + " is a checkpoint of full fine-tuning; resume" + " it with --method full");
         }
         AdapterConfig c = PeftModel.readStateConfigs(state).get(PeftModel.DEFAULT_ADAPTER);
         if (c == null || !m.trains(c)) {
-            throw new IllegalArgumentException("--resume " + resume + " holds " + (c == null ? "no adapter"
-                    + " 'default'" : "a " + c.peftType() + " adapter") + " but --method is " + m.name());
+            throw new IllegalArgumentException("--resume " + resume + " holds "
+                    + (c == null ? "no adapter" + " 'default'" : "a " + c.peftType() + " adapter") + " but --method is "
+                    + m.name());
         }
-        System.out.println("resuming " + m.name() + " from " + resume + " with the adapter settings it was trained"
-                + " with");
+        System.out.println(
+                "resuming " + m.name() + " from " + resume + " with the adapter settings it was trained" + " with");
     }
 
     private static long trainableCount(Block model) {
-        return model.getParameters().values().stream().filter(Parameter::requiresGradient)
-                .mapToLong(p -> p.getArray().size()).sum();
+        return model.getParameters().values().stream()
+                .filter(Parameter::requiresGradient)
+                .mapToLong(p -> p.getArray().size())
+                .sum();
     }
 
     private static String counts(Block model, PeftModel peft) {
-        return peft != null ? peft.getTrainableParameters().toString()
+        return peft != null
+                ? peft.getTrainableParameters().toString()
                 : String.format(Locale.ROOT, "trainable params: %,d (full fine-tuning)", trainableCount(model));
     }
 
-    private Map<String, String> settings(TrainMethod m, List<String> targetList, Split split, List<String> classes,
-            FineTuneConfig cfg, FineTuner.Result result, String counts, NDManager manager, Path modelDir,
+    private Map<String, String> settings(
+            TrainMethod m,
+            List<String> targetList,
+            Split split,
+            List<String> classes,
+            FineTuneConfig cfg,
+            FineTuner.Result result,
+            String counts,
+            NDManager manager,
+            Path modelDir,
             Path saved) {
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("model", modelOptions.model + " (" + modelDir + ")");
-        settings.put("data", dataOptions.data + " (train " + split.train().size() + ", validation "
-                + split.validation().size() + ", test " + split.test().size() + ")");
+        settings.put(
+                "data",
+                dataOptions.data + " (train " + split.train().size() + ", validation "
+                        + split.validation().size() + ", test " + split.test().size() + ")");
         settings.put("classes", classes.toString());
-        settings.put("method", m.describe(targetList) + (m.adapts() ? ", modules_to_save=" + HEAD : "") + (resume == null ? "" : " (resumed from " + resume + ")"));
+        settings.put(
+                "method",
+                m.describe(targetList)
+                        + (m.adapts() ? ", modules_to_save=" + HEAD : "")
+                        + (resume == null ? "" : " (resumed from " + resume + ")"));
         settings.put("parameters", counts);
-        settings.put("optimizer", String.format(Locale.ROOT, "AdamW lr=%g, weight decay %g, %s schedule, warm-up"
-                + " %.2f, clip %.1f", cfg.learningRate(), cfg.weightDecay(), cfg.schedule(), cfg.warmupRatio(),
-                cfg.maxGradNorm()));
-        settings.put("batch", cfg.batchSize() + " × " + cfg.gradientAccumulation() + " accumulation, max length "
-                + modelOptions.maxLength);
-        settings.put("steps", result.steps() + " of " + result.totalSteps() + " (epochs " + epochs
-                + (maxSteps > 0 ? ", max steps " + maxSteps : "") + ")");
+        settings.put(
+                "optimizer",
+                String.format(
+                        Locale.ROOT,
+                        "AdamW lr=%g, weight decay %g, %s schedule, warm-up" + " %.2f, clip %.1f",
+                        cfg.learningRate(),
+                        cfg.weightDecay(),
+                        cfg.schedule(),
+                        cfg.warmupRatio(),
+                        cfg.maxGradNorm()));
+        settings.put(
+                "batch",
+                cfg.batchSize() + " × " + cfg.gradientAccumulation() + " accumulation, max length "
+                        + modelOptions.maxLength);
+        settings.put(
+                "steps",
+                result.steps() + " of " + result.totalSteps() + " (epochs " + epochs
+                        + (maxSteps > 0 ? ", max steps " + maxSteps : "") + ")");
         settings.put("seed", Long.toString(seed));
         settings.put("device", manager.getDevice().toString());
         settings.put("saved", saved.toString());
@@ -347,8 +448,9 @@ public final class TrainCommand implements Callable<Integer> {
         return ModuleSelector.names(targets);
     }
 
-    private static void writeResults(Path output, Map<String, String> settings, FineTuner.Result result,
-            Evaluation test, long trainable) throws IOException {
+    private static void writeResults(
+            Path output, Map<String, String> settings, FineTuner.Result result, Evaluation test, long trainable)
+            throws IOException {
         ObjectNode o = Json.MAPPER.createObjectNode();
         ObjectNode s = o.putObject("settings");
         settings.forEach(s::put);
@@ -364,8 +466,10 @@ public final class TrainCommand implements Callable<Integer> {
             o.put("best_validation_accuracy", result.best().accuracy()).put("best_step", result.bestStep());
         }
         if (test != null) {
-            o.put("test_accuracy", test.accuracy()).put("test_macro_f1", test.macroF1()).put("test_loss",
-                    test.loss()).put("test_examples", test.examples());
+            o.put("test_accuracy", test.accuracy())
+                    .put("test_macro_f1", test.macroF1())
+                    .put("test_loss", test.loss())
+                    .put("test_examples", test.examples());
             o.put("test_confusion", Arrays.deepToString(test.confusion()));
         }
         Files.writeString(output.resolve("results.json"), Json.write(o), StandardCharsets.UTF_8);

@@ -3,10 +3,6 @@ package io.github.peft4j.examples.data;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.peft4j.core.io.Json;
-import org.apache.commons.csv.CSVFormat;
-import org.apache.commons.csv.CSVParser;
-import org.apache.commons.csv.CSVRecord;
-
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -16,6 +12,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
 
 /**
  * User data: CSV (with a header naming {@code text} and {@code label} columns) or JSONL (one object per line with
@@ -44,8 +43,8 @@ public final class DataFiles {
         } else if (name.endsWith(".jsonl") || name.endsWith(".ndjson")) {
             t = jsonl(file);
         } else {
-            throw new IOException("unsupported data file " + file + ": expected .csv or .jsonl with 'text' and"
-                    + " 'label' columns");
+            throw new IOException(
+                    "unsupported data file " + file + ": expected .csv or .jsonl with 'text' and" + " 'label' columns");
         }
         if (t.size() == 0) {
             throw new IOException(file + " holds no examples");
@@ -57,7 +56,12 @@ public final class DataFiles {
         List<String> texts = new ArrayList<>();
         List<String> labels = new ArrayList<>();
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8);
-                CSVParser p = CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).build().parse(r)) {
+                CSVParser p = CSVFormat.DEFAULT
+                        .builder()
+                        .setHeader()
+                        .setSkipHeaderRecord(true)
+                        .get()
+                        .parse(r)) {
             List<String> header = p.getHeaderNames();
             if (!header.contains("text") || !header.contains("label")) {
                 throw new IOException(file + ": the header must name a 'text' and a 'label' column; got " + header);
@@ -66,14 +70,16 @@ public final class DataFiles {
                 for (CSVRecord rec : p) {
                     long line = p.getCurrentLineNumber();
                     if (!rec.isConsistent()) {
-                        throw new IOException(file + ":" + line + ": expected " + header.size() + " fields, got "
-                                + rec.size());
+                        throw new IOException(
+                                file + ":" + line + ": expected " + header.size() + " fields, got " + rec.size());
                     }
                     add(file, line, rec.get("text"), rec.get("label"), texts, labels);
                 }
             } catch (UncheckedIOException e) {
-                throw new IOException(file + ": malformed CSV near line " + p.getCurrentLineNumber() + ": "
-                        + e.getCause().getMessage(), e);
+                throw new IOException(
+                        file + ": malformed CSV near line " + p.getCurrentLineNumber() + ": "
+                                + e.getCause().getMessage(),
+                        e);
             }
         }
         return new LabeledTexts(texts, labels);
@@ -99,14 +105,19 @@ public final class DataFiles {
             }
             JsonNode text = n.get("text");
             JsonNode label = n.get("label");
-            add(file, i + 1, text == null || !text.isTextual() ? null : text.asText(),
-                    label == null || !label.isValueNode() || label.isNull() ? null : label.asText(), texts, labels);
+            add(
+                    file,
+                    i + 1,
+                    text == null || !text.isTextual() ? null : text.asText(),
+                    label == null || !label.isValueNode() || label.isNull() ? null : label.asText(),
+                    texts,
+                    labels);
         }
         return new LabeledTexts(texts, labels);
     }
 
-    private static void add(Path file, long line, String text, String label, List<String> texts,
-            List<String> labels) throws IOException {
+    private static void add(Path file, long line, String text, String label, List<String> texts, List<String> labels)
+            throws IOException {
         if (text == null || text.isBlank()) {
             throw new IOException(file + ":" + line + ": 'text' is missing or empty");
         }

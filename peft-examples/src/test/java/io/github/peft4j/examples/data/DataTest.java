@@ -1,7 +1,9 @@
 package io.github.peft4j.examples.data;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,11 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class DataTest {
 
@@ -70,8 +69,10 @@ class DataTest {
         Path noLabel = tmp.resolve("nolabel.csv");
         Files.writeString(noLabel, "text,category\na,b\n");
         e = assertThrows(IOException.class, () -> DataFiles.read(noLabel));
-        assertTrue(e.getMessage().contains("the header must name a 'text' and a 'label' column; got [text,"
-                + " category]"), e.getMessage());
+        assertTrue(
+                e.getMessage()
+                        .contains("the header must name a 'text' and a 'label' column; got [text," + " category]"),
+                e.getMessage());
 
         Path jsonl = tmp.resolve("bad.jsonl");
         Files.writeString(jsonl, "{\"text\": \"a\", \"label\": \"x\"}\n{\"text\": \"b\"\n");

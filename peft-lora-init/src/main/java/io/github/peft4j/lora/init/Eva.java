@@ -12,9 +12,6 @@ import io.github.peft4j.lora.LoraConfig;
 import io.github.peft4j.lora.LoraInit;
 import io.github.peft4j.lora.LoraLayer;
 import io.github.peft4j.train.TrainingData;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
@@ -22,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * EVA, explained-variance adaptation (Paischer et al., 2024, https://arxiv.org/abs/2410.07170): A starts on the
@@ -63,8 +62,8 @@ public final class Eva {
      *     returning null to use every position; {@link #defaults} reads input 1 (Hugging Face's
      *     {@code attention_mask}) when there is one
      */
-    public record Options(double rho, double tau, int batchSize, int maxBatches, long seed,
-            Function<NDList, NDArray> tokenMask) {
+    public record Options(
+            double rho, double tau, int batchSize, int maxBatches, long seed, Function<NDList, NDArray> tokenMask) {
 
         /** Validates. */
         public Options {
@@ -75,12 +74,12 @@ public final class Eva {
                 throw new IllegalArgumentException("EVA tau must be in (0, 1]; got " + tau);
             }
             if (batchSize < 1 || maxBatches < 1) {
-                throw new IllegalArgumentException("EVA batchSize and maxBatches must be >= 1; got " + batchSize
-                        + " and " + maxBatches);
+                throw new IllegalArgumentException(
+                        "EVA batchSize and maxBatches must be >= 1; got " + batchSize + " and " + maxBatches);
             }
             if (tokenMask == null) {
-                throw new IllegalArgumentException("EVA tokenMask must not be null (return null from it to use"
-                        + " every position)");
+                throw new IllegalArgumentException(
+                        "EVA tokenMask must not be null (return null from it to use" + " every position)");
             }
         }
 
@@ -144,9 +143,16 @@ public final class Eva {
         int batches = collect(model, layers, data, options, groupOf);
         boolean converged = groupOf.values().stream().allMatch(g -> g.converged);
         if (!converged) {
-            LOG.warn("EVA: {} of {} input groups had not converged (tau {}) after {} batches; using the components"
-                    + " estimated so far", groupOf.values().stream().distinct().filter(g -> !g.converged).count(),
-                    groupOf.values().stream().distinct().count(), options.tau(), batches);
+            LOG.warn(
+                    "EVA: {} of {} input groups had not converged (tau {}) after {} batches; using the components"
+                            + " estimated so far",
+                    groupOf.values().stream()
+                            .distinct()
+                            .filter(g -> !g.converged)
+                            .count(),
+                    groupOf.values().stream().distinct().count(),
+                    options.tau(),
+                    batches);
         }
         Map<String, Integer> ranks = redistribute(layers, groupOf, options.rho());
         Map<String, float[]> aValues = new LinkedHashMap<>();
@@ -181,12 +187,20 @@ public final class Eva {
             LoraLayer l = rebuiltLayers.get(e.getKey());
             l.setWeights(e.getValue(), new float[Math.toIntExact(l.getTarget().outFeatures() * l.getRank())]);
         }
-        LOG.info("EVA initialised '{}' from {} batches in {} ms: ranks {}", adapter, batches,
-                (System.nanoTime() - t0) / 1_000_000, ranks);
+        LOG.info(
+                "EVA initialised '{}' from {} batches in {} ms: ranks {}",
+                adapter,
+                batches,
+                (System.nanoTime() - t0) / 1_000_000,
+                ranks);
         return new Result(ranks, batches, converged);
     }
 
-    private static int collect(PeftModel model, Map<String, LoraLayer> layers, TrainingData data, Options options,
+    private static int collect(
+            PeftModel model,
+            Map<String, LoraLayer> layers,
+            TrainingData data,
+            Options options,
             Map<String, Group> groupOf) {
         NDManager root = layers.values().iterator().next().getLoraA().getArray().getManager();
         int batches = 0;
@@ -200,7 +214,7 @@ public final class Eva {
                 NDList inputs = data.inputs(idx, s);
                 NDArray mask = options.tokenMask().apply(inputs);
                 NDArray keep = mask == null ? null : mask.reshape(-1).toType(DataType.BOOLEAN, false);
-                Map<NDArray, Group> byInput = new IdentityHashMap<>();
+                IdentityHashMap<NDArray, Group> byInput = new IdentityHashMap<>();
                 for (Map.Entry<String, LoraLayer> e : layers.entrySet()) {
                     String path = e.getKey();
                     LoraLayer layer = e.getValue();
@@ -293,8 +307,14 @@ public final class Eva {
         }
         int k = Math.min(g.components, in);
         // the covariance changes little from batch to batch: one power iteration from the last components
-        g.svd = LowRank.svd(cov, in, in, k, g.previous == null ? 4 : 1, InitSupport.layerSeed(options.seed(),
-                g.paths.get(0)), g.previous);
+        g.svd = LowRank.svd(
+                cov,
+                in,
+                in,
+                k,
+                g.previous == null ? 4 : 1,
+                InitSupport.layerSeed(options.seed(), g.paths.get(0)),
+                g.previous);
         g.total = trace;
         double[] current = g.svd.vt();
         if (g.previous != null) {
@@ -315,8 +335,8 @@ public final class Eva {
     }
 
     /** Pools the explained-variance ratios of every layer and keeps the top Σ r. */
-    private static Map<String, Integer> redistribute(Map<String, LoraLayer> layers, Map<String, Group> groupOf,
-            double rho) {
+    private static Map<String, Integer> redistribute(
+            Map<String, LoraLayer> layers, Map<String, Group> groupOf, double rho) {
         record Candidate(String path, int index, double ratio, int order) {}
         List<Candidate> pool = new ArrayList<>();
         int budget = 0;
@@ -325,8 +345,8 @@ public final class Eva {
             budget += e.getValue().getRank();
             Group g = groupOf.get(e.getKey());
             if (g.svd == null) {
-                throw new IllegalArgumentException("EVA: '" + e.getKey() + "' saw fewer than 2 real tokens; give"
-                        + " it more input examples");
+                throw new IllegalArgumentException(
+                        "EVA: '" + e.getKey() + "' saw fewer than 2 real tokens; give" + " it more input examples");
             }
             int cap = (int) Math.round(rho * e.getValue().getRank());
             for (int j = 0; j < Math.min(cap, g.svd.rank()); j++) {
@@ -354,7 +374,11 @@ public final class Eva {
                 alphaPattern.put(e.getKey(), c.alphaFor(e.getKey()) * e.getValue() / c.rankFor(e.getKey()));
             }
         }
-        return c.toBuilder().setTargetModules(ModuleSelector.names(targets)).optInit(LoraInit.DEFAULT)
-                .optRankPattern(rankPattern).optAlphaPattern(alphaPattern).build();
+        return c.toBuilder()
+                .setTargetModules(ModuleSelector.names(targets))
+                .optInit(LoraInit.DEFAULT)
+                .optRankPattern(rankPattern)
+                .optAlphaPattern(alphaPattern)
+                .build();
     }
 }

@@ -8,9 +8,7 @@ import io.github.peft4j.core.InjectionMode;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.lora.LoraConfig;
 import io.github.peft4j.lora.LoraLayer;
-
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -22,8 +20,8 @@ final class InitSupport {
     /** The LoRA layers of an adapter by module path, after checking the model is in a state to initialise. */
     static Map<String, LoraLayer> loraLayers(PeftModel model, String adapter, String method) {
         if (!model.getAdapterNames().contains(adapter)) {
-            throw new IllegalArgumentException(method + ": no adapter named '" + adapter + "'; adapters: "
-                    + model.getAdapterNames());
+            throw new IllegalArgumentException(
+                    method + ": no adapter named '" + adapter + "'; adapters: " + model.getAdapterNames());
         }
         if (!(model.getConfig(adapter) instanceof LoraConfig)) {
             throw new IllegalArgumentException(method + " initialises LoRA adapters; '" + adapter + "' is "
@@ -45,8 +43,10 @@ final class InitSupport {
         }
         if (!weightPath.isEmpty()) {
             throw new IllegalArgumentException(method + " reads each layer's input and needs the activation path;"
-                    + " these layers are on the weight path: " + (weightPath.size() > 5
-                    ? weightPath.subList(0, 5) + " and " + (weightPath.size() - 5) + " more" : weightPath)
+                    + " these layers are on the weight path: "
+                    + (weightPath.size() > 5
+                            ? weightPath.subList(0, 5) + " and " + (weightPath.size() - 5) + " more"
+                            : weightPath)
                     + " (their parent module cannot host a wrapper; build the PeftModel with InjectionMode.AUTO"
                     + " on a model whose linear layers are replaceable children, as peft4j's BERT)");
         }
@@ -55,7 +55,8 @@ final class InitSupport {
     /** The layer's base weight [out, in] as row-major float32 values. */
     static float[] weightValues(LoraLayer layer) {
         NDArray w = layer.getTarget().weight().getArray();
-        try (NDArray d = w.stopGradient(); NDArray f = d.toType(DataType.FLOAT32, true)) {
+        try (NDArray d = w.stopGradient();
+                NDArray f = d.toType(DataType.FLOAT32, true)) {
             return f.toFloatArray();
         }
     }

@@ -1,7 +1,6 @@
 package io.github.peft4j.lora.init;
 
 import ai.djl.engine.Engine;
-import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -10,17 +9,17 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
 import io.github.peft4j.core.PeftModel;
+import io.github.peft4j.core.Scalars;
 import io.github.peft4j.linalg.LowRank;
 import io.github.peft4j.lora.LoraLayer;
 import io.github.peft4j.train.TrainingData;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * LoRA-GA (Wang et al., 2024, https://arxiv.org/abs/2407.05000), following the authors' repository: LoRA starts so
@@ -100,10 +99,12 @@ public final class LoraGa {
         InitSupport.requireActivationPath(model, layers, "LoRA-GA");
         InitSupport.requireData(data, "LoRA-GA", "labelled examples to estimate gradients");
         for (Map.Entry<String, LoraLayer> e : layers.entrySet()) {
-            long min = Math.min(e.getValue().getTarget().inFeatures(), e.getValue().getTarget().outFeatures());
+            long min = Math.min(
+                    e.getValue().getTarget().inFeatures(),
+                    e.getValue().getTarget().outFeatures());
             if (2L * e.getValue().getRank() > min) {
-                throw new IllegalArgumentException("LoRA-GA takes 2r singular vectors: r = " + e.getValue().getRank()
-                        + " needs 2r <= min(in, out) = " + min + " for '" + e.getKey() + "'");
+                throw new IllegalArgumentException("LoRA-GA takes 2r singular vectors: r = "
+                        + e.getValue().getRank() + " needs 2r <= min(in, out) = " + min + " for '" + e.getKey() + "'");
             }
         }
         long t0 = System.nanoTime();
@@ -113,7 +114,12 @@ public final class LoraGa {
             int out = Math.toIntExact(layer.getTarget().outFeatures());
             int in = Math.toIntExact(layer.getTarget().inFeatures());
             int r = layer.getRank();
-            LowRank.Svd svd = LowRank.svd(grads.get(e.getKey()), out, in, 2 * r, options.powerIterations(),
+            LowRank.Svd svd = LowRank.svd(
+                    grads.get(e.getKey()),
+                    out,
+                    in,
+                    2 * r,
+                    options.powerIterations(),
                     InitSupport.layerSeed(options.seed(), e.getKey()));
             double scale = Math.pow(out, 0.25) / Math.sqrt(options.gamma());
             float[] a = new float[r * in];
@@ -128,8 +134,13 @@ public final class LoraGa {
             }
             layer.setResidualWeights(a, b, "LoRA-GA");
         }
-        LOG.info("LoRA-GA initialised {} layers of '{}' from {} batches of {} in {} ms", layers.size(), adapter,
-                options.batches(), options.batchSize(), (System.nanoTime() - t0) / 1_000_000);
+        LOG.info(
+                "LoRA-GA initialised {} layers of '{}' from {} batches of {} in {} ms",
+                layers.size(),
+                adapter,
+                options.batches(),
+                options.batchSize(),
+                (System.nanoTime() - t0) / 1_000_000);
     }
 
     /**
@@ -142,15 +153,15 @@ public final class LoraGa {
      * @param options batches, batch size and seed
      * @return path to G
      */
-    public static Map<String, float[]> meanGradients(PeftModel model, String adapter, TrainingData data,
-            Options options) {
+    public static Map<String, float[]> meanGradients(
+            PeftModel model, String adapter, TrainingData data, Options options) {
         Map<String, LoraLayer> layers = InitSupport.loraLayers(model, adapter, "LoRA-GA");
         InitSupport.requireActivationPath(model, layers, "LoRA-GA");
         return meanGradients(model, layers, data, options);
     }
 
-    private static Map<String, float[]> meanGradients(PeftModel model, Map<String, LoraLayer> layers,
-            TrainingData data, Options options) {
+    private static Map<String, float[]> meanGradients(
+            PeftModel model, Map<String, LoraLayer> layers, TrainingData data, Options options) {
         Loss ce = Loss.softmaxCrossEntropyLoss();
         NDManager root = layers.values().iterator().next().getLoraA().getArray().getManager();
         List<Parameter> frozen = InitSupport.freezeTrainable(model);
@@ -170,8 +181,8 @@ public final class LoraGa {
                 }
                 Engine.getInstance().setRandomSeed((int) (options.seed() * 1_000_003L + batch));
                 Map<String, NDArray[]> probes = new LinkedHashMap<>();
-                try (NDManager s = root.newSubManager(); GradientCollector gc = Engine.getInstance()
-                        .newGradientCollector()) {
+                try (NDManager s = root.newSubManager();
+                        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     for (Map.Entry<String, LoraLayer> e : layers.entrySet()) {
                         e.getValue().setForwardHook((x, y) -> {
                             NDArray probe = y.zerosLike();
@@ -181,7 +192,8 @@ public final class LoraGa {
                         });
                     }
                     NDList inputs = data.inputs(idx, s);
-                    NDArray logits = model.forward(new ParameterStore(s, false), inputs, true).get(0);
+                    NDArray logits = model.forward(new ParameterStore(s, false), inputs, true)
+                            .get(0);
                     NDArray loss = ce.evaluate(new NDList(data.labels(idx, s)), new NDList(logits));
                     gc.backward(loss);
                     for (Map.Entry<String, NDArray[]> e : probes.entrySet()) {

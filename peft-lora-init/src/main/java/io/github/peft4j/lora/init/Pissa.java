@@ -3,10 +3,9 @@ package io.github.peft4j.lora.init;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.linalg.LowRank;
 import io.github.peft4j.lora.LoraLayer;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.util.Map;
 
 /**
  * PiSSA (Meng et al., 2024, https://arxiv.org/abs/2404.02948): LoRA starts on the principal singular components of
@@ -26,7 +25,9 @@ import java.util.Map;
  */
 public final class Pissa {
 
-    /** Default subspace iterations of the randomized SVD (PyTorch's {@code svd_lowrank} uses 2; PEFT's fast path 4+). */
+    /**
+     * Default subspace iterations of the randomized SVD (PyTorch's {@code svd_lowrank} uses 2; PEFT's fast path 4+).
+     */
     public static final int DEFAULT_POWER_ITERATIONS = 4;
 
     private static final Logger LOG = LoggerFactory.getLogger(Pissa.class);
@@ -52,7 +53,12 @@ public final class Pissa {
             int out = Math.toIntExact(layer.getTarget().outFeatures());
             int in = Math.toIntExact(layer.getTarget().inFeatures());
             int r = layer.getRank();
-            LowRank.Svd svd = LowRank.svd(InitSupport.weightValues(layer), out, in, r, powerIterations,
+            LowRank.Svd svd = LowRank.svd(
+                    InitSupport.weightValues(layer),
+                    out,
+                    in,
+                    r,
+                    powerIterations,
                     InitSupport.layerSeed(seed, e.getKey()));
             double invSqrtS = 1 / Math.sqrt(layer.getScaling());
             float[] a = new float[r * in];
@@ -68,7 +74,10 @@ public final class Pissa {
             }
             layer.setResidualWeights(a, b, "PiSSA");
         }
-        LOG.info("PiSSA initialised {} layers of '{}' in {} ms", layers.size(), adapter,
+        LOG.info(
+                "PiSSA initialised {} layers of '{}' in {} ms",
+                layers.size(),
+                adapter,
                 (System.nanoTime() - t0) / 1_000_000);
     }
 }

@@ -1,5 +1,10 @@
 package io.github.peft4j.lora.init;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -11,27 +16,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.peft4j.core.InjectionMode;
 import io.github.peft4j.core.PeftModel;
-import io.github.peft4j.linalg.LowRank;
 import io.github.peft4j.core.testing.ManagedTest;
-import io.github.peft4j.core.testing.TestModels;
+import io.github.peft4j.linalg.LowRank;
 import io.github.peft4j.lora.LoraConfig;
 import io.github.peft4j.lora.LoraLayer;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
+import io.github.peft4j.testing.Synthetic;
 import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
-import io.github.peft4j.testing.Synthetic;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** PiSSA, LoRA-GA and EVA on a tiny BERT classifier: the properties of issue 6 (item 4). */
 class InitializersTest extends ManagedTest {
@@ -45,7 +43,10 @@ class InitializersTest extends ManagedTest {
     }
 
     static LoraConfig.Builder lora(int r, String... targets) {
-        return LoraConfig.builder().setTargetModules(targets).optRank(r).optAlpha(2.0 * r)
+        return LoraConfig.builder()
+                .setTargetModules(targets)
+                .optRank(r)
+                .optAlpha(2.0 * r)
                 .optModulesToSave("classifier");
     }
 
@@ -55,7 +56,9 @@ class InitializersTest extends ManagedTest {
             for (int i = 0; i < idx.length; i++) {
                 idx[i] = i;
             }
-            return model.forward(new ParameterStore(s, false), data.inputs(idx, s), false).get(0).toFloatArray();
+            return model.forward(new ParameterStore(s, false), data.inputs(idx, s), false)
+                    .get(0)
+                    .toFloatArray();
         }
     }
 
@@ -94,8 +97,17 @@ class InitializersTest extends ManagedTest {
     }
 
     static void train(PeftModel m, int steps, Path out) throws IOException {
-        FineTuner.builder().setModel(m).setConfig(FineTuneConfig.builder().optLearningRate(5e-3).optBatchSize(16)
-                .optMaxSteps(steps).optSeed(4).build()).optHooks(m).build().fit(Synthetic.make(64, 9), out, null);
+        FineTuner.builder()
+                .setModel(m)
+                .setConfig(FineTuneConfig.builder()
+                        .optLearningRate(5e-3)
+                        .optBatchSize(16)
+                        .optMaxSteps(steps)
+                        .optSeed(4)
+                        .build())
+                .optHooks(m)
+                .build()
+                .fit(Synthetic.make(64, 9), out, null);
     }
 
     // ------------------------------------------------------------------ PiSSA
@@ -115,7 +127,9 @@ class InitializersTest extends ManagedTest {
             int out = (int) l.getTarget().outFeatures();
             int in = (int) l.getTarget().inFeatures();
             double[] w = toDouble(l.getTarget().weight().getArray().toFloatArray());
-            double[] principal = sBA(l, l.getLoraA().getArray().toFloatArray(),
+            double[] principal = sBA(
+                    l,
+                    l.getLoraA().getArray().toFloatArray(),
                     l.getLoraB().getArray().toFloatArray());
             // s·BA is the best rank-r approximation of W: compare with an exact SVD of all components
             LowRank.Svd exact = LowRank.svd(w, out, in, Math.min(out, in), 0, 1);
@@ -155,7 +169,9 @@ class InitializersTest extends ManagedTest {
         Synthetic data = Synthetic.make(12, 2);
         BertForSequenceClassification original = base();
         float[] baseLogits = logits(original, data);
-        PeftModel m = wrap(original, lora(4, "query", "value").optRankPattern(Map.of("value", 2)).build());
+        PeftModel m = wrap(
+                original,
+                lora(4, "query", "value").optRankPattern(Map.of("value", 2)).build());
         Pissa.initialize(m, PeftModel.DEFAULT_ADAPTER, 4, 7);
         train(m, 6, tmp.resolve("run"));
         float[] tuned = logits(m, data);
@@ -166,7 +182,8 @@ class InitializersTest extends ManagedTest {
 
         Path dir = tmp.resolve("adapter");
         m.saveAdapter(PeftModel.DEFAULT_ADAPTER, dir);
-        JsonNode cfg = new ObjectMapper().readTree(dir.resolve("adapter_config.json").toFile());
+        JsonNode cfg =
+                new ObjectMapper().readTree(dir.resolve("adapter_config.json").toFile());
         assertEquals(8, cfg.get("r").asInt());
         assertEquals(16.0, cfg.get("lora_alpha").asDouble());
         assertEquals(4, cfg.get("rank_pattern").get("value").asInt());
@@ -188,11 +205,11 @@ class InitializersTest extends ManagedTest {
         PeftModel dora = wrap(base(), lora(2, "query").optUseDora(true).build());
         assertThrows(IllegalStateException.class, () -> Pissa.initialize(dora, PeftModel.DEFAULT_ADAPTER, 2, 1));
         PeftModel neg = wrap(base(), lora(2, "query").optAlpha(-4).build());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Pissa.initialize(neg, PeftModel.DEFAULT_ADAPTER, 2, 1));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> Pissa.initialize(neg, PeftModel.DEFAULT_ADAPTER, 2, 1));
         assertTrue(e.getMessage().contains("lora_alpha > 0"), e.getMessage());
-        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
-                () -> Pissa.initialize(neg, "nope", 2, 1));
+        IllegalArgumentException missing =
+                assertThrows(IllegalArgumentException.class, () -> Pissa.initialize(neg, "nope", 2, 1));
         assertTrue(missing.getMessage().contains("[default]"), missing.getMessage());
     }
 
@@ -228,11 +245,11 @@ class InitializersTest extends ManagedTest {
         for (int i = 0; i < idx.length; i++) {
             idx[i] = i;
         }
-        try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance()
-                .newGradientCollector()) {
-            NDArray logits = m.forward(new ParameterStore(s, false), data.inputs(idx, s), true).get(0);
-            gc.backward(Loss.softmaxCrossEntropyLoss().evaluate(new NDList(data.labels(idx, s)),
-                    new NDList(logits)));
+        try (NDManager s = manager.newSubManager();
+                GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray logits = m.forward(new ParameterStore(s, false), data.inputs(idx, s), true)
+                    .get(0);
+            gc.backward(Loss.softmaxCrossEntropyLoss().evaluate(new NDList(data.labels(idx, s)), new NDList(logits)));
         }
         for (String path : m.getTargetPaths(PeftModel.DEFAULT_ADAPTER)) {
             LoraLayer l = (LoraLayer) m.getLayerAdapter(PeftModel.DEFAULT_ADAPTER, path);
@@ -255,12 +272,14 @@ class InitializersTest extends ManagedTest {
         Synthetic data = Synthetic.make(16, 5);
         int r = 2;
         LoraGa.Options opts = new LoraGa.Options(1, 16, 16, 4, 3);
-        PeftModel ga = wrap(base(), lora(r, "query", "value", "intermediate.dense").build());
+        PeftModel ga =
+                wrap(base(), lora(r, "query", "value", "intermediate.dense").build());
         float[] before = logits(ga, data);
         Map<String, float[]> g = LoraGa.meanGradients(ga, PeftModel.DEFAULT_ADAPTER, data, opts);
         LoraGa.initialize(ga, PeftModel.DEFAULT_ADAPTER, data, opts);
         assertTrue(maxAbsDiff(before, logits(ga, data)) <= 1e-5, "output changed by LoRA-GA");
-        PeftModel plain = wrap(base(), lora(r, "query", "value", "intermediate.dense").build());
+        PeftModel plain =
+                wrap(base(), lora(r, "query", "value", "intermediate.dense").build());
         Map<String, double[]> dGa = firstUpdate(ga, data);
         Map<String, double[]> dPlain = firstUpdate(plain, data);
         for (String path : g.keySet()) {
@@ -278,12 +297,16 @@ class InitializersTest extends ManagedTest {
     @Test
     void loraGaRejectsTooLargeRanksAndEmptyData() {
         PeftModel m = wrap(base(), lora(20, "query").build());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoraGa.initialize(m,
-                PeftModel.DEFAULT_ADAPTER, Synthetic.make(4, 1), LoraGa.Options.defaults(1)));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> LoraGa.initialize(
+                        m, PeftModel.DEFAULT_ADAPTER, Synthetic.make(4, 1), LoraGa.Options.defaults(1)));
         assertTrue(e.getMessage().contains("2r <= min(in, out) = 32"), e.getMessage());
         PeftModel ok = wrap(base(), lora(2, "query").build());
-        IllegalArgumentException empty = assertThrows(IllegalArgumentException.class, () -> LoraGa.initialize(ok,
-                PeftModel.DEFAULT_ADAPTER, Synthetic.make(0, 1), LoraGa.Options.defaults(1)));
+        IllegalArgumentException empty = assertThrows(
+                IllegalArgumentException.class,
+                () -> LoraGa.initialize(
+                        ok, PeftModel.DEFAULT_ADAPTER, Synthetic.make(0, 1), LoraGa.Options.defaults(1)));
         assertTrue(empty.getMessage().contains("empty"), empty.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new LoraGa.Options(0, 2, 16, 4, 1));
     }
@@ -297,11 +320,16 @@ class InitializersTest extends ManagedTest {
         PeftModel m = wrap(base(), lora(r, "all-linear").build());
         int layers = m.getTargetPaths(PeftModel.DEFAULT_ADAPTER).size();
         float[] before = logits(m, Synthetic.make(12, 1));
-        Eva.Result res = Eva.initialize(m, PeftModel.DEFAULT_ADAPTER, data, new Eva.Options(2, 0.99, 8, 12, 1,
-                in -> in.get(1)));
+        Eva.Result res =
+                Eva.initialize(m, PeftModel.DEFAULT_ADAPTER, data, new Eva.Options(2, 0.99, 8, 12, 1, in -> in.get(1)));
         assertEquals(layers, res.ranks().size());
-        assertEquals(layers * r, res.ranks().values().stream().mapToInt(Integer::intValue).sum(), "budget");
-        assertTrue(res.ranks().values().stream().allMatch(k -> k <= 2 * r), res.ranks().toString());
+        assertEquals(
+                layers * r,
+                res.ranks().values().stream().mapToInt(Integer::intValue).sum(),
+                "budget");
+        assertTrue(
+                res.ranks().values().stream().allMatch(k -> k <= 2 * r),
+                res.ranks().toString());
         assertTrue(res.ranks().values().stream().distinct().count() > 1, "nothing redistributed: " + res.ranks());
         LoraConfig cfg = (LoraConfig) m.getConfig(PeftModel.DEFAULT_ADAPTER);
         for (Map.Entry<String, Integer> e : res.ranks().entrySet()) {
@@ -343,12 +371,17 @@ class InitializersTest extends ManagedTest {
         // component, so any layer whose first ratio loses to another's second gets 0 -- use rho 3 to let the
         // strongest layers take more
         PeftModel m = wrap(base(), lora(1, "all-linear").build());
-        Eva.Result res = Eva.initialize(m, PeftModel.DEFAULT_ADAPTER, Synthetic.make(64, 8),
+        Eva.Result res = Eva.initialize(
+                m,
+                PeftModel.DEFAULT_ADAPTER,
+                Synthetic.make(64, 8),
                 new Eva.Options(3, 0.99, 8, 8, 1, in -> in.get(1)));
         long zeros = res.ranks().values().stream().filter(k -> k == 0).count();
         assertTrue(zeros > 0, "expected some rank-0 layers: " + res.ranks());
         for (Map.Entry<String, Integer> e : res.ranks().entrySet()) {
-            assertEquals(e.getValue() > 0, m.getTargetPaths(PeftModel.DEFAULT_ADAPTER).contains(e.getKey()),
+            assertEquals(
+                    e.getValue() > 0,
+                    m.getTargetPaths(PeftModel.DEFAULT_ADAPTER).contains(e.getKey()),
                     e.getKey());
         }
     }
@@ -356,13 +389,18 @@ class InitializersTest extends ManagedTest {
     @Test
     void evaErrors() {
         PeftModel m = wrap(base(), lora(2, "query").build());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Eva.initialize(m,
-                PeftModel.DEFAULT_ADAPTER, Synthetic.make(0, 1), Eva.Options.defaults(1)));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Eva.initialize(m, PeftModel.DEFAULT_ADAPTER, Synthetic.make(0, 1), Eva.Options.defaults(1)));
         assertTrue(e.getMessage().contains("empty"), e.getMessage());
-        PeftModel weight = PeftModel.builder().setBaseModel(base()).setConfig(lora(2, "query").build())
-                .optInjectionMode(InjectionMode.WEIGHT).build();
-        IllegalArgumentException w = assertThrows(IllegalArgumentException.class, () -> Eva.initialize(weight,
-                PeftModel.DEFAULT_ADAPTER, Synthetic.make(8, 1), Eva.Options.defaults(1)));
+        PeftModel weight = PeftModel.builder()
+                .setBaseModel(base())
+                .setConfig(lora(2, "query").build())
+                .optInjectionMode(InjectionMode.WEIGHT)
+                .build();
+        IllegalArgumentException w = assertThrows(
+                IllegalArgumentException.class,
+                () -> Eva.initialize(weight, PeftModel.DEFAULT_ADAPTER, Synthetic.make(8, 1), Eva.Options.defaults(1)));
         assertTrue(w.getMessage().contains("weight path"), w.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new Eva.Options(0.5, 0.99, 8, 8, 1, in -> null));
         assertFalse(m.getTargetPaths(PeftModel.DEFAULT_ADAPTER).isEmpty());

@@ -8,7 +8,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.MergeChecks;
 import io.github.peft4j.core.Scalars;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -47,7 +46,11 @@ public final class Dora implements LoraVariant {
             base.attach(tmp);
             NDArray norm = weights.scaledProduct(tmp).add(base).norm(new int[] {1});
             norm.attach(manager);
-            magnitude = Parameter.builder().setName(MAGNITUDE).setType(Parameter.Type.WEIGHT).optArray(norm).build();
+            magnitude = Parameter.builder()
+                    .setName(MAGNITUDE)
+                    .setType(Parameter.Type.WEIGHT)
+                    .optArray(norm)
+                    .build();
         }
     }
 
@@ -81,13 +84,20 @@ public final class Dora implements LoraVariant {
     }
 
     @Override
-    public NDArray forward(ParameterStore store, NDArray input, NDArray dropped, NDArray baseOutput, NDArray a,
-            NDArray b, boolean training) {
+    public NDArray forward(
+            ParameterStore store,
+            NDArray input,
+            NDArray dropped,
+            NDArray baseOutput,
+            NDArray a,
+            NDArray b,
+            boolean training) {
         NDManager scope = input.getManager();
         NDArray weight = store.getValue(w.target().weight(), input.getDevice(), training);
         NDArray m = store.getValue(magnitude, input.getDevice(), training);
         NDArray scale = scale(weight, product(a, b, scope), m, scope);
-        NDArray u = Linear.linear(Linear.linear(dropped, a).singletonOrThrow(), b).singletonOrThrow();
+        NDArray u =
+                Linear.linear(Linear.linear(dropped, a).singletonOrThrow(), b).singletonOrThrow();
         NDArray wx;
         if (dropped != input) {
             wx = Linear.linear(dropped, weight).singletonOrThrow();
@@ -96,12 +106,14 @@ public final class Dora implements LoraVariant {
         } else {
             wx = baseOutput;
         }
-        return baseOutput.add(wx.mul(Scalars.sub(scale, 1))).add(Scalars.mul(u, w.scaling()).mul(scale));
+        return baseOutput
+                .add(wx.mul(Scalars.sub(scale, 1)))
+                .add(Scalars.mul(u, w.scaling()).mul(scale));
     }
 
     @Override
-    public NDArray adaptWeight(ParameterStore store, NDArray weight, NDArray a, NDArray b, NDManager scope,
-            boolean training) {
+    public NDArray adaptWeight(
+            ParameterStore store, NDArray weight, NDArray a, NDArray b, NDManager scope, boolean training) {
         NDArray m = store.getValue(magnitude, weight.getDevice(), training);
         NDArray ba = product(a, b, scope);
         NDArray scale = scale(weight, ba, m, scope);
@@ -112,7 +124,8 @@ public final class Dora implements LoraVariant {
     @Override
     public NDArray deltaWeight(NDManager manager) {
         try (NDArray weight = w.target().weight().getArray().stopGradient();
-                NDArray m = magnitude.getArray().stopGradient(); NDManager tmp = manager.newSubManager()) {
+                NDArray m = magnitude.getArray().stopGradient();
+                NDManager tmp = manager.newSubManager()) {
             NDArray wp = w.scaledProduct(tmp).add(weight);
             NDArray scale = m.div(wp.norm(new int[] {1})).expandDims(1);
             NDArray d = wp.mul(scale).sub(weight);
@@ -124,7 +137,8 @@ public final class Dora implements LoraVariant {
     /** W ← (m/n) ⊙ (W + s·BA), keeping n to unmerge. */
     @Override
     public void merge(NDArray weight) {
-        try (NDManager scope = weight.getManager().newSubManager(); NDArray base = weight.stopGradient();
+        try (NDManager scope = weight.getManager().newSubManager();
+                NDArray base = weight.stopGradient();
                 NDArray m = magnitude.getArray().stopGradient()) {
             NDArray wp = w.scaledProduct(scope).add(base);
             NDArray n = wp.norm(new int[] {1});
@@ -145,7 +159,8 @@ public final class Dora implements LoraVariant {
         if (mergedNorm == null) {
             throw new IllegalStateException("DoRA layer '" + w.target().path() + "' was not merged");
         }
-        try (NDManager scope = weight.getManager().newSubManager(); NDArray merged = weight.stopGradient();
+        try (NDManager scope = weight.getManager().newSubManager();
+                NDArray merged = weight.stopGradient();
                 NDArray m = magnitude.getArray().stopGradient()) {
             NDArray ratio = mergedNorm.div(m);
             ratio.attach(scope);

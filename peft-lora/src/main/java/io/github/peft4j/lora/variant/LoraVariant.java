@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
-
 import java.util.Map;
 
 /**
@@ -36,7 +35,13 @@ public interface LoraVariant extends AutoCloseable {
      * @param training whether training
      * @return the output
      */
-    NDArray forward(ParameterStore store, NDArray input, NDArray dropped, NDArray baseOutput, NDArray a, NDArray b,
+    NDArray forward(
+            ParameterStore store,
+            NDArray input,
+            NDArray dropped,
+            NDArray baseOutput,
+            NDArray a,
+            NDArray b,
             boolean training);
 
     /**
@@ -50,8 +55,7 @@ public interface LoraVariant extends AutoCloseable {
      * @param training whether training
      * @return the weight the base layer should use, in {@code scope}
      */
-    NDArray adaptWeight(ParameterStore store, NDArray weight, NDArray a, NDArray b, NDManager scope,
-            boolean training);
+    NDArray adaptWeight(ParameterStore store, NDArray weight, NDArray a, NDArray b, NDManager scope, boolean training);
 
     /**
      * Returns ΔW relative to the current base weight, without gradient.

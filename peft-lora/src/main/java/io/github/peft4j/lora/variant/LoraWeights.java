@@ -23,7 +23,8 @@ public record LoraWeights(TargetLayer target, Parameter a, Parameter b, double s
      * @return s·BA [out, in]
      */
     public NDArray scaledProduct(NDManager manager) {
-        try (NDArray av = a.getArray().stopGradient(); NDArray bv = b.getArray().stopGradient();
+        try (NDArray av = a.getArray().stopGradient();
+                NDArray bv = b.getArray().stopGradient();
                 NDArray ba = bv.matMul(av)) {
             NDArray d = Scalars.mul(ba, scaling);
             d.attach(manager);

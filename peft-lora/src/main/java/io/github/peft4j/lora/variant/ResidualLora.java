@@ -6,7 +6,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.MergeChecks;
 import io.github.peft4j.core.Scalars;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -60,9 +59,16 @@ public final class ResidualLora implements LoraVariant {
     }
 
     @Override
-    public NDArray forward(ParameterStore store, NDArray input, NDArray dropped, NDArray baseOutput, NDArray a,
-            NDArray b, boolean training) {
-        NDArray u = Linear.linear(Linear.linear(dropped, a).singletonOrThrow(), b).singletonOrThrow();
+    public NDArray forward(
+            ParameterStore store,
+            NDArray input,
+            NDArray dropped,
+            NDArray baseOutput,
+            NDArray a,
+            NDArray b,
+            boolean training) {
+        NDArray u =
+                Linear.linear(Linear.linear(dropped, a).singletonOrThrow(), b).singletonOrThrow();
         // the residual base (W − s·B₀A₀) sees the input without dropout, as W does
         NDArray h0 = Linear.linear(input, a0.toDevice(input.getDevice(), false)).singletonOrThrow();
         NDArray u0 = Linear.linear(h0, b0.toDevice(input.getDevice(), false)).singletonOrThrow();
@@ -70,8 +76,8 @@ public final class ResidualLora implements LoraVariant {
     }
 
     @Override
-    public NDArray adaptWeight(ParameterStore store, NDArray weight, NDArray a, NDArray b, NDManager scope,
-            boolean training) {
+    public NDArray adaptWeight(
+            ParameterStore store, NDArray weight, NDArray a, NDArray b, NDManager scope, boolean training) {
         NDArray ba = b.matMul(a);
         ba.attach(scope);
         NDArray ba0 = b0.toDevice(weight.getDevice(), false).matMul(a0.toDevice(weight.getDevice(), false));
@@ -82,7 +88,8 @@ public final class ResidualLora implements LoraVariant {
     @Override
     public NDArray deltaWeight(NDManager manager) {
         NDArray d = w.scaledProduct(manager);
-        try (NDArray p0 = b0.matMul(a0); NDArray s0 = Scalars.mul(p0, w.scaling())) {
+        try (NDArray p0 = b0.matMul(a0);
+                NDArray s0 = Scalars.mul(p0, w.scaling())) {
             d.subi(s0.toDevice(d.getDevice(), false));
         }
         return d;
@@ -108,7 +115,8 @@ public final class ResidualLora implements LoraVariant {
     @Override
     public Map<String, NDArray> exportTensors(NDManager manager) {
         Map<String, NDArray> m = new LinkedHashMap<>();
-        try (NDArray a = w.a().getArray().stopGradient(); NDArray b = w.b().getArray().stopGradient();
+        try (NDArray a = w.a().getArray().stopGradient();
+                NDArray b = w.b().getArray().stopGradient();
                 NDArray negB0 = b0.toDevice(b.getDevice(), false).neg()) {
             NDArray a2 = a.concat(a0.toDevice(a.getDevice(), false), 0);
             NDArray b2 = b.concat(negB0, 1);

@@ -6,7 +6,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.MergeChecks;
 import io.github.peft4j.core.Scalars;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -25,15 +24,22 @@ public final class StandardLora implements LoraVariant {
     }
 
     @Override
-    public NDArray forward(ParameterStore store, NDArray input, NDArray dropped, NDArray baseOutput, NDArray a,
-            NDArray b, boolean training) {
-        NDArray u = Linear.linear(Linear.linear(dropped, a).singletonOrThrow(), b).singletonOrThrow();
+    public NDArray forward(
+            ParameterStore store,
+            NDArray input,
+            NDArray dropped,
+            NDArray baseOutput,
+            NDArray a,
+            NDArray b,
+            boolean training) {
+        NDArray u =
+                Linear.linear(Linear.linear(dropped, a).singletonOrThrow(), b).singletonOrThrow();
         return baseOutput.add(Scalars.mul(u, w.scaling()));
     }
 
     @Override
-    public NDArray adaptWeight(ParameterStore store, NDArray weight, NDArray a, NDArray b, NDManager scope,
-            boolean training) {
+    public NDArray adaptWeight(
+            ParameterStore store, NDArray weight, NDArray a, NDArray b, NDManager scope, boolean training) {
         NDArray ba = b.matMul(a);
         ba.attach(scope);
         return Scalars.mul(ba, w.scaling()).add(weight);

@@ -3,7 +3,6 @@ package io.github.peft4j.models.bert;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.github.peft4j.models.HfWeights;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,11 +31,17 @@ public final class Bert {
         BertConfig config = readConfig(dir);
         try (NDManager scope = manager.newSubManager()) {
             Map<String, NDArray> tensors = HfWeights.read(dir, scope);
-            boolean pooler = tensors.containsKey("pooler.dense.weight")
-                    || tensors.containsKey("bert.pooler.dense.weight");
+            boolean pooler =
+                    tensors.containsKey("pooler.dense.weight") || tensors.containsKey("bert.pooler.dense.weight");
             BertModel model = new BertModel(config, pooler);
             model.initialize(manager, 1, 8);
-            HfWeights.assign(model, tensors, path -> keyOf(tensors, path), List.of(), config.initializerRange(), 0,
+            HfWeights.assign(
+                    model,
+                    tensors,
+                    path -> keyOf(tensors, path),
+                    List.of(),
+                    config.initializerRange(),
+                    0,
                     dir.resolve("model.safetensors").toString());
             return model;
         }
@@ -56,16 +61,21 @@ public final class Bert {
      * @return the model
      * @throws IOException if a file is missing, unreadable or corrupted
      */
-    public static BertForSequenceClassification loadForSequenceClassification(Path dir, int numLabels,
-            NDManager manager, boolean allowFreshHeads, long seed) throws IOException {
+    public static BertForSequenceClassification loadForSequenceClassification(
+            Path dir, int numLabels, NDManager manager, boolean allowFreshHeads, long seed) throws IOException {
         BertConfig config = readConfig(dir).withNumLabels(numLabels);
         try (NDManager scope = manager.newSubManager()) {
             Map<String, NDArray> tensors = HfWeights.read(dir, scope);
             BertForSequenceClassification model = new BertForSequenceClassification(config);
             model.initialize(manager, 1, 8);
-            HfWeights.assign(model, tensors, path -> keyOf(tensors, path),
-                    allowFreshHeads ? List.of("bert.pooler", "classifier") : List.of(), config.initializerRange(),
-                    seed, dir.resolve("model.safetensors").toString());
+            HfWeights.assign(
+                    model,
+                    tensors,
+                    path -> keyOf(tensors, path),
+                    allowFreshHeads ? List.of("bert.pooler", "classifier") : List.of(),
+                    config.initializerRange(),
+                    seed,
+                    dir.resolve("model.safetensors").toString());
             return model;
         }
     }

@@ -3,12 +3,12 @@ package io.github.peft4j.models.bert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.io.Json;
-
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * The fields of a Hugging Face BERT-family {@code config.json} that the encoder needs. Covers BERT, MiniLM, e5/bge-small
+ * The fields of a Hugging Face BERT-family {@code config.json} that the encoder needs. Covers BERT, MiniLM,
+ * e5/bge-small
  * style checkpoints ({@code model_type} bert).
  *
  * @param vocabSize {@code vocab_size}
@@ -25,9 +25,19 @@ import java.nio.file.Path;
  * @param numLabels the number of labels of a classification head ({@code id2label} size, default 2)
  * @param initializerRange {@code initializer_range}, the std of freshly initialised heads
  */
-public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int numAttentionHeads,
-        int intermediateSize, int maxPositionEmbeddings, int typeVocabSize, double layerNormEps,
-        double hiddenDropoutProb, double attentionProbsDropoutProb, Double classifierDropout, int numLabels,
+public record BertConfig(
+        int vocabSize,
+        int hiddenSize,
+        int numHiddenLayers,
+        int numAttentionHeads,
+        int intermediateSize,
+        int maxPositionEmbeddings,
+        int typeVocabSize,
+        double layerNormEps,
+        double hiddenDropoutProb,
+        double attentionProbsDropoutProb,
+        Double classifierDropout,
+        int numLabels,
         double initializerRange) {
 
     /** Validates. */
@@ -71,9 +81,20 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
      * @return the config
      */
     public BertConfig withNumLabels(int n) {
-        return new BertConfig(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize,
-                maxPositionEmbeddings, typeVocabSize, layerNormEps, hiddenDropoutProb, attentionProbsDropoutProb,
-                classifierDropout, n, initializerRange);
+        return new BertConfig(
+                vocabSize,
+                hiddenSize,
+                numHiddenLayers,
+                numAttentionHeads,
+                intermediateSize,
+                maxPositionEmbeddings,
+                typeVocabSize,
+                layerNormEps,
+                hiddenDropoutProb,
+                attentionProbsDropoutProb,
+                classifierDropout,
+                n,
+                initializerRange);
     }
 
     /**
@@ -111,17 +132,26 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
         }
         String pos = j.path("position_embedding_type").asText("absolute");
         if (!pos.equals("absolute")) {
-            throw new IllegalArgumentException("position_embedding_type '" + pos + "' is not supported; expected"
-                    + " 'absolute'");
+            throw new IllegalArgumentException(
+                    "position_embedding_type '" + pos + "' is not supported; expected" + " 'absolute'");
         }
-        int labels = j.has("id2label") ? j.get("id2label").size() : j.path("num_labels").asInt(2);
+        int labels = j.has("id2label")
+                ? j.get("id2label").size()
+                : j.path("num_labels").asInt(2);
         JsonNode cd = j.get("classifier_dropout");
-        return new BertConfig(req(j, "vocab_size"), req(j, "hidden_size"), req(j, "num_hidden_layers"),
-                req(j, "num_attention_heads"), req(j, "intermediate_size"),
-                j.path("max_position_embeddings").asInt(512), j.path("type_vocab_size").asInt(2),
-                j.path("layer_norm_eps").asDouble(1e-12), j.path("hidden_dropout_prob").asDouble(0.1),
+        return new BertConfig(
+                req(j, "vocab_size"),
+                req(j, "hidden_size"),
+                req(j, "num_hidden_layers"),
+                req(j, "num_attention_heads"),
+                req(j, "intermediate_size"),
+                j.path("max_position_embeddings").asInt(512),
+                j.path("type_vocab_size").asInt(2),
+                j.path("layer_norm_eps").asDouble(1e-12),
+                j.path("hidden_dropout_prob").asDouble(0.1),
                 j.path("attention_probs_dropout_prob").asDouble(0.1),
-                cd == null || cd.isNull() ? null : cd.asDouble(), Math.max(labels, 1),
+                cd == null || cd.isNull() ? null : cd.asDouble(),
+                Math.max(labels, 1),
                 j.path("initializer_range").asDouble(0.02));
     }
 

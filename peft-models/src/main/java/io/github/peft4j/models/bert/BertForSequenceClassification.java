@@ -62,8 +62,7 @@ public final class BertForSequenceClassification extends HfModule {
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
         NDArray pooled = module("bert").forward(ps, in, training).get(2);
         double rate = config.classifierDropout() != null ? config.classifierDropout() : config.hiddenDropoutProb();
         return module("classifier").forward(ps, new NDList(BertLayers.dropout(pooled, rate, training)), training);

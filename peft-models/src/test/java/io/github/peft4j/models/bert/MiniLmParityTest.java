@@ -1,27 +1,26 @@
 package io.github.peft4j.models.bert;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import io.github.peft4j.core.ModuleTree;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * peft4j's BERT against an independent implementation: ONNX Runtime running the very ONNX file the weights were
@@ -75,14 +74,15 @@ class MiniLmParityTest {
         try (OnnxTensor ids = OnnxTensor.createTensor(env, b.inputIds());
                 OnnxTensor mask = OnnxTensor.createTensor(env, b.attentionMask());
                 OnnxTensor types = OnnxTensor.createTensor(env, b.tokenTypeIds());
-                OrtSession.Result r = session.run(Map.of("input_ids", ids, "attention_mask", mask,
-                        "token_type_ids", types))) {
+                OrtSession.Result r =
+                        session.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
             return (float[][][]) r.get(0).getValue();
         }
     }
 
     private static double checkBatch(List<String> texts, int maxLength) throws Exception {
-        try (BertTokenizer tok = BertTokenizer.open(dir, maxLength); NDManager s = manager.newSubManager()) {
+        try (BertTokenizer tok = BertTokenizer.open(dir, maxLength);
+                NDManager s = manager.newSubManager()) {
             BertTokenizer.Batch b = tok.encode(texts);
             float[][][] ref = onnx(b);
             NDList out = model.forward(new ParameterStore(s, false), b.toNDList(s), false);
@@ -146,9 +146,13 @@ class MiniLmParityTest {
     @Test
     void linearWeightsAreRecoveredTransposed() throws IOException {
         var params = ModuleTree.namedParameters(model);
-        assertEquals(new ai.djl.ndarray.types.Shape(1536, 384),
-                params.get("encoder.layer.0.intermediate.dense.weight").getArray().getShape());
-        assertEquals(new ai.djl.ndarray.types.Shape(384, 1536),
+        assertEquals(
+                new ai.djl.ndarray.types.Shape(1536, 384),
+                params.get("encoder.layer.0.intermediate.dense.weight")
+                        .getArray()
+                        .getShape());
+        assertEquals(
+                new ai.djl.ndarray.types.Shape(384, 1536),
                 params.get("encoder.layer.5.output.dense.weight").getArray().getShape());
         assertEquals(6 * 16 + 5, params.size()); // 6 layers × 16 tensors + 3 embeddings + LayerNorm (2)
     }

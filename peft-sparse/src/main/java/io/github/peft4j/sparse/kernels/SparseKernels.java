@@ -1,9 +1,8 @@
 package io.github.peft4j.sparse.kernels;
 
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.util.stream.IntStream;
 
 /**
  * CPU kernels for sparse fine-tuning on a weight W [out, in] whose trainable entries are given by flat row-major
@@ -47,15 +46,17 @@ public final class SparseKernels {
     }
 
     private static FloatOps loadVectorOps() {
-        if (Boolean.getBoolean("peft4j.noVector") || ModuleLayer.boot().findModule("jdk.incubator.vector")
-                .isEmpty()) {
+        if (Boolean.getBoolean("peft4j.noVector")
+                || ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             LOG.debug("jdk.incubator.vector not present: sparse kernels use portable Java loops (start the JVM with"
                     + " --add-modules jdk.incubator.vector to use the Vector API)");
             return PlainFloatOps.INSTANCE;
         }
         try {
-            return (FloatOps) Class.forName("io.github.peft4j.sparse.kernels.VectorFloatOps")
-                    .getDeclaredConstructor().newInstance();
+            return Class.forName("io.github.peft4j.sparse.kernels.VectorFloatOps")
+                    .asSubclass(FloatOps.class)
+                    .getDeclaredConstructor()
+                    .newInstance();
         } catch (ReflectiveOperationException | LinkageError e) {
             LOG.warn("Vector API present but not usable ({}); sparse kernels use portable Java loops", e.toString());
             return PlainFloatOps.INSTANCE;
@@ -172,8 +173,8 @@ public final class SparseKernels {
         requireLength("g", g, (long) n * out);
         requireLength("x", x, (long) n * in);
         if (dst.length < idx.length) {
-            throw new IllegalArgumentException("dst holds " + dst.length + " values, fewer than the " + idx.length
-                    + " indices");
+            throw new IllegalArgumentException(
+                    "dst holds " + dst.length + " values, fewer than the " + idx.length + " indices");
         }
         checkIndices(idx, (long) out * in);
     }
@@ -325,8 +326,8 @@ public final class SparseKernels {
     private static int key(float[] w, int i) {
         float v = w[i];
         if (Float.isNaN(v)) {
-            throw new IllegalArgumentException("the weight holds NaN at position " + i + "; cannot select by"
-                    + " magnitude");
+            throw new IllegalArgumentException(
+                    "the weight holds NaN at position " + i + "; cannot select by" + " magnitude");
         }
         return Float.floatToRawIntBits(v) & 0x7fffffff;
     }
@@ -369,8 +370,8 @@ public final class SparseKernels {
     static void checkIndices(int[] idx, long size) {
         for (int k = 0; k < idx.length; k++) {
             if (idx[k] < 0 || idx[k] >= size) {
-                throw new IllegalArgumentException("index " + idx[k] + " at position " + k + " is outside [0, "
-                        + size + ")");
+                throw new IllegalArgumentException(
+                        "index " + idx[k] + " at position " + k + " is outside [0, " + size + ")");
             }
         }
     }
@@ -396,7 +397,8 @@ public final class SparseKernels {
             return;
         }
         int chunks = Math.min(n, threads * 4);
-        IntStream.range(0, chunks).parallel().forEach(c -> body.run((int) ((long) n * c / chunks),
-                (int) ((long) n * (c + 1) / chunks)));
+        IntStream.range(0, chunks)
+                .parallel()
+                .forEach(c -> body.run((int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks)));
     }
 }

@@ -72,8 +72,7 @@ public final class SparseReference {
      * @param y [n, out], not modified
      * @return the new y
      */
-    public static float[] sparseDeltaForward(float[] x, int n, int in, int out, int[] idx, float[] delta,
-            float[] y) {
+    public static float[] sparseDeltaForward(float[] x, int n, int in, int out, int[] idx, float[] delta, float[] y) {
         double[] dense = new double[out * in];
         for (int k = 0; k < idx.length; k++) {
             dense[idx[k]] += delta[k];
@@ -103,7 +102,8 @@ public final class SparseReference {
         for (int i = 0; i < w.length; i++) {
             order[i] = i;
         }
-        Arrays.sort(order, Comparator.<Integer>comparingDouble(i -> Math.abs(w[i])).thenComparingInt(i -> i));
+        Arrays.sort(
+                order, Comparator.<Integer>comparingDouble(i -> Math.abs(w[i])).thenComparingInt(i -> i));
         int[] out = new int[count];
         for (int i = 0; i < count; i++) {
             out[i] = order[i];

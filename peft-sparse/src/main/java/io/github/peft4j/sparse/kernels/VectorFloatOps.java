@@ -40,7 +40,9 @@ final class VectorFloatOps implements FloatOps {
         FloatVector va = FloatVector.broadcast(S, alpha);
         int i = 0;
         for (; i < bound; i += len) {
-            FloatVector.fromArray(S, x, xo + i).fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+            FloatVector.fromArray(S, x, xo + i)
+                    .fma(va, FloatVector.fromArray(S, y, yo + i))
+                    .intoArray(y, yo + i);
         }
         for (; i < n; i++) {
             y[yo + i] += alpha * x[xo + i];

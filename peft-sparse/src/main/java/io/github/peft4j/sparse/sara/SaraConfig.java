@@ -6,13 +6,12 @@ import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.ConfigJson;
 import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.SparseConfigBuilder;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * SaRA, sparse low-rank adaptation of ineffective parameters (Hu et al., 2024, https://arxiv.org/abs/2409.06633): the
@@ -34,15 +33,26 @@ import java.util.Objects;
  *     |p| above the selection threshold freeze (0 = never; the reference re-selects halfway)
  * @param gradient {@code sparse_gradient}: how the values' gradient is computed
  */
-public record SaraConfig(Targets targets, Double fraction, Double threshold, double lowRankLambda, long reselectStep,
-        GradientMode gradient) implements AdapterConfig {
+public record SaraConfig(
+        Targets targets,
+        Double fraction,
+        Double threshold,
+        double lowRankLambda,
+        long reselectStep,
+        GradientMode gradient)
+        implements AdapterConfig {
 
     /** The {@code peft_type} of SaRA (peft4j's own). */
     public static final String PEFT_TYPE = "SARA";
 
     private static final Logger LOG = LoggerFactory.getLogger(SaraConfig.class);
-    private static final List<String> READ = List.of("sara_fraction", "sara_threshold", "sara_lowrank_lambda",
-            "sara_reselect_step", "sparse_gradient", "inference_mode");
+    private static final List<String> READ = List.of(
+            "sara_fraction",
+            "sara_threshold",
+            "sara_lowrank_lambda",
+            "sara_reselect_step",
+            "sparse_gradient",
+            "inference_mode");
 
     /** Validates and copies. */
     public SaraConfig {
@@ -56,8 +66,8 @@ public record SaraConfig(Targets targets, Double fraction, Double threshold, dou
                     + " smallest 10% of each weight; got " + fraction);
         }
         if (threshold != null && !(threshold > 0 && Double.isFinite(threshold))) {
-            throw new IllegalArgumentException("SaraConfig.sara_threshold must be a finite value > 0; got "
-                    + threshold);
+            throw new IllegalArgumentException(
+                    "SaraConfig.sara_threshold must be a finite value > 0; got " + threshold);
         }
         if (!(lowRankLambda >= 0)) {
             throw new IllegalArgumentException("SaraConfig.sara_lowrank_lambda must be >= 0; got " + lowRankLambda);
@@ -113,12 +123,13 @@ public record SaraConfig(Targets targets, Double fraction, Double threshold, dou
         List<String> known = new ArrayList<>(Targets.KEYS);
         known.addAll(READ);
         ConfigJson.warnUnknownKeys(json, known, "SaRA", LOG);
-        return new SaraConfig(Targets.fromJson(json, "SaraConfig"),
+        return new SaraConfig(
+                Targets.fromJson(json, "SaraConfig"),
                 ConfigJson.number(json, "sara_fraction", "SaraConfig", null),
                 ConfigJson.number(json, "sara_threshold", "SaraConfig", null),
                 ConfigJson.number(json, "sara_lowrank_lambda", "SaraConfig", 5e-4),
-                ConfigJson.integer(json, "sara_reselect_step", "SaraConfig", 0), GradientMode.fromJson(json,
-                "SaraConfig"));
+                ConfigJson.integer(json, "sara_reselect_step", "SaraConfig", 0),
+                GradientMode.fromJson(json, "SaraConfig"));
     }
 
     /** Builder of {@link SaraConfig}. */

@@ -8,7 +8,6 @@ import io.github.peft4j.core.TargetLayer;
 import io.github.peft4j.linalg.LowRank;
 import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.SparseLayer;
-
 import java.util.Arrays;
 import java.util.Map;
 import java.util.stream.IntStream;
@@ -29,8 +28,14 @@ public final class SaraLayer extends SparseLayer {
     private NDArray frozenMask;
     private NDArray mergedOriginal;
 
-    SaraLayer(TargetLayer target, int[] positions, float[] initialValues, double selectionThreshold,
-            GradientMode mode, NDManager manager, long seed) {
+    SaraLayer(
+            TargetLayer target,
+            int[] positions,
+            float[] initialValues,
+            double selectionThreshold,
+            GradientMode mode,
+            NDManager manager,
+            long seed) {
         super(target, SaraMethod.PREFIX, positions, initialValues, mode, manager, seed);
         this.selectionThreshold = selectionThreshold;
     }
@@ -121,7 +126,10 @@ public final class SaraLayer extends SparseLayer {
      * @param entries positions in the values vector
      */
     public void freeze(int[] entries) {
-        int[] all = IntStream.concat(Arrays.stream(frozen), Arrays.stream(entries)).distinct().sorted().toArray();
+        int[] all = IntStream.concat(Arrays.stream(frozen), Arrays.stream(entries))
+                .distinct()
+                .sorted()
+                .toArray();
         float[] v = getValues().getArray().toFloatArray();
         float[] fv = new float[all.length];
         for (int i = 0; i < all.length; i++) {
@@ -176,8 +184,8 @@ public final class SaraLayer extends SparseLayer {
     public void restoreTrainingState(Map<String, NDArray> state) {
         for (String k : state.keySet()) {
             if (!k.equals(FROZEN)) {
-                throw new IllegalArgumentException("unknown SaRA training state '" + k + "' (expected '" + FROZEN
-                        + "')");
+                throw new IllegalArgumentException(
+                        "unknown SaRA training state '" + k + "' (expected '" + FROZEN + "')");
             }
         }
         NDArray f = state.get(FROZEN);
@@ -191,8 +199,8 @@ public final class SaraLayer extends SparseLayer {
             int[] entries = f.toIntArray();
             for (int e : entries) {
                 if (e < 0 || e >= size()) {
-                    throw new IllegalArgumentException("frozen entry " + e + " is outside the values [0, " + size()
-                            + ")");
+                    throw new IllegalArgumentException(
+                            "frozen entry " + e + " is outside the values [0, " + size() + ")");
                 }
             }
             freeze(entries);
@@ -203,8 +211,11 @@ public final class SaraLayer extends SparseLayer {
     public void merge(NDArray weight) {
         float[] original = baseEntries();
         putEntries(weight, getValues().getArray(), true);
-        mergedOriginal = ParameterValues.create(getValues().getArray().getManager(), original,
-                new Shape(original.length), getValues().getArray());
+        mergedOriginal = ParameterValues.create(
+                getValues().getArray().getManager(),
+                original,
+                new Shape(original.length),
+                getValues().getArray());
     }
 
     @Override
@@ -219,8 +230,8 @@ public final class SaraLayer extends SparseLayer {
 
     @Override
     public String describe() {
-        return super.describe() + (frozen.length == 0 ? "" : String.format(java.util.Locale.ROOT, ", %,d frozen",
-                frozen.length));
+        return super.describe()
+                + (frozen.length == 0 ? "" : String.format(java.util.Locale.ROOT, ", %,d frozen", frozen.length));
     }
 
     @Override

@@ -8,14 +8,13 @@ import io.github.peft4j.core.AdapterMethod;
 import io.github.peft4j.core.OptimizerAccess;
 import io.github.peft4j.core.TargetLayer;
 import io.github.peft4j.sparse.kernels.SparseKernels;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** SaRA, registered through {@code META-INF/services}. */
 public final class SaraMethod implements AdapterMethod<SaraConfig, SaraLayer> {
@@ -49,7 +48,8 @@ public final class SaraMethod implements AdapterMethod<SaraConfig, SaraLayer> {
     @Override
     public SaraLayer createAdapter(TargetLayer layer, SaraConfig c, AdapterContext context) {
         float[] w;
-        try (NDArray d = layer.weight().getArray().stopGradient(); NDArray f = d.toType(DataType.FLOAT32, true)) {
+        try (NDArray d = layer.weight().getArray().stopGradient();
+                NDArray f = d.toType(DataType.FLOAT32, true)) {
             w = f.toFloatArray();
         }
         int[] positions;
@@ -72,9 +72,13 @@ public final class SaraMethod implements AdapterMethod<SaraConfig, SaraLayer> {
                 for (float v : w) {
                     min = Math.min(min, Math.abs(v));
                 }
-                throw new IllegalArgumentException(String.format(Locale.ROOT, "sara_threshold %g selects nothing"
-                        + " in '%s': its smallest |w| is %g; use a larger threshold or sara_fraction",
-                        c.threshold(), layer.path(), min));
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "sara_threshold %g selects nothing"
+                                + " in '%s': its smallest |w| is %g; use a larger threshold or sara_fraction",
+                        c.threshold(),
+                        layer.path(),
+                        min));
             }
             tau = c.threshold();
         }
@@ -82,7 +86,13 @@ public final class SaraMethod implements AdapterMethod<SaraConfig, SaraLayer> {
         for (int k = 0; k < positions.length; k++) {
             values[k] = w[positions[k]];
         }
-        return new SaraLayer(layer, positions, values, tau, c.gradient(), context.manager(),
+        return new SaraLayer(
+                layer,
+                positions,
+                values,
+                tau,
+                c.gradient(),
+                context.manager(),
                 context.random(layer.path()).nextLong());
     }
 
@@ -107,8 +117,8 @@ public final class SaraMethod implements AdapterMethod<SaraConfig, SaraLayer> {
             return;
         }
         long seed = eligible.get(0).getSeed();
-        SaraLayer chosen = eligible.get(new SplittableRandom(seed ^ (step * 0x9E3779B97F4A7C15L)).nextInt(
-                eligible.size()));
+        SaraLayer chosen =
+                eligible.get(new SplittableRandom(seed ^ (step * 0x9E3779B97F4A7C15L)).nextInt(eligible.size()));
         double nuclear = chosen.addNuclearNormGradient(c.lowRankLambda());
         LOG.debug("step {}: nuclear-norm term on '{}', ||P||_* = {}", step, chosen.getPath(), nuclear);
     }
@@ -137,8 +147,12 @@ public final class SaraMethod implements AdapterMethod<SaraConfig, SaraLayer> {
                 frozen += entries.length;
                 total += v.length;
             }
-            LOG.info("SaRA re-selection after step {}: {} of {} entries grew past their threshold and are frozen at"
-                    + " their learned values", step + 1, frozen, total);
+            LOG.info(
+                    "SaRA re-selection after step {}: {} of {} entries grew past their threshold and are frozen at"
+                            + " their learned values",
+                    step + 1,
+                    frozen,
+                    total);
         }
     }
 }

@@ -6,13 +6,12 @@ import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.ConfigJson;
 import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.SparseConfigBuilder;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sparse fine-tuning with regrowth, after SpIEL (Ansell et al., 2024, https://arxiv.org/abs/2401.16405): a budget of
@@ -32,30 +31,42 @@ import java.util.Objects;
  *     ≤ regrowInterval)
  * @param gradient {@code sparse_gradient}: how the deltas' gradient is computed
  */
-public record SpielConfig(Targets targets, double density, int regrowInterval, double dropFraction, long decaySteps,
-        int gradientWindow, GradientMode gradient) implements AdapterConfig {
+public record SpielConfig(
+        Targets targets,
+        double density,
+        int regrowInterval,
+        double dropFraction,
+        long decaySteps,
+        int gradientWindow,
+        GradientMode gradient)
+        implements AdapterConfig {
 
     /** The {@code peft_type} (peft4j's own). */
     public static final String PEFT_TYPE = "SPIEL";
 
     private static final Logger LOG = LoggerFactory.getLogger(SpielConfig.class);
-    private static final List<String> READ = List.of("spiel_density", "spiel_regrow_interval", "spiel_drop_fraction",
-            "spiel_decay_steps", "spiel_gradient_window", "sparse_gradient", "inference_mode");
+    private static final List<String> READ = List.of(
+            "spiel_density",
+            "spiel_regrow_interval",
+            "spiel_drop_fraction",
+            "spiel_decay_steps",
+            "spiel_gradient_window",
+            "sparse_gradient",
+            "inference_mode");
 
     /** Validates and copies. */
     public SpielConfig {
         Objects.requireNonNull(targets, "SpielConfig.target_modules");
         if (!(density > 0 && density < 1)) {
-            throw new IllegalArgumentException("SpielConfig.spiel_density must be in (0, 1), e.g. 0.01; got "
-                    + density);
+            throw new IllegalArgumentException(
+                    "SpielConfig.spiel_density must be in (0, 1), e.g. 0.01; got " + density);
         }
         if (regrowInterval < 1) {
-            throw new IllegalArgumentException("SpielConfig.spiel_regrow_interval must be >= 1; got "
-                    + regrowInterval);
+            throw new IllegalArgumentException("SpielConfig.spiel_regrow_interval must be >= 1; got " + regrowInterval);
         }
         if (!(dropFraction >= 0 && dropFraction <= 1)) {
-            throw new IllegalArgumentException("SpielConfig.spiel_drop_fraction must be in [0, 1]; got "
-                    + dropFraction);
+            throw new IllegalArgumentException(
+                    "SpielConfig.spiel_drop_fraction must be in [0, 1]; got " + dropFraction);
         }
         if (decaySteps < 1) {
             throw new IllegalArgumentException("SpielConfig.spiel_decay_steps must be >= 1; got " + decaySteps);
@@ -116,7 +127,9 @@ public record SpielConfig(Targets targets, double density, int regrowInterval, d
         known.addAll(READ);
         ConfigJson.warnUnknownKeys(json, known, "SpIEL", LOG);
         String c = "SpielConfig";
-        return new SpielConfig(Targets.fromJson(json, c), ConfigJson.number(json, "spiel_density", c, 0.01),
+        return new SpielConfig(
+                Targets.fromJson(json, c),
+                ConfigJson.number(json, "spiel_density", c, 0.01),
                 Math.toIntExact(ConfigJson.integer(json, "spiel_regrow_interval", c, 50)),
                 ConfigJson.number(json, "spiel_drop_fraction", c, 0.2),
                 ConfigJson.integer(json, "spiel_decay_steps", c, 1000),

@@ -6,7 +6,6 @@ import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.TargetLayer;
 import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.SparseLayer;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -45,7 +44,8 @@ public final class SpielLayer extends SparseLayer {
 
     @Override
     protected void onOutputGradient(NDArray g, NDArray x) {
-        try (NDArray gt = g.reshape(-1, out).transpose(); NDArray gx = gt.matMul(x.reshape(-1, in))) {
+        try (NDArray gt = g.reshape(-1, out).transpose();
+                NDArray gx = gt.matMul(x.reshape(-1, in))) {
             if (denseGradient == null) {
                 denseGradient = gx.duplicate();
                 denseGradient.attach(getValues().getArray().getManager());
@@ -117,12 +117,12 @@ public final class SpielLayer extends SparseLayer {
         NDArray g = state.get(DENSE_GRADIENT);
         if (g != null) {
             if (g.getShape().size() != (long) out * in) {
-                throw new IllegalArgumentException("dense gradient has shape " + g.getShape() + "; the weight is ["
-                        + out + ", " + in + "]");
+                throw new IllegalArgumentException(
+                        "dense gradient has shape " + g.getShape() + "; the weight is [" + out + ", " + in + "]");
             }
             NDArray like = getValues().getArray();
-            denseGradient = ParameterValues.create(like.getManager(), g.toFloatArray(), new ai.djl.ndarray.types
-                    .Shape(out, in), like);
+            denseGradient = ParameterValues.create(
+                    like.getManager(), g.toFloatArray(), new ai.djl.ndarray.types.Shape(out, in), like);
         }
     }
 

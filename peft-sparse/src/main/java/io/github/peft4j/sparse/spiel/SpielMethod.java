@@ -5,13 +5,12 @@ import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.AdapterMethod;
 import io.github.peft4j.core.OptimizerAccess;
 import io.github.peft4j.core.TargetLayer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Sparse fine-tuning with regrowth (SpIEL), registered through {@code META-INF/services}. */
 public final class SpielMethod implements AdapterMethod<SpielConfig, SpielLayer> {
@@ -44,8 +43,8 @@ public final class SpielMethod implements AdapterMethod<SpielConfig, SpielLayer>
     public SpielLayer createAdapter(TargetLayer layer, SpielConfig c, AdapterContext context) {
         long numel = layer.inFeatures() * layer.outFeatures();
         if (numel > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("'" + layer.path() + "' has " + numel + " weights; sparse indices are"
-                    + " int32");
+            throw new IllegalArgumentException(
+                    "'" + layer.path() + "' has " + numel + " weights; sparse indices are" + " int32");
         }
         int nnz = (int) Math.max(1, Math.round(c.density() * numel));
         SplittableRandom rnd = context.random(layer.path());

@@ -1,17 +1,16 @@
 package io.github.peft4j.sparse.kernels;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
-
-import java.util.List;
-import java.util.Random;
-import java.util.stream.Stream;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every kernel equals its scalar reference, with the portable and the Vector API inner loops. */
 class SparseKernelsTest {
@@ -21,8 +20,16 @@ class SparseKernelsTest {
     }
 
     /** {n, out, in, nnz}: edge cases (empty, one row, one token, odd sizes) and sizes that run in parallel. */
-    static final int[][] SHAPES = {{5, 3, 4, 0}, {1, 1, 9, 4}, {13, 1, 7, 7}, {13, 7, 1, 3}, {1, 17, 19, 40},
-        {33, 31, 29, 200}, {257, 96, 80, 5000}, {64, 40, 50, 2000}};
+    static final int[][] SHAPES = {
+        {5, 3, 4, 0},
+        {1, 1, 9, 4},
+        {13, 1, 7, 7},
+        {13, 7, 1, 3},
+        {1, 17, 19, 40},
+        {33, 31, 29, 200},
+        {257, 96, 80, 5000},
+        {64, 40, 50, 2000}
+    };
 
     static float[] random(Random r, int n) {
         float[] a = new float[n];
@@ -51,7 +58,8 @@ class SparseKernelsTest {
     @Test
     void theVectorApiIsExercisedWhenTheModuleIsPresent() {
         // surefire starts this module's tests with --add-modules jdk.incubator.vector
-        assertTrue(SparseKernels.best().implementation().startsWith("vector"),
+        assertTrue(
+                SparseKernels.best().implementation().startsWith("vector"),
                 SparseKernels.best().implementation());
         assertEquals("plain", SparseKernels.plain().implementation());
     }
@@ -130,8 +138,10 @@ class SparseKernelsTest {
                 w[i] = (i % 3 == 0 ? -1 : 1) * Math.round(w[i] * 4) / 4f; // ties, ±0, equal magnitudes of both signs
             }
             for (int count : new int[] {0, 1, size / 10, size / 2, size}) {
-                assertArrayEquals(SparseReference.smallestMagnitude(w, count), SparseKernels.smallestMagnitude(w,
-                        count), "size " + size + " count " + count);
+                assertArrayEquals(
+                        SparseReference.smallestMagnitude(w, count),
+                        SparseKernels.smallestMagnitude(w, count),
+                        "size " + size + " count " + count);
             }
         }
         float[] w = {3f, -0.5f, 0.25f, -0.25f, 2f};
@@ -142,16 +152,18 @@ class SparseKernelsTest {
     @Test
     void badInputNamesWhatIsWrong() {
         SparseKernels k = SparseKernels.best();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> k.gather(new float[6], new int[] {0, 6}, new float[2]));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> k.gather(new float[6], new int[] {0, 6}, new float[2]));
         assertEquals("index 6 at position 1 is outside [0, 6)", e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> k.sddmm(new float[4], new float[6], 2, 2, 3,
-                new int[] {-1}, new float[1]));
-        IllegalArgumentException len = assertThrows(IllegalArgumentException.class, () -> k.sddmm(new float[5],
-                new float[6], 2, 2, 3, new int[] {0}, new float[1]));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> k.sddmm(new float[4], new float[6], 2, 2, 3, new int[] {-1}, new float[1]));
+        IllegalArgumentException len = assertThrows(
+                IllegalArgumentException.class,
+                () -> k.sddmm(new float[5], new float[6], 2, 2, 3, new int[] {0}, new float[1]));
         assertEquals("g holds 5 values; expected 4", len.getMessage());
-        IllegalArgumentException nan = assertThrows(IllegalArgumentException.class,
-                () -> SparseKernels.smallestMagnitude(new float[] {1, Float.NaN}, 1));
+        IllegalArgumentException nan = assertThrows(
+                IllegalArgumentException.class, () -> SparseKernels.smallestMagnitude(new float[] {1, Float.NaN}, 1));
         assertTrue(nan.getMessage().contains("NaN at position 1"), nan.getMessage());
         assertThrows(IllegalArgumentException.class, () -> SparseKernels.smallestMagnitude(new float[3], 4));
         assertThrows(IllegalArgumentException.class, () -> SparseKernels.belowThreshold(new float[3], 0));

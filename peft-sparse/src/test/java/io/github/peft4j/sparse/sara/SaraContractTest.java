@@ -8,11 +8,10 @@ import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.InjectionMode;
 import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.core.PeftModel;
-import io.github.peft4j.testing.AdapterContract;
-import io.github.peft4j.testing.AdapterProfile;
 import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.sparse.GradientMode;
-
+import io.github.peft4j.testing.AdapterContract;
+import io.github.peft4j.testing.AdapterProfile;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
@@ -23,7 +22,8 @@ class SaraContractTest extends AdapterContract {
     static void perturbValues(PeftModel model, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         for (String path : model.getTargetPaths(PeftModel.DEFAULT_ADAPTER)) {
-            SaraLayer l = model.getLayerAdapters(PeftModel.DEFAULT_ADAPTER, SaraLayer.class).get(path);
+            SaraLayer l = model.getLayerAdapters(PeftModel.DEFAULT_ADAPTER, SaraLayer.class)
+                    .get(path);
             float[] v = l.getValues().getArray().toFloatArray();
             for (int i = 0; i < v.length; i++) {
                 v[i] += (float) (r.nextDouble() - 0.5) * 0.5f;
@@ -35,7 +35,8 @@ class SaraContractTest extends AdapterContract {
     record Profile(String name, boolean weightPath, GradientMode mode, double fraction) implements AdapterProfile {
         @Override
         public Block newBaseModel(NDManager manager) {
-            return weightPath ? TestModels.tinyEncoder(manager, 1, DataType.FLOAT32)
+            return weightPath
+                    ? TestModels.tinyEncoder(manager, 1, DataType.FLOAT32)
                     : TestModels.mlp(manager, 1, DataType.FLOAT32);
         }
 
@@ -46,8 +47,12 @@ class SaraContractTest extends AdapterContract {
 
         @Override
         public AdapterConfig config() {
-            return SaraConfig.builder().setTargetModules(weightPath ? ModuleSelector.regex(".*(query|value|dense)")
-                    : ModuleSelector.allLinear()).optFraction(fraction).optGradient(mode).build();
+            return SaraConfig.builder()
+                    .setTargetModules(
+                            weightPath ? ModuleSelector.regex(".*(query|value|dense)") : ModuleSelector.allLinear())
+                    .optFraction(fraction)
+                    .optGradient(mode)
+                    .build();
         }
 
         @Override
@@ -58,8 +63,13 @@ class SaraContractTest extends AdapterContract {
         /** Re-selection after step 3, where the run is interrupted: the frozen entries must come back. */
         @Override
         public AdapterConfig trainingConfig() {
-            return SaraConfig.builder().setTargetModules(weightPath ? ModuleSelector.regex(".*(query|value|dense)")
-                    : ModuleSelector.allLinear()).optFraction(fraction).optGradient(mode).optReselectStep(3).build();
+            return SaraConfig.builder()
+                    .setTargetModules(
+                            weightPath ? ModuleSelector.regex(".*(query|value|dense)") : ModuleSelector.allLinear())
+                    .optFraction(fraction)
+                    .optGradient(mode)
+                    .optReselectStep(3)
+                    .build();
         }
 
         @Override
@@ -80,7 +90,8 @@ class SaraContractTest extends AdapterContract {
 
     @Override
     protected Stream<AdapterProfile> profiles() {
-        return Stream.of(new Profile("sara 20% SDDMM, activation path", false, GradientMode.SDDMM, 0.2),
+        return Stream.of(
+                new Profile("sara 20% SDDMM, activation path", false, GradientMode.SDDMM, 0.2),
                 new Profile("sara 10% dense, activation path", false, GradientMode.DENSE, 0.1),
                 new Profile("sara 30% weight path", true, GradientMode.AUTO, 0.3));
     }

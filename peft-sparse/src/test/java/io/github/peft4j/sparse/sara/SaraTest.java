@@ -1,5 +1,9 @@
 package io.github.peft4j.sparse.sara;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -11,27 +15,22 @@ import ai.djl.training.loss.Loss;
 import io.github.peft4j.core.OptimizerAccess;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.io.Safetensors;
-import io.github.peft4j.linalg.LowRank;
 import io.github.peft4j.core.testing.ManagedTest;
-import io.github.peft4j.testing.Synthetic;
 import io.github.peft4j.core.testing.TestModels;
+import io.github.peft4j.linalg.LowRank;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
 import io.github.peft4j.sparse.GradientMode;
+import io.github.peft4j.testing.Synthetic;
 import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** SaRA on a tiny BERT classifier: gradients, training, re-selection, the low-rank term, files and bad input. */
 class SaraTest extends ManagedTest {
@@ -41,7 +40,10 @@ class SaraTest extends ManagedTest {
     }
 
     static PeftModel sara(BertForSequenceClassification base, SaraConfig.Builder b) {
-        return PeftModel.builder().setBaseModel(base).setConfig(b.optModulesToSave("classifier").build()).build();
+        return PeftModel.builder()
+                .setBaseModel(base)
+                .setConfig(b.optModulesToSave("classifier").build())
+                .build();
     }
 
     static SaraLayer layer(PeftModel m, String path) {
@@ -51,9 +53,10 @@ class SaraTest extends ManagedTest {
     /** One forward/backward on all of {@code data}, the training hooks called as FineTuner does. */
     static void backward(PeftModel m, Synthetic data) {
         int[] idx = java.util.stream.IntStream.range(0, data.size()).toArray();
-        try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance()
-                .newGradientCollector()) {
-            NDArray logits = m.forward(new ParameterStore(s, false), data.inputs(idx, s), true).get(0);
+        try (NDManager s = manager.newSubManager();
+                GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray logits = m.forward(new ParameterStore(s, false), data.inputs(idx, s), true)
+                    .get(0);
             gc.backward(Loss.softmaxCrossEntropyLoss().evaluate(new NDList(data.labels(idx, s)), new NDList(logits)));
             m.afterBackward();
         }
@@ -64,10 +67,18 @@ class SaraTest extends ManagedTest {
     void sddmmGradientEqualsTheDenseGradientGatheredAtTheIndices(double fraction) {
         // 10%: the streaming form of the kernel; 50% (nnz ≥ 2.5 · (out + in)): the transposed form
         Synthetic data = Synthetic.make(12, 1);
-        PeftModel sddmm = sara(base(), SaraConfig.builder().setTargetModules("all-linear").optFraction(fraction)
-                .optGradient(GradientMode.SDDMM));
-        PeftModel dense = sara(base(), SaraConfig.builder().setTargetModules("all-linear").optFraction(fraction)
-                .optGradient(GradientMode.DENSE));
+        PeftModel sddmm = sara(
+                base(),
+                SaraConfig.builder()
+                        .setTargetModules("all-linear")
+                        .optFraction(fraction)
+                        .optGradient(GradientMode.SDDMM));
+        PeftModel dense = sara(
+                base(),
+                SaraConfig.builder()
+                        .setTargetModules("all-linear")
+                        .optFraction(fraction)
+                        .optGradient(GradientMode.DENSE));
         SaraContractTest.perturbValues(sddmm, 5);
         SaraContractTest.perturbValues(dense, 5);
         backward(sddmm, data);
@@ -85,8 +96,9 @@ class SaraTest extends ManagedTest {
                 diff = Math.max(diff, Math.abs(a[i] - b[i]));
             }
             assertTrue(scale > 0, path + ": zero gradient");
-            assertTrue(diff <= 1e-5 * Math.max(1, scale), path + ": SDDMM vs dense-gathered differ by " + diff
-                    + " (scale " + scale + ")");
+            assertTrue(
+                    diff <= 1e-5 * Math.max(1, scale),
+                    path + ": SDDMM vs dense-gathered differ by " + diff + " (scale " + scale + ")");
             checked++;
         }
         assertTrue(checked >= 12, "layers checked: " + checked);
@@ -96,17 +108,32 @@ class SaraTest extends ManagedTest {
     void trainingChangesOnlyTheSelectedEntriesOfW(@TempDir Path tmp) throws IOException {
         BertForSequenceClassification base = base();
         Map<String, float[]> before = new LinkedHashMap<>();
-        PeftModel m = sara(base, SaraConfig.builder().setTargetModules("query", "value", "dense").optFraction(0.15)
-                .optGradient(GradientMode.SDDMM));
+        PeftModel m = sara(
+                base,
+                SaraConfig.builder()
+                        .setTargetModules("query", "value", "dense")
+                        .optFraction(0.15)
+                        .optGradient(GradientMode.SDDMM));
         Map<String, int[]> positions = new LinkedHashMap<>();
         for (String path : m.getTargetPaths(PeftModel.DEFAULT_ADAPTER)) {
             before.put(path, layer(m, path).getTarget().weight().getArray().toFloatArray());
             positions.put(path, layer(m, path).positions());
         }
-        FineTuner.Result r = FineTuner.builder().setModel(m).setConfig(FineTuneConfig.builder().optLearningRate(1e-2)
-                .optBatchSize(16).optMaxSteps(20).optSeed(3).build()).optHooks(m).build()
+        FineTuner.Result r = FineTuner.builder()
+                .setModel(m)
+                .setConfig(FineTuneConfig.builder()
+                        .optLearningRate(1e-2)
+                        .optBatchSize(16)
+                        .optMaxSteps(20)
+                        .optSeed(3)
+                        .build())
+                .optHooks(m)
+                .build()
                 .fit(Synthetic.make(64, 2), tmp, null);
-        assertTrue(r.history().get(r.history().size() - 1).loss() < r.history().get(0).loss(), "loss must fall");
+        assertTrue(
+                r.history().get(r.history().size() - 1).loss()
+                        < r.history().get(0).loss(),
+                "loss must fall");
         Map<String, ai.djl.nn.Parameter> weights = new LinkedHashMap<>();
         for (String path : before.keySet()) {
             weights.put(path, layer(m, path).getTarget().weight());
@@ -132,15 +159,24 @@ class SaraTest extends ManagedTest {
     @Test
     void nuclearNormGradientMatchesFiniteDifferences() {
         Block mlp = TestModels.mlp(manager, 2, ai.djl.ndarray.types.DataType.FLOAT32);
-        PeftModel m = PeftModel.builder().setBaseModel(mlp).setConfig(SaraConfig.builder().setTargetModules("2")
-                .optFraction(0.5).optGradient(GradientMode.DENSE).build()).build();
+        PeftModel m = PeftModel.builder()
+                .setBaseModel(mlp)
+                .setConfig(SaraConfig.builder()
+                        .setTargetModules("2")
+                        .optFraction(0.5)
+                        .optGradient(GradientMode.DENSE)
+                        .build())
+                .build();
         SaraLayer l = layer(m, "2");
         SaraContractTest.perturbValues(m, 9);
         // a gradient must exist before the term is added: one backward pass
-        try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance()
-                .newGradientCollector()) {
-            NDArray y = m.forward(new ParameterStore(s, false), new NDList(s.ones(new ai.djl.ndarray.types.Shape(2,
-                    8))), true).singletonOrThrow();
+        try (NDManager s = manager.newSubManager();
+                GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray y = m.forward(
+                            new ParameterStore(s, false),
+                            new NDList(s.ones(new ai.djl.ndarray.types.Shape(2, 8))),
+                            true)
+                    .singletonOrThrow();
             gc.backward(y.sum().mul(0));
         }
         double lambda = 0.3;
@@ -176,8 +212,14 @@ class SaraTest extends ManagedTest {
 
     @Test
     void reselectionFreezesEntriesThatGrewPastTheThreshold() {
-        PeftModel m = sara(base(), SaraConfig.builder().setTargetModules("query").optFraction(0.1)
-                .optGradient(GradientMode.SDDMM).optReselectStep(3).optLowRankLambda(0));
+        PeftModel m = sara(
+                base(),
+                SaraConfig.builder()
+                        .setTargetModules("query")
+                        .optFraction(0.1)
+                        .optGradient(GradientMode.SDDMM)
+                        .optReselectStep(3)
+                        .optLowRankLambda(0));
         String path = m.getTargetPaths(PeftModel.DEFAULT_ADAPTER).get(0);
         SaraLayer l = layer(m, path);
         float[] v = l.getValues().getArray().toFloatArray();
@@ -214,12 +256,15 @@ class SaraTest extends ManagedTest {
 
     @Test
     void sddmmWithoutTheBackwardHookFailsClearly() {
-        PeftModel m = sara(base(), SaraConfig.builder().setTargetModules("query").optGradient(GradientMode.SDDMM));
+        PeftModel m =
+                sara(base(), SaraConfig.builder().setTargetModules("query").optGradient(GradientMode.SDDMM));
         Synthetic data = Synthetic.make(4, 1);
         int[] idx = {0, 1, 2, 3};
-        try (NDManager s = manager.newSubManager(); GradientCollector gc = Engine.getInstance()
-                .newGradientCollector()) {
-            gc.backward(m.forward(new ParameterStore(s, false), data.inputs(idx, s), true).get(0).sum());
+        try (NDManager s = manager.newSubManager();
+                GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            gc.backward(m.forward(new ParameterStore(s, false), data.inputs(idx, s), true)
+                    .get(0)
+                    .sum());
         }
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> {
             try (NDManager s = manager.newSubManager()) {
@@ -232,31 +277,40 @@ class SaraTest extends ManagedTest {
     @Test
     void badInputGetsClearErrors(@TempDir Path tmp) throws IOException {
         for (double f : new double[] {0, 1, -0.1, 1.5}) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> SaraConfig.builder().setTargetModules("query").optFraction(f).build());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SaraConfig.builder()
+                    .setTargetModules("query")
+                    .optFraction(f)
+                    .build());
             assertTrue(e.getMessage().contains("sara_fraction must be in (0, 1)"), e.getMessage());
         }
-        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> sara(base(),
-                SaraConfig.builder().setTargetModules("query").optThreshold(1e-12)));
-        assertTrue(none.getMessage().contains("selects nothing") && none.getMessage().contains("smallest |w|"),
+        IllegalArgumentException none = assertThrows(
+                IllegalArgumentException.class,
+                () -> sara(
+                        base(), SaraConfig.builder().setTargetModules("query").optThreshold(1e-12)));
+        assertTrue(
+                none.getMessage().contains("selects nothing")
+                        && none.getMessage().contains("smallest |w|"),
                 none.getMessage());
 
-        PeftModel m = sara(base(), SaraConfig.builder().setTargetModules("query").optFraction(0.1));
+        PeftModel m =
+                sara(base(), SaraConfig.builder().setTargetModules("query").optFraction(0.1));
         Path dir = tmp.resolve("a");
         m.saveAdapters(dir);
         Path file = dir.resolve("adapter_model.safetensors");
         Map<String, NDArray> tensors;
         try (NDManager s = manager.newSubManager()) {
             tensors = new LinkedHashMap<>(Safetensors.read(file, s).tensors());
-            String key = tensors.keySet().stream().filter(k -> k.endsWith("sara_indices")).findFirst().orElseThrow();
+            String key = tensors.keySet().stream()
+                    .filter(k -> k.endsWith("sara_indices"))
+                    .findFirst()
+                    .orElseThrow();
             int[] bad = tensors.get(key).toIntArray();
             bad[bad.length - 1] = 32 * 32 + 5;
             tensors.put(key, s.create(bad));
             Safetensors.write(file, tensors, Map.of("format", "pt"));
         }
         PeftModel fresh = PeftModel.builder().setBaseModel(base()).build();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> fresh.loadAdapter(dir, "x"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> fresh.loadAdapter(dir, "x"));
         assertTrue(e.getMessage().contains("outside the weight [32, 32]"), e.getMessage());
         assertTrue(fresh.getAdapterNames().isEmpty(), "a failed load leaves no adapter behind");
     }

@@ -1,5 +1,11 @@
 package io.github.peft4j.sparse.spiel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -8,24 +14,17 @@ import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.core.OptimizerAccess;
 import io.github.peft4j.core.PeftModel;
-import io.github.peft4j.testing.AdapterContract;
-import io.github.peft4j.testing.AdapterProfile;
 import io.github.peft4j.core.testing.TestModels;
 import io.github.peft4j.sparse.GradientMode;
-import org.junit.jupiter.api.Test;
-
+import io.github.peft4j.testing.AdapterContract;
+import io.github.peft4j.testing.AdapterProfile;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** SpIEL: the contract suite (profiles) plus the drop-and-regrow rules. */
 class SpielTest extends AdapterContract {
@@ -33,7 +32,8 @@ class SpielTest extends AdapterContract {
     static void perturb(PeftModel model, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         for (String path : model.getTargetPaths(PeftModel.DEFAULT_ADAPTER)) {
-            SpielLayer l = model.getLayerAdapters(PeftModel.DEFAULT_ADAPTER, SpielLayer.class).get(path);
+            SpielLayer l = model.getLayerAdapters(PeftModel.DEFAULT_ADAPTER, SpielLayer.class)
+                    .get(path);
             float[] v = l.getValues().getArray().toFloatArray();
             for (int i = 0; i < v.length; i++) {
                 v[i] = (float) (r.nextDouble() - 0.5);
@@ -55,8 +55,12 @@ class SpielTest extends AdapterContract {
 
         @Override
         public AdapterConfig config() {
-            return SpielConfig.builder().setTargetModules(ModuleSelector.allLinear()).optDensity(0.2)
-                    .optGradient(mode).optRegrowth(10, 3).build();
+            return SpielConfig.builder()
+                    .setTargetModules(ModuleSelector.allLinear())
+                    .optDensity(0.2)
+                    .optGradient(mode)
+                    .optRegrowth(10, 3)
+                    .build();
         }
 
         @Override
@@ -67,8 +71,13 @@ class SpielTest extends AdapterContract {
         /** Regrowth after step 4, its gradient window (steps 3 and 4) spanning the interruption after step 3. */
         @Override
         public AdapterConfig trainingConfig() {
-            return SpielConfig.builder().setTargetModules(ModuleSelector.allLinear()).optDensity(0.2)
-                    .optGradient(mode).optRegrowth(4, 2).optDrop(0.5, 100).build();
+            return SpielConfig.builder()
+                    .setTargetModules(ModuleSelector.allLinear())
+                    .optDensity(0.2)
+                    .optGradient(mode)
+                    .optRegrowth(4, 2)
+                    .optDrop(0.5, 100)
+                    .build();
         }
 
         @Override
@@ -84,24 +93,32 @@ class SpielTest extends AdapterContract {
 
     @Override
     protected Stream<AdapterProfile> profiles() {
-        return Stream.of(new Profile("spiel 20% SDDMM", GradientMode.SDDMM),
-                new Profile("spiel 20% dense", GradientMode.DENSE));
+        return Stream.of(
+                new Profile("spiel 20% SDDMM", GradientMode.SDDMM), new Profile("spiel 20% dense", GradientMode.DENSE));
     }
 
     @Test
     void regrowthKeepsTheBudgetExactlyAndFollowsTheGradient() {
         Block mlp = TestModels.mlp(manager, 3, DataType.FLOAT32);
-        SpielConfig cfg = SpielConfig.builder().setTargetModules("all-linear").optDensity(0.1)
-                .optRegrowth(4, 2).optDrop(0.5, 100).optGradient(GradientMode.SDDMM).build();
+        SpielConfig cfg = SpielConfig.builder()
+                .setTargetModules("all-linear")
+                .optDensity(0.1)
+                .optRegrowth(4, 2)
+                .optDrop(0.5, 100)
+                .optGradient(GradientMode.SDDMM)
+                .build();
         PeftModel m = PeftModel.builder().setBaseModel(mlp).setConfig(cfg).build();
         Map<String, SpielLayer> layers = new java.util.LinkedHashMap<>();
         int budget = 0;
         for (String p : m.getTargetPaths(PeftModel.DEFAULT_ADAPTER)) {
-            SpielLayer l = m.getLayerAdapters(PeftModel.DEFAULT_ADAPTER, SpielLayer.class).get(p);
+            SpielLayer l = m.getLayerAdapters(PeftModel.DEFAULT_ADAPTER, SpielLayer.class)
+                    .get(p);
             layers.put(p, l);
             budget += l.size();
-            assertEquals(Math.round(0.1 * l.getTarget().inFeatures() * l.getTarget().outFeatures()), l.size());
-            assertTrue(Arrays.equals(new float[l.size()], l.getValues().getArray().toFloatArray()), "Δ starts at 0");
+            assertEquals(
+                    Math.round(0.1 * l.getTarget().inFeatures() * l.getTarget().outFeatures()), l.size());
+            assertTrue(
+                    Arrays.equals(new float[l.size()], l.getValues().getArray().toFloatArray()), "Δ starts at 0");
         }
         perturb(m, 4);
         SpielLayer l = layers.get("2");
@@ -125,10 +142,15 @@ class SpielTest extends AdapterContract {
                 for (int i = 0; i < x.length; i++) {
                     x[i] = (float) (r.nextDouble() - 0.5);
                 }
-                try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance()
-                        .newGradientCollector()) {
-                    gc.backward(m.forward(new ai.djl.training.ParameterStore(s, false), new ai.djl.ndarray.NDList(
-                            s.create(x, new Shape(6, 8))), true).singletonOrThrow().square().sum());
+                try (ai.djl.training.GradientCollector gc =
+                        ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                    gc.backward(m.forward(
+                                    new ai.djl.training.ParameterStore(s, false),
+                                    new ai.djl.ndarray.NDList(s.create(x, new Shape(6, 8))),
+                                    true)
+                            .singletonOrThrow()
+                            .square()
+                            .sum());
                     m.afterBackward();
                 }
             }
@@ -146,8 +168,10 @@ class SpielTest extends AdapterContract {
                 for (int p : before) {
                     selected.add(p);
                 }
-                Integer[] cand = java.util.stream.IntStream.range(0, g.length).filter(p -> !selected.contains(p))
-                        .boxed().toArray(Integer[]::new);
+                Integer[] cand = java.util.stream.IntStream.range(0, g.length)
+                        .filter(p -> !selected.contains(p))
+                        .boxed()
+                        .toArray(Integer[]::new);
                 Arrays.sort(cand, (a, b) -> Float.compare(Math.abs(g[b]), Math.abs(g[a])));
                 method.afterStep(cfg, layers, step, access);
                 int[] after = l.positions();
@@ -184,10 +208,13 @@ class SpielTest extends AdapterContract {
 
     @Test
     void badInput() {
-        assertThrows(IllegalArgumentException.class, () -> SpielConfig.builder().setTargetModules("q")
-                .optDensity(0).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> SpielConfig.builder().setTargetModules("q").optDensity(0).build());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SpielConfig.builder()
-                .setTargetModules("q").optRegrowth(10, 11).build());
+                .setTargetModules("q")
+                .optRegrowth(10, 11)
+                .build());
         assertTrue(e.getMessage().contains("spiel_gradient_window"), e.getMessage());
         assertArrayEquals(new int[] {0, 1, 2}, SpielMethod.sample(3, 3, new SplittableRandom(1)));
     }

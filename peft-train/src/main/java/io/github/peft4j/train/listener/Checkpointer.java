@@ -4,10 +4,9 @@ import io.github.peft4j.train.Checkpoint;
 import io.github.peft4j.train.FitContext;
 import io.github.peft4j.train.FitListener;
 import io.github.peft4j.train.StepRecord;
+import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.io.IOException;
 
 /**
  * Writes a checkpoint ({@link Checkpoint}) every N steps, at the last step, and whenever the run stops early or is
@@ -33,13 +32,18 @@ public final class Checkpointer implements FitListener {
 
     @Override
     public void onStep(FitContext ctx, StepRecord step) throws IOException {
-        boolean due = (every > 0 && step.step() % every == 0) || step.step() == step.total()
-                || ctx.stopRequested() || step.step() == ctx.lastStep();
+        boolean due = (every > 0 && step.step() % every == 0)
+                || step.step() == step.total()
+                || ctx.stopRequested()
+                || step.step() == ctx.lastStep();
         if (due) {
             checkpoint.write(ctx, step.step());
             if (ctx.interrupted()) {
-                LOG.info("interrupted: checkpoint of step {} written to {}; continue with --resume {}", step.step(),
-                        checkpoint.dir(), checkpoint.dir());
+                LOG.info(
+                        "interrupted: checkpoint of step {} written to {}; continue with --resume {}",
+                        step.step(),
+                        checkpoint.dir(),
+                        checkpoint.dir());
             }
         }
     }

@@ -7,10 +7,9 @@ import io.github.peft4j.train.FitContext;
 import io.github.peft4j.train.FitListener;
 import io.github.peft4j.train.StepRecord;
 import io.github.peft4j.train.TrainingData;
+import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.util.Locale;
 
 /**
  * Evaluates on held-out data every N steps and at the last step, and keeps the best evaluation (by accuracy) in the
@@ -48,7 +47,13 @@ public final class EvaluationListener implements FitListener {
         }
         Evaluation e = evaluator.evaluate(ctx.model(), data, manager);
         ctx.recordEvaluation(e, step.step());
-        LOG.info(String.format(Locale.ROOT, "step %d/%d: eval loss %.4f, accuracy %.4f, macro-F1 %.4f", step.step(),
-                step.total(), e.loss(), e.accuracy(), e.macroF1()));
+        LOG.info(String.format(
+                Locale.ROOT,
+                "step %d/%d: eval loss %.4f, accuracy %.4f, macro-F1 %.4f",
+                step.step(),
+                step.total(),
+                e.loss(),
+                e.accuracy(),
+                e.macroF1()));
     }
 }

@@ -8,7 +8,6 @@ import io.github.peft4j.train.FitContext;
 import io.github.peft4j.train.FitListener;
 import io.github.peft4j.train.ProcessMemory;
 import io.github.peft4j.train.StepRecord;
-
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -43,14 +42,19 @@ public final class MetricsFile implements FitListener {
             }
             Files.write(file, kept, StandardCharsets.UTF_8);
         }
-        out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND);
+        out = Files.newBufferedWriter(
+                file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
     @Override
     public void onStep(FitContext ctx, StepRecord step) throws IOException {
-        ObjectNode line = Json.MAPPER.createObjectNode().put("step", step.step()).put("epoch", step.epoch())
-                .put("loss", step.loss()).put("lr", step.lr()).put("grad_norm", step.gradNorm());
+        ObjectNode line = Json.MAPPER
+                .createObjectNode()
+                .put("step", step.step())
+                .put("epoch", step.epoch())
+                .put("loss", step.loss())
+                .put("lr", step.lr())
+                .put("grad_norm", step.gradNorm());
         long rss = ProcessMemory.residentKb();
         if (rss > 0) {
             line.put("rss_mb", rss / 1024.0);

@@ -1,7 +1,6 @@
 package io.github.peft4j.examples.cli.method;
 
 import io.github.peft4j.core.AdapterConfig;
-
 import java.util.List;
 import java.util.Set;
 

@@ -8,11 +8,10 @@ import io.github.peft4j.lora.init.Eva;
 import io.github.peft4j.lora.init.LoraGa;
 import io.github.peft4j.lora.init.Pissa;
 import io.github.peft4j.train.TrainingData;
-import picocli.CommandLine.Option;
-
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import picocli.CommandLine.Option;
 
 /** The options of {@code --method lora} and {@code --method dora}, and the two methods built from them. */
 public final class LoraOptions {
@@ -26,20 +25,23 @@ public final class LoraOptions {
     @Option(names = "--dropout", defaultValue = "0.1", description = "LoRA dropout (default: ${DEFAULT-VALUE})")
     double dropout;
 
-    @Option(names = "--init", defaultValue = "default",
+    @Option(
+            names = "--init",
+            defaultValue = "default",
             description = "LoRA/DoRA initialisation: default (Kaiming A, B = 0), gaussian, pissa (weight SVD),"
                     + " lora-ga (gradient SVD over --init-batches batches of 2), eva (PCA of layer inputs, ranks"
                     + " redistributed; reads up to --init-batches batches of 16) (default: ${DEFAULT-VALUE})")
     String init;
 
-    @Option(names = "--init-batches", description = "batches LoRA-GA averages (default 64) or EVA reads at most"
-            + " (default 100)")
+    @Option(
+            names = "--init-batches",
+            description = "batches LoRA-GA averages (default 64) or EVA reads at most" + " (default 100)")
     Integer initBatches;
 
     private static final Set<String> OPTIONS = Set.of("--rank", "--alpha", "--dropout", "--init", "--init-batches");
 
     /**
-     * Returns LoRA ({@code lora}) or DoRA ({@code dora}) over these options.
+     * Returns LoRA ({@code --method lora}) or DoRA ({@code --method dora}) over these options.
      *
      * @param dora whether DoRA
      * @return the method
@@ -74,8 +76,8 @@ public final class LoraOptions {
         public void validate() {
             String i = init.toLowerCase(Locale.ROOT);
             if (!List.of("default", "gaussian", "pissa", "lora-ga", "eva").contains(i)) {
-                throw new IllegalArgumentException("--init must be default, gaussian, pissa, lora-ga or eva; got '"
-                        + init + "'");
+                throw new IllegalArgumentException(
+                        "--init must be default, gaussian, pissa, lora-ga or eva; got '" + init + "'");
             }
             if (dora && (i.equals("pissa") || i.equals("lora-ga"))) {
                 throw new IllegalArgumentException("--init " + init + " trains on a residual of the base weights,"
@@ -85,18 +87,24 @@ public final class LoraOptions {
                 throw new IllegalArgumentException("--init-batches must be >= 1; got " + initBatches);
             }
             if (initBatches != null && !(i.equals("lora-ga") || i.equals("eva"))) {
-                throw new IllegalArgumentException("--init-batches applies to --init lora-ga or eva; got --init "
-                        + init);
+                throw new IllegalArgumentException(
+                        "--init-batches applies to --init lora-ga or eva; got --init " + init);
             }
         }
 
         @Override
         public AdapterConfig config(Run run) {
-            return LoraConfig.builder().setTargetModules(run.targets()).optRank(rank).optAlpha(alpha)
-                    .optDropout(dropout).optUseDora(dora)
+            return LoraConfig.builder()
+                    .setTargetModules(run.targets())
+                    .optRank(rank)
+                    .optAlpha(alpha)
+                    .optDropout(dropout)
+                    .optUseDora(dora)
                     .optInit(init.equalsIgnoreCase("gaussian") ? LoraInit.GAUSSIAN : LoraInit.DEFAULT)
-                    .optModulesToSave(run.modulesToSave()).optTaskType(run.taskType())
-                    .optBaseModelNameOrPath(run.baseModel()).build();
+                    .optModulesToSave(run.modulesToSave())
+                    .optTaskType(run.taskType())
+                    .optBaseModelNameOrPath(run.baseModel())
+                    .build();
         }
 
         @Override
@@ -112,15 +120,36 @@ public final class LoraOptions {
                 case "pissa" -> Pissa.initialize(model, adapter, Pissa.DEFAULT_POWER_ITERATIONS, seed);
                 case "lora-ga" -> {
                     LoraGa.Options d = LoraGa.Options.defaults(seed);
-                    LoraGa.initialize(model, adapter, train, new LoraGa.Options(initBatches != null ? initBatches
-                            : d.batches(), d.batchSize(), d.gamma(), d.powerIterations(), seed));
+                    LoraGa.initialize(
+                            model,
+                            adapter,
+                            train,
+                            new LoraGa.Options(
+                                    initBatches != null ? initBatches : d.batches(),
+                                    d.batchSize(),
+                                    d.gamma(),
+                                    d.powerIterations(),
+                                    seed));
                 }
                 case "eva" -> {
                     Eva.Options d = Eva.Options.defaults(seed);
-                    Eva.Result r = Eva.initialize(model, adapter, train, new Eva.Options(d.rho(), d.tau(),
-                            d.batchSize(), initBatches != null ? initBatches : d.maxBatches(), seed, d.tokenMask()));
-                    System.out.printf(Locale.ROOT, "EVA: %d batches, %s; ranks %s%n", r.batches(),
-                            r.converged() ? "converged" : "not converged", r.ranks().values());
+                    Eva.Result r = Eva.initialize(
+                            model,
+                            adapter,
+                            train,
+                            new Eva.Options(
+                                    d.rho(),
+                                    d.tau(),
+                                    d.batchSize(),
+                                    initBatches != null ? initBatches : d.maxBatches(),
+                                    seed,
+                                    d.tokenMask()));
+                    System.out.printf(
+                            Locale.ROOT,
+                            "EVA: %d batches, %s; ranks %s%n",
+                            r.batches(),
+                            r.converged() ? "converged" : "not converged",
+                            r.ranks().values());
                 }
                 default -> {
                     return;

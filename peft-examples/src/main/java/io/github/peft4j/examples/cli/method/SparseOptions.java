@@ -4,29 +4,36 @@ import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.sara.SaraConfig;
 import io.github.peft4j.sparse.spiel.SpielConfig;
-import picocli.CommandLine.Option;
-
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import picocli.CommandLine.Option;
 
 /** The options of {@code --method sara} and {@code --method spiel}, and the two methods built from them. */
 public final class SparseOptions {
 
-    @Option(names = "--sara-fraction", defaultValue = "0.1",
+    @Option(
+            names = "--sara-fraction",
+            defaultValue = "0.1",
             description = "SaRA: share of each target weight (its smallest |w|) re-trained (default: ${DEFAULT-VALUE})")
     double saraFraction;
 
-    @Option(names = "--density", defaultValue = "0.01",
+    @Option(
+            names = "--density",
+            defaultValue = "0.01",
             description = "SpIEL: share of the target weights trained (default: ${DEFAULT-VALUE})")
     double density;
 
-    @Option(names = "--regrow-every", defaultValue = "50",
+    @Option(
+            names = "--regrow-every",
+            defaultValue = "50",
             description = "SpIEL: steps between drop-and-regrow; the drop fraction decays from 0.2 to 0 at the last"
                     + " step (default: ${DEFAULT-VALUE})")
     int regrowEvery;
 
-    @Option(names = "--sparse-gradient", defaultValue = "auto",
+    @Option(
+            names = "--sparse-gradient",
+            defaultValue = "auto",
             description = "SaRA/SpIEL: auto, sddmm (sparse kernel, no dense weight gradient) or dense (default:"
                     + " ${DEFAULT-VALUE})")
     String sparseGradient;
@@ -35,8 +42,8 @@ public final class SparseOptions {
         try {
             return GradientMode.valueOf(sparseGradient.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--sparse-gradient must be auto, sddmm or dense; got '"
-                    + sparseGradient + "'", e);
+            throw new IllegalArgumentException(
+                    "--sparse-gradient must be auto, sddmm or dense; got '" + sparseGradient + "'", e);
         }
     }
 
@@ -72,10 +79,15 @@ public final class SparseOptions {
 
             @Override
             public AdapterConfig config(Run run) {
-                return SaraConfig.builder().setTargetModules(run.targets()).optFraction(saraFraction)
-                        .optGradient(mode()).optReselectStep(run.totalSteps() / 2)
-                        .optModulesToSave(run.modulesToSave()).optTaskType(run.taskType())
-                        .optBaseModelNameOrPath(run.baseModel()).build();
+                return SaraConfig.builder()
+                        .setTargetModules(run.targets())
+                        .optFraction(saraFraction)
+                        .optGradient(mode())
+                        .optReselectStep(run.totalSteps() / 2)
+                        .optModulesToSave(run.modulesToSave())
+                        .optTaskType(run.taskType())
+                        .optBaseModelNameOrPath(run.baseModel())
+                        .build();
             }
 
             @Override
@@ -85,8 +97,8 @@ public final class SparseOptions {
 
             @Override
             public String describe(List<String> targets) {
-                return "sara fraction=" + saraFraction + ", gradient=" + mode().name().toLowerCase(Locale.ROOT)
-                        + ", targets=" + targets;
+                return "sara fraction=" + saraFraction + ", gradient="
+                        + mode().name().toLowerCase(Locale.ROOT) + ", targets=" + targets;
             }
         };
     }
@@ -127,10 +139,16 @@ public final class SparseOptions {
 
             @Override
             public AdapterConfig config(Run run) {
-                return SpielConfig.builder().setTargetModules(run.targets()).optDensity(density).optGradient(mode())
-                        .optRegrowth(regrowEvery, Math.min(5, regrowEvery)).optDrop(0.2, Math.max(1, run.totalSteps()))
+                return SpielConfig.builder()
+                        .setTargetModules(run.targets())
+                        .optDensity(density)
+                        .optGradient(mode())
+                        .optRegrowth(regrowEvery, Math.min(5, regrowEvery))
+                        .optDrop(0.2, Math.max(1, run.totalSteps()))
                         .optModulesToSave(run.modulesToSave())
-                        .optTaskType(run.taskType()).optBaseModelNameOrPath(run.baseModel()).build();
+                        .optTaskType(run.taskType())
+                        .optBaseModelNameOrPath(run.baseModel())
+                        .build();
             }
 
             @Override
@@ -140,8 +158,8 @@ public final class SparseOptions {
 
             @Override
             public String describe(List<String> targets) {
-                return "spiel density=" + density + ", regrowth every " + regrowEvery + " steps, gradient=" + mode().name().toLowerCase(Locale.ROOT)
-                        + ", targets=" + targets;
+                return "spiel density=" + density + ", regrowth every " + regrowEvery + " steps, gradient="
+                        + mode().name().toLowerCase(Locale.ROOT) + ", targets=" + targets;
             }
         };
     }

@@ -2,7 +2,6 @@ package io.github.peft4j.examples.cli.method;
 
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.ssf.SsfConfig;
-
 import java.util.List;
 import java.util.Set;
 
@@ -29,8 +28,12 @@ public final class SsfMethodOption implements TrainMethod {
 
     @Override
     public AdapterConfig config(Run run) {
-        return SsfConfig.builder().setTargetModules(run.targets()).optModulesToSave(run.modulesToSave())
-                .optTaskType(run.taskType()).optBaseModelNameOrPath(run.baseModel()).build();
+        return SsfConfig.builder()
+                .setTargetModules(run.targets())
+                .optModulesToSave(run.modulesToSave())
+                .optTaskType(run.taskType())
+                .optBaseModelNameOrPath(run.baseModel())
+                .build();
     }
 
     @Override

@@ -4,7 +4,6 @@ import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.train.TrainingData;
-
 import java.util.List;
 import java.util.Set;
 
@@ -93,6 +92,6 @@ public interface TrainMethod {
      * @param baseModel the base model's name or path recorded in the config
      * @param totalSteps the optimizer steps the run plans
      */
-    record Run(ModuleSelector targets, List<String> modulesToSave, String taskType, String baseModel,
-            long totalSteps) {}
+    record Run(
+            ModuleSelector targets, List<String> modulesToSave, String taskType, String baseModel, long totalSteps) {}
 }
