@@ -68,6 +68,23 @@ public final class ModuleTree {
     }
 
     /**
+     * Returns the module paths of a tree (the root excluded) and the class of each module, for discovering target
+     * names.
+     *
+     * @param root the root block
+     * @return path to simple class name, in model order
+     */
+    public static Map<String, String> modulePaths(Block root) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Node n : walk(root)) {
+            if (!n.path().isEmpty()) {
+                out.put(n.path(), n.block().getClass().getSimpleName());
+            }
+        }
+        return out;
+    }
+
+    /**
      * Returns every parameter under a block keyed by its dotted path relative to that block, e.g. {@code weight} or
      * {@code dense.bias}.
      *

@@ -9,7 +9,6 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
-import ai.djl.util.Pair;
 import ai.djl.util.PairList;
 import io.github.peft4j.core.io.AdapterFiles;
 import io.github.peft4j.core.io.AtomicDirectory;
@@ -137,12 +136,8 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
         targets.forEach(injector::injectIfAbsent);
         adapters.add(adapter);
         adapter.parametersByPath().forEach((k, p) -> parameters.put(name + "/" + k, p));
-        LOG.info(
-                "added adapter '{}' ({}) on {} layer(s){}",
-                name,
-                config.peftType(),
-                targets.size(),
-                saved.isEmpty() ? "" : ", modules to save: " + saved.modules());
+        String savedWhole = saved.isEmpty() ? "" : ", modules to save: " + saved.modules();
+        LOG.info("added adapter '{}' ({}) on {} layer(s){}", name, config.peftType(), targets.size(), savedWhole);
     }
 
     /**
@@ -227,14 +222,10 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
     public InjectionMode getInjectionMode(String path) {
         Injector.Injected l = injector.get(path);
         if (l == null) {
-            throw new IllegalArgumentException(
-                    "no adapter is injected at '" + path + "'; adapted layers: " + injected());
+            throw new IllegalArgumentException("no adapter is injected at '" + path + "'; adapted layers: "
+                    + injector.all().stream().map(i -> i.target.path()).toList());
         }
         return l.mode;
-    }
-
-    private List<String> injected() {
-        return injector.all().stream().map(l -> l.target.path()).toList();
     }
 
     /**
@@ -467,16 +458,7 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
      * @return the counts
      */
     public TrainableParameters getTrainableParameters() {
-        long trainable = 0;
-        long all = 0;
-        for (Pair<String, Parameter> p : getParameters()) {
-            long n = p.getValue().getArray().size();
-            all += n;
-            if (p.getValue().requiresGradient()) {
-                trainable += n;
-            }
-        }
-        return new TrainableParameters(trainable, all);
+        return TrainableParameters.of(this);
     }
 
     /**
@@ -505,13 +487,7 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
      * @return path to simple class name, in model order
      */
     public Map<String, String> getModulePaths() {
-        Map<String, String> out = new LinkedHashMap<>();
-        for (ModuleTree.Node n : ModuleTree.walk(base)) {
-            if (!n.path().isEmpty()) {
-                out.put(n.path(), n.block().getClass().getSimpleName());
-            }
-        }
-        return out;
+        return ModuleTree.modulePaths(base);
     }
 
     // ------------------------------------------------------------------ save / load

@@ -11,6 +11,26 @@ import java.util.Locale;
 public record TrainableParameters(long trainable, long all) {
 
     /**
+     * Counts a block's parameters (for a {@code PeftModel}: the adapters and saved-module copies included, as Python
+     * PEFT does).
+     *
+     * @param block the block
+     * @return the counts
+     */
+    public static TrainableParameters of(ai.djl.nn.Block block) {
+        long trainable = 0;
+        long all = 0;
+        for (ai.djl.util.Pair<String, ai.djl.nn.Parameter> p : block.getParameters()) {
+            long n = p.getValue().getArray().size();
+            all += n;
+            if (p.getValue().requiresGradient()) {
+                trainable += n;
+            }
+        }
+        return new TrainableParameters(trainable, all);
+    }
+
+    /**
      * Returns the trainable share in percent.
      *
      * @return 100 · trainable / all

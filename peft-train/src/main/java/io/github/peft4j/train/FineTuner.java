@@ -51,8 +51,8 @@ import org.slf4j.LoggerFactory;
  * <p>Exact resume: the data order of epoch e is a permutation drawn from {@code (seed, e)}, the engine's RNG
  * (dropout) is re-seeded from {@code (seed, step)} before every step, and a checkpoint holds the parameters, AdamW's
  * moments, the listeners' state and the model's own training state ({@link TrainingHooks#saveState}: sparse
- * indices, frozen sets, residual terms). A resumed run therefore computes what the uninterrupted one would; bit for bit
- * when libtorch's MKL is pinned ({@code MKL_CBWR=AUTO MKL_DYNAMIC=FALSE}, which the {@code peft} command sets).
+ * indices, frozen sets, residual terms). A resumed run therefore computes what the uninterrupted one would, bit for
+ * bit in every run measured (docs/training.md).
  */
 public final class FineTuner {
 
