@@ -3,8 +3,10 @@ package io.github.peft4j.core;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.io.ConfigJson;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import org.slf4j.Logger;
 
 /**
  * What every adapter config says about where it goes: the part of {@code adapter_config.json} that all methods share.
@@ -74,6 +76,28 @@ public record Targets(
             modulesToSave.forEach(o.putArray("modules_to_save")::add);
         }
         return o;
+    }
+
+    /**
+     * Starts a method's {@code fromJson}: checks the file's {@code peft_type}, warns once about keys neither these
+     * shared keys, {@code inference_mode} nor the method's own are, and reads the shared part.
+     *
+     * @param json the config
+     * @param peftType the method's {@code peft_type}
+     * @param config the config's name for messages, e.g. {@code SsfConfig}
+     * @param methodKeys the keys the method reads itself
+     * @param log the method's logger
+     * @return the targets
+     * @throws IllegalArgumentException if the {@code peft_type} is another or a shared value has the wrong form
+     */
+    public static Targets fromJson(
+            ObjectNode json, String peftType, String config, Collection<String> methodKeys, Logger log) {
+        ConfigJson.requirePeftType(json, peftType, config);
+        List<String> known = new ArrayList<>(KEYS);
+        known.add("inference_mode");
+        known.addAll(methodKeys);
+        ConfigJson.warnUnknownKeys(json, known, peftType, log);
+        return fromJson(json, config);
     }
 
     /**

@@ -8,7 +8,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.io.ConfigJson;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -166,13 +165,13 @@ public final class RowScale {
 
         @Override
         public Config parseConfig(ObjectNode json) {
-            ConfigJson.requirePeftType(json, PEFT_TYPE, "row-scale config");
-            List<String> known = new ArrayList<>(Targets.KEYS);
-            known.add("row_scale_init");
-            known.add("inference_mode");
-            ConfigJson.warnUnknownKeys(json, known, "ROW_SCALE", org.slf4j.LoggerFactory.getLogger(RowScale.class));
-            return new Config(
-                    Targets.fromJson(json, "RowScale"), ConfigJson.number(json, "row_scale_init", "RowScale", 0.0));
+            Targets targets = Targets.fromJson(
+                    json,
+                    PEFT_TYPE,
+                    "RowScale",
+                    List.of("row_scale_init"),
+                    org.slf4j.LoggerFactory.getLogger(RowScale.class));
+            return new Config(targets, ConfigJson.number(json, "row_scale_init", "RowScale", 0.0));
         }
 
         @Override

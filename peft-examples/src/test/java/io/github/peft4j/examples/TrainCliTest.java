@@ -104,6 +104,43 @@ class TrainCliTest {
         return all.toArray(String[]::new);
     }
 
+    /** {@code peft eval} of an adapter on the tiny model. */
+    static CliRun eval(Path adapter) {
+        return CliRun.of(
+                "eval",
+                "--model",
+                tiny.toString(),
+                "--adapter",
+                adapter.toString(),
+                "--data",
+                data.toString(),
+                "--max-length",
+                "24");
+    }
+
+    /** {@code peft predict --json}: the tiny model with an adapter, or a merged model directory (adapter null). */
+    static JsonNode predict(Path model, Path adapter, String text) throws IOException {
+        List<String> args = new ArrayList<>(
+                List.of("predict", "--model", model.toString(), "--text", text, "--json", "--max-length", "24"));
+        if (adapter != null) {
+            args.addAll(List.of("--adapter", adapter.toString()));
+        }
+        CliRun r = CliRun.of(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        return Json.MAPPER.readTree(r.out());
+    }
+
+    /** Merges an adapter into the tiny model; the merged model must predict what base + adapter does. */
+    static void assertMergeKeepsPredictions(Path adapter, String text, double tolerance) throws IOException {
+        Path merged = adapter.resolveSibling(adapter.getFileName() + "-merged");
+        CliRun m = CliRun.of(
+                "merge", "--model", tiny.toString(), "--adapter", adapter.toString(), "--output", merged.toString());
+        assertEquals(0, m.code(), m.err());
+        double a = predict(tiny, adapter, text).get("probabilities").get("spam").asDouble();
+        double b = predict(merged, null, text).get("probabilities").get("spam").asDouble();
+        assertEquals(a, b, tolerance, "the merged model must predict what base + adapter does");
+    }
+
     static Map<String, float[]> tensors(Path adapter) throws IOException {
         try (NDManager m = NDManager.newBaseManager()) {
             Map<String, float[]> out = new java.util.TreeMap<>();
@@ -150,63 +187,14 @@ class TrainCliTest {
         assertTrue(results.get("test_accuracy").asDouble() >= 0.75, results.toString());
         assertTrue(Files.readString(out.resolve("report.html")).contains("<polyline"));
 
-        CliRun e = CliRun.of(
-                "eval",
-                "--model",
-                tiny.toString(),
-                "--adapter",
-                out.resolve("adapter").toString(),
-                "--data",
-                data.toString(),
-                "--max-length",
-                "24");
+        CliRun e = eval(out.resolve("adapter"));
         assertEquals(0, e.code(), e.err());
-        assertTrue(
-                e.out()
-                        .contains(String.format(
-                                java.util.Locale.ROOT,
-                                "accuracy  %.4f",
-                                results.get("test_accuracy").asDouble())),
-                e.out());
-
-        CliRun p = CliRun.of(
-                "predict",
-                "--model",
-                tiny.toString(),
-                "--adapter",
-                out.resolve("adapter").toString(),
-                "--text",
-                "Win a free prize now",
-                "--json",
-                "--max-length",
-                "24");
-        assertEquals(0, p.code(), p.err());
-        JsonNode pj = Json.MAPPER.readTree(p.out());
-
-        Path merged = tmp.resolve("merged");
-        CliRun m = CliRun.of(
-                "merge",
-                "--model",
-                tiny.toString(),
-                "--adapter",
-                out.resolve("adapter").toString(),
-                "--output",
-                merged.toString());
-        assertEquals(0, m.code(), m.err());
-        CliRun pm = CliRun.of(
-                "predict",
-                "--model",
-                merged.toString(),
-                "--text",
-                "Win a free prize now",
-                "--json",
-                "--max-length",
-                "24");
-        assertEquals(0, pm.code(), pm.err());
-        double a = pj.get("probabilities").get("spam").asDouble();
-        double b =
-                Json.MAPPER.readTree(pm.out()).get("probabilities").get("spam").asDouble();
-        assertEquals(a, b, 1e-5, "merged model must predict as base + adapter");
+        String accuracy = String.format(
+                java.util.Locale.ROOT,
+                "accuracy  %.4f",
+                results.get("test_accuracy").asDouble());
+        assertTrue(e.out().contains(accuracy), e.out());
+        assertMergeKeepsPredictions(out.resolve("adapter"), "Win a free prize now", 1e-5);
 
         CliRun emb = CliRun.of("predict", "--model", "minilm", "--text", "hello", "--embed");
         assertEquals(0, emb.code(), emb.err());
@@ -318,43 +306,10 @@ class TrainCliTest {
         Path out = tmp.resolve("ssf");
         CliRun t = CliRun.of(train(out, "--method", "ssf"));
         assertEquals(0, t.code(), t.err() + t.out());
-        assertEquals(
-                "SSF",
-                Json.MAPPER
-                        .readTree(out.resolve("adapter/adapter_config.json").toFile())
-                        .get("peft_type")
-                        .asText());
-        CliRun p = CliRun.of(
-                "predict",
-                "--model",
-                tiny.toString(),
-                "--adapter",
-                out.resolve("adapter").toString(),
-                "--text",
-                "Cheap meds",
-                "--json",
-                "--max-length",
-                "24");
-        assertEquals(0, p.code(), p.err());
-        Path merged = tmp.resolve("ssf-merged");
-        assertEquals(
-                0,
-                CliRun.of(
-                                "merge",
-                                "--model",
-                                tiny.toString(),
-                                "--adapter",
-                                out.resolve("adapter").toString(),
-                                "--output",
-                                merged.toString())
-                        .code());
-        CliRun pm = CliRun.of(
-                "predict", "--model", merged.toString(), "--text", "Cheap meds", "--json", "--max-length", "24");
-        assertEquals(
-                Json.MAPPER.readTree(p.out()).get("probabilities").get("spam").asDouble(),
-                Json.MAPPER.readTree(pm.out()).get("probabilities").get("spam").asDouble(),
-                1e-5,
-                "an SSF adapter merges away completely");
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertEquals("SSF", cfg.get("peft_type").asText());
+        assertMergeKeepsPredictions(out.resolve("adapter"), "Cheap meds", 1e-5); // SSF merges away completely
     }
 
     @Test
@@ -369,16 +324,7 @@ class TrainCliTest {
         assertTrue(Files.readString(out.resolve("adapter/README.md")).contains("PiSSA"));
         JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
         // eval loads the rank-2r adapter onto the unmodified base: the test loss must be the one training saw
-        CliRun e = CliRun.of(
-                "eval",
-                "--model",
-                tiny.toString(),
-                "--adapter",
-                out.resolve("adapter").toString(),
-                "--data",
-                data.toString(),
-                "--max-length",
-                "24");
+        CliRun e = eval(out.resolve("adapter"));
         assertEquals(0, e.code(), e.err());
         double loss = Double.parseDouble(e.out()
                 .lines()
@@ -456,43 +402,27 @@ class TrainCliTest {
             assertEquals(ai.djl.ndarray.types.DataType.INT32, idx.getDataType());
             assertEquals(Math.round(0.05 * 32 * 32), idx.size());
         }
-        Path merged = tmp.resolve("sara-merged");
-        CliRun mg = CliRun.of(
-                "merge",
-                "--model",
-                tiny.toString(),
-                "--adapter",
-                sara.resolve("adapter").toString(),
-                "--output",
-                merged.toString());
-        assertEquals(0, mg.code(), mg.err());
-        CliRun a = CliRun.of(
-                "predict",
-                "--model",
-                tiny.toString(),
-                "--adapter",
-                sara.resolve("adapter").toString(),
-                "--text",
-                "Cheap meds, click here",
-                "--json",
-                "--max-length",
-                "24");
-        CliRun b = CliRun.of(
-                "predict",
-                "--model",
-                merged.toString(),
-                "--text",
-                "Cheap meds, click here",
-                "--json",
-                "--max-length",
-                "24");
-        assertEquals(0, a.code(), a.err());
-        assertEquals(a.out(), b.out(), "the merged model predicts what the adapter does");
+        assertMergeKeepsPredictions(sara.resolve("adapter"), "Cheap meds, click here", 0);
 
         Path spiel = tmp.resolve("spiel");
         CliRun s = CliRun.of(train(
                 spiel, "--method", "spiel", "--density", "0.02", "--sparse-gradient", "dense", "--regrow-every", "8"));
         assertEquals(0, s.code(), s.err() + s.out());
+        // initial positions are ascending; regrowth puts new positions in the dropped slots
+        boolean regrown = false;
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (Map.Entry<String, NDArray> e : Safetensors.read(spiel.resolve("adapter/adapter_model.safetensors"), m)
+                    .tensors()
+                    .entrySet()) {
+                if (e.getKey().endsWith("spiel_indices")) {
+                    int[] idx = e.getValue().toIntArray();
+                    for (int i = 1; i < idx.length; i++) {
+                        regrown |= idx[i] < idx[i - 1];
+                    }
+                }
+            }
+        }
+        assertTrue(regrown, "SpIEL regrew positions during the run");
         assertEquals(
                 "SPIEL",
                 Json.MAPPER

@@ -5,7 +5,6 @@ import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.AdapterConfigBuilder;
 import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.ConfigJson;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import org.slf4j.Logger;
@@ -32,7 +31,7 @@ public record SsfConfig(Targets targets, SsfInit init, double initStd) implement
     public static final String PEFT_TYPE = "SSF";
 
     private static final Logger LOG = LoggerFactory.getLogger(SsfConfig.class);
-    private static final List<String> READ = List.of("init_ssf_weights", "init_ssf_std", "inference_mode");
+    private static final List<String> READ = List.of("init_ssf_weights", "init_ssf_std");
 
     /** Validates. */
     public SsfConfig {
@@ -73,13 +72,10 @@ public record SsfConfig(Targets targets, SsfInit init, double initStd) implement
      * @return the config
      */
     public static SsfConfig fromJson(ObjectNode json) {
-        ConfigJson.requirePeftType(json, PEFT_TYPE, "SSF config");
-        List<String> known = new ArrayList<>(Targets.KEYS);
-        known.addAll(READ);
-        ConfigJson.warnUnknownKeys(json, known, "SSF", LOG);
+        Targets targets = Targets.fromJson(json, PEFT_TYPE, "SsfConfig", READ, LOG);
         String init = json.path("init_ssf_weights").asText(SsfInit.NORMAL.jsonName());
         return builder()
-                .optTargets(Targets.fromJson(json, "SsfConfig"))
+                .optTargets(targets)
                 .optInit(SsfInit.fromJson(init))
                 .optInitStd(ConfigJson.number(json, "init_ssf_std", "SsfConfig", 0.02))
                 .build();

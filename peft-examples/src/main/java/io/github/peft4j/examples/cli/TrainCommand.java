@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.core.PeftModel;
+import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.examples.cli.method.FullFineTuning;
@@ -271,8 +272,8 @@ public final class TrainCommand implements Callable<Integer> {
                 String baseName = "minilm".equalsIgnoreCase(modelOptions.model)
                         ? "sentence-transformers/all-MiniLM-L6-v2"
                         : modelOptions.model;
-                AdapterConfig config = m.config(new TrainMethod.Run(
-                        selector(targetList), HEAD, "SEQ_CLS", baseName, FineTuner.totalSteps(cfg, train.size())));
+                Targets where = new Targets(selector(targetList), null, HEAD, "SEQ_CLS", baseName);
+                AdapterConfig config = m.config(new TrainMethod.Run(where, FineTuner.totalSteps(cfg, train.size())));
                 peft = PeftModel.builder()
                         .setBaseModel(base)
                         .setConfig(config)

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
+import io.github.peft4j.core.MergeChecks;
 import java.util.Map;
 
 /**
@@ -66,18 +67,29 @@ public interface LoraVariant extends AutoCloseable {
     NDArray deltaWeight(NDManager manager);
 
     /**
-     * Merges into the base weight in place.
+     * Merges into the base weight in place: adds ΔW after checking that it is finite. DoRA, whose update is not
+     * additive, overrides it.
      *
      * @param weight W, modified
      */
-    void merge(NDArray weight);
+    default void merge(NDArray weight) {
+        try (NDManager scope = weight.getManager().newSubManager()) {
+            NDArray delta = deltaWeight(scope);
+            MergeChecks.requireFinite(delta, "ΔW");
+            weight.addi(delta);
+        }
+    }
 
     /**
-     * Removes a merge in place.
+     * Removes a merge in place: subtracts ΔW.
      *
      * @param weight the merged weight, modified
      */
-    void unmerge(NDArray weight);
+    default void unmerge(NDArray weight) {
+        try (NDManager scope = weight.getManager().newSubManager()) {
+            weight.subi(deltaWeight(scope));
+        }
+    }
 
     /**
      * Returns the tensors to save under their Hugging Face names ({@code lora_A.weight}, ...).

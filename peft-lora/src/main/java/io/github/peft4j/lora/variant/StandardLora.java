@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
-import io.github.peft4j.core.MergeChecks;
 import io.github.peft4j.core.Scalars;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -48,22 +47,6 @@ public final class StandardLora implements LoraVariant {
     @Override
     public NDArray deltaWeight(NDManager manager) {
         return w.scaledProduct(manager);
-    }
-
-    @Override
-    public void merge(NDArray weight) {
-        try (NDManager scope = weight.getManager().newSubManager()) {
-            NDArray delta = deltaWeight(scope);
-            MergeChecks.requireFinite(delta, "ΔW");
-            weight.addi(delta);
-        }
-    }
-
-    @Override
-    public void unmerge(NDArray weight) {
-        try (NDManager scope = weight.getManager().newSubManager()) {
-            weight.subi(deltaWeight(scope));
-        }
     }
 
     @Override

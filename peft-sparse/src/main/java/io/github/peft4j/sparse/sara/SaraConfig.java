@@ -6,7 +6,6 @@ import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.ConfigJson;
 import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.SparseConfigBuilder;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -46,13 +45,8 @@ public record SaraConfig(
     public static final String PEFT_TYPE = "SARA";
 
     private static final Logger LOG = LoggerFactory.getLogger(SaraConfig.class);
-    private static final List<String> READ = List.of(
-            "sara_fraction",
-            "sara_threshold",
-            "sara_lowrank_lambda",
-            "sara_reselect_step",
-            "sparse_gradient",
-            "inference_mode");
+    private static final List<String> READ =
+            List.of("sara_fraction", "sara_threshold", "sara_lowrank_lambda", "sara_reselect_step", "sparse_gradient");
 
     /** Validates and copies. */
     public SaraConfig {
@@ -119,12 +113,8 @@ public record SaraConfig(
      * @return the config
      */
     public static SaraConfig fromJson(ObjectNode json) {
-        ConfigJson.requirePeftType(json, PEFT_TYPE, "SaRA config");
-        List<String> known = new ArrayList<>(Targets.KEYS);
-        known.addAll(READ);
-        ConfigJson.warnUnknownKeys(json, known, "SaRA", LOG);
         return new SaraConfig(
-                Targets.fromJson(json, "SaraConfig"),
+                Targets.fromJson(json, PEFT_TYPE, "SaraConfig", READ, LOG),
                 ConfigJson.number(json, "sara_fraction", "SaraConfig", null),
                 ConfigJson.number(json, "sara_threshold", "SaraConfig", null),
                 ConfigJson.number(json, "sara_lowrank_lambda", "SaraConfig", 5e-4),

@@ -6,7 +6,6 @@ import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.ConfigJson;
 import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.SparseConfigBuilder;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -51,8 +50,7 @@ public record SpielConfig(
             "spiel_drop_fraction",
             "spiel_decay_steps",
             "spiel_gradient_window",
-            "sparse_gradient",
-            "inference_mode");
+            "sparse_gradient");
 
     /** Validates and copies. */
     public SpielConfig {
@@ -122,13 +120,9 @@ public record SpielConfig(
      * @return the config
      */
     public static SpielConfig fromJson(ObjectNode json) {
-        ConfigJson.requirePeftType(json, PEFT_TYPE, "SpIEL config");
-        List<String> known = new ArrayList<>(Targets.KEYS);
-        known.addAll(READ);
-        ConfigJson.warnUnknownKeys(json, known, "SpIEL", LOG);
         String c = "SpielConfig";
         return new SpielConfig(
-                Targets.fromJson(json, c),
+                Targets.fromJson(json, PEFT_TYPE, c, READ, LOG),
                 ConfigJson.number(json, "spiel_density", c, 0.01),
                 Math.toIntExact(ConfigJson.integer(json, "spiel_regrow_interval", c, 50)),
                 ConfigJson.number(json, "spiel_drop_fraction", c, 0.2),

@@ -95,15 +95,12 @@ public final class LoraOptions {
         @Override
         public AdapterConfig config(Run run) {
             return LoraConfig.builder()
-                    .setTargetModules(run.targets())
+                    .optTargets(run.targets())
                     .optRank(rank)
                     .optAlpha(alpha)
                     .optDropout(dropout)
                     .optUseDora(dora)
                     .optInit(init.equalsIgnoreCase("gaussian") ? LoraInit.GAUSSIAN : LoraInit.DEFAULT)
-                    .optModulesToSave(run.modulesToSave())
-                    .optTaskType(run.taskType())
-                    .optBaseModelNameOrPath(run.baseModel())
                     .build();
         }
 

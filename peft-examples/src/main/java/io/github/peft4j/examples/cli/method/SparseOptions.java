@@ -80,13 +80,10 @@ public final class SparseOptions {
             @Override
             public AdapterConfig config(Run run) {
                 return SaraConfig.builder()
-                        .setTargetModules(run.targets())
+                        .optTargets(run.targets())
                         .optFraction(saraFraction)
                         .optGradient(mode())
                         .optReselectStep(run.totalSteps() / 2)
-                        .optModulesToSave(run.modulesToSave())
-                        .optTaskType(run.taskType())
-                        .optBaseModelNameOrPath(run.baseModel())
                         .build();
             }
 
@@ -140,14 +137,11 @@ public final class SparseOptions {
             @Override
             public AdapterConfig config(Run run) {
                 return SpielConfig.builder()
-                        .setTargetModules(run.targets())
+                        .optTargets(run.targets())
                         .optDensity(density)
                         .optGradient(mode())
                         .optRegrowth(regrowEvery, Math.min(5, regrowEvery))
                         .optDrop(0.2, Math.max(1, run.totalSteps()))
-                        .optModulesToSave(run.modulesToSave())
-                        .optTaskType(run.taskType())
-                        .optBaseModelNameOrPath(run.baseModel())
                         .build();
             }
 

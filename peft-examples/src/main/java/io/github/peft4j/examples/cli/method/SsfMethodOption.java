@@ -28,12 +28,7 @@ public final class SsfMethodOption implements TrainMethod {
 
     @Override
     public AdapterConfig config(Run run) {
-        return SsfConfig.builder()
-                .setTargetModules(run.targets())
-                .optModulesToSave(run.modulesToSave())
-                .optTaskType(run.taskType())
-                .optBaseModelNameOrPath(run.baseModel())
-                .build();
+        return SsfConfig.builder().optTargets(run.targets()).build();
     }
 
     @Override

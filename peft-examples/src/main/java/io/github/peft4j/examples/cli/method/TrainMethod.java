@@ -1,8 +1,8 @@
 package io.github.peft4j.examples.cli.method;
 
 import io.github.peft4j.core.AdapterConfig;
-import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.core.PeftModel;
+import io.github.peft4j.core.Targets;
 import io.github.peft4j.train.TrainingData;
 import java.util.List;
 import java.util.Set;
@@ -86,12 +86,9 @@ public interface TrainMethod {
     /**
      * What the command passes to {@link #config}.
      *
-     * @param targets the modules to adapt
-     * @param modulesToSave the modules trained fully and saved whole (the classifier head)
-     * @param taskType the task type written to the config
-     * @param baseModel the base model's name or path recorded in the config
+     * @param targets the modules to adapt, the modules trained fully and saved whole (the classifier head), the task
+     *     type and the base model's name or path, as every config records them
      * @param totalSteps the optimizer steps the run plans
      */
-    record Run(
-            ModuleSelector targets, List<String> modulesToSave, String taskType, String baseModel, long totalSteps) {}
+    record Run(Targets targets, long totalSteps) {}
 }
