@@ -119,11 +119,7 @@ public interface LayerAdapter extends AutoCloseable {
      * @param weight the base weight array, modified in place
      */
     default void merge(NDArray weight) {
-        try (NDManager scope = weight.getManager().newSubManager()) {
-            NDArray delta = deltaWeight(scope);
-            MergeChecks.requireFinite(delta, "ΔW");
-            weight.addi(delta);
-        }
+        MergeChecks.mergeAdditive(weight, this::deltaWeight);
     }
 
     /**
@@ -132,9 +128,7 @@ public interface LayerAdapter extends AutoCloseable {
      * @param weight the merged weight array, modified in place
      */
     default void unmerge(NDArray weight) {
-        try (NDManager scope = weight.getManager().newSubManager()) {
-            weight.subi(deltaWeight(scope));
-        }
+        MergeChecks.unmergeAdditive(weight, this::deltaWeight);
     }
 
     /**

@@ -1,8 +1,9 @@
 package io.github.peft4j.core;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 
-/** Checks applied before a merge writes into base weights. */
+/** Writing an adapter's update into base weights safely: additive merges, and the checks before any merge. */
 public final class MergeChecks {
 
     private MergeChecks() {}
@@ -20,6 +21,32 @@ public final class MergeChecks {
                 throw new IllegalStateException(what + " has NaN or infinite values; refusing to merge it into the"
                         + " base weights (the adapter has probably diverged)");
             }
+        }
+    }
+
+    /**
+     * Adds an update to a weight in place, after checking that it is finite: the merge of every additive method.
+     *
+     * @param weight the base weight, modified
+     * @param delta computes ΔW in the manager it is given
+     */
+    public static void mergeAdditive(NDArray weight, java.util.function.Function<NDManager, NDArray> delta) {
+        try (NDManager scope = weight.getManager().newSubManager()) {
+            NDArray d = delta.apply(scope);
+            requireFinite(d, "ΔW");
+            weight.addi(d);
+        }
+    }
+
+    /**
+     * Subtracts an update from a weight in place: the unmerge of every additive method.
+     *
+     * @param weight the merged weight, modified
+     * @param delta computes ΔW in the manager it is given
+     */
+    public static void unmergeAdditive(NDArray weight, java.util.function.Function<NDManager, NDArray> delta) {
+        try (NDManager scope = weight.getManager().newSubManager()) {
+            weight.subi(delta.apply(scope));
         }
     }
 }

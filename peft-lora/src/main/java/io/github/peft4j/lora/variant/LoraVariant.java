@@ -73,11 +73,7 @@ public interface LoraVariant extends AutoCloseable {
      * @param weight W, modified
      */
     default void merge(NDArray weight) {
-        try (NDManager scope = weight.getManager().newSubManager()) {
-            NDArray delta = deltaWeight(scope);
-            MergeChecks.requireFinite(delta, "ΔW");
-            weight.addi(delta);
-        }
+        MergeChecks.mergeAdditive(weight, this::deltaWeight);
     }
 
     /**
@@ -86,9 +82,7 @@ public interface LoraVariant extends AutoCloseable {
      * @param weight the merged weight, modified
      */
     default void unmerge(NDArray weight) {
-        try (NDManager scope = weight.getManager().newSubManager()) {
-            weight.subi(deltaWeight(scope));
-        }
+        MergeChecks.unmergeAdditive(weight, this::deltaWeight);
     }
 
     /**
