@@ -7,10 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.io.AdapterFiles;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -51,11 +48,22 @@ final class AdapterSerializer {
      * @throws IllegalArgumentException naming the file, if the config is invalid or its method is not on the class path
      */
     static AdapterConfig readConfig(Path dir) throws IOException {
-        ObjectNode json = AdapterFiles.readConfig(dir);
+        return parseConfig(AdapterFiles.readConfig(dir), dir.resolve(AdapterFiles.CONFIG));
+    }
+
+    /**
+     * Parses a config with the method its {@code peft_type} names.
+     *
+     * @param json the config
+     * @param file the file it was read from, for messages
+     * @return the config
+     * @throws IllegalArgumentException naming the file, if the config is invalid or its method is not on the class path
+     */
+    static AdapterConfig parseConfig(ObjectNode json, Path file) {
         try {
-            return AdapterMethods.forPeftType(json.get("peft_type").asText()).parseConfig(json);
+            return AdapterMethods.forPeftType(json.path("peft_type").asText()).parseConfig(json);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(dir.resolve(AdapterFiles.CONFIG) + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
     }
 
@@ -82,35 +90,12 @@ final class AdapterSerializer {
      */
     static void assign(NamedAdapter<?, ?> a, Map<String, NDArray> tensors, Path file) {
         Map<String, Parameter> expected = expectedTensors(a);
-        List<String> missing = new ArrayList<>();
-        for (String k : expected.keySet()) {
-            if (!tensors.containsKey(k)) {
-                missing.add(k);
-            }
-        }
-        List<String> unexpected = new ArrayList<>();
-        for (String k : tensors.keySet()) {
-            if (!expected.containsKey(k)) {
-                unexpected.add(k);
-            }
-        }
-        if (!missing.isEmpty() || !unexpected.isEmpty()) {
-            throw new IllegalArgumentException(file + " does not fit the model with its config: "
-                    + (missing.isEmpty() ? "" : "missing tensors " + abbreviate(missing) + " ")
-                    + (unexpected.isEmpty() ? "" : "unexpected tensors " + abbreviate(unexpected) + " ")
-                    + "(is it the adapter of another base model, or a different module prefix such as 'bert.'?)");
-        }
-        for (Map.Entry<String, Parameter> e : expected.entrySet()) {
-            NDArray src = tensors.get(e.getKey());
-            NDArray dst = e.getValue().getArray();
-            if (!src.getShape().equals(dst.getShape())) {
-                throw new IllegalArgumentException("tensor '" + e.getKey() + "' in " + file + " has shape "
-                        + src.getShape() + " but the model expects " + dst.getShape());
-            }
-        }
-        for (Map.Entry<String, Parameter> e : expected.entrySet()) {
-            ParameterValues.copyInto(e.getValue().getArray(), tensors.get(e.getKey()));
-        }
+        TensorFit.requireExact(
+                expected,
+                tensors,
+                file,
+                "Is it the adapter of another base model, or a different module prefix such as 'bert.'?");
+        expected.forEach((k, p) -> ParameterValues.copyInto(p.getArray(), tensors.get(k)));
         a.layers().forEach((path, layer) -> {
             try {
                 layer.afterLoad();
@@ -118,11 +103,5 @@ final class AdapterSerializer {
                 throw new IllegalArgumentException(file + ", layer '" + path + "': " + ex.getMessage(), ex);
             }
         });
-    }
-
-    static String abbreviate(List<String> keys) {
-        List<String> sorted = new ArrayList<>(keys);
-        Collections.sort(sorted);
-        return sorted.size() <= 6 ? sorted.toString() : sorted.subList(0, 6) + " and " + (sorted.size() - 6) + " more";
     }
 }

@@ -41,18 +41,30 @@ public final class ParameterValues {
      */
     public static NDArray create(NDManager manager, float[] values, Shape shape, NDArray like) {
         try (NDArray javaBacked = manager.create(values, shape)) {
-            NDArray typed = javaBacked.toType(like.getDataType(), false);
-            NDArray owned;
-            if (!typed.getDevice().equals(like.getDevice())) {
-                owned = typed.toDevice(like.getDevice(), true);
-            } else {
-                owned = typed.duplicate();
-            }
+            return engineCopy(javaBacked, like, manager);
+        }
+    }
+
+    /**
+     * Copies an array into memory the engine owns, in the data type and on the device of another array.
+     *
+     * @param javaBacked the values (possibly on a Java buffer); the caller closes it
+     * @param like the array whose type and device the copy takes
+     * @param manager owns the copy
+     * @return the copy
+     */
+    static NDArray engineCopy(NDArray javaBacked, NDArray like, NDManager manager) {
+        NDArray typed = javaBacked.toType(like.getDataType(), false);
+        try {
+            NDArray owned = typed.getDevice().equals(like.getDevice())
+                    ? typed.duplicate() // clone: engine-owned memory
+                    : typed.toDevice(like.getDevice(), true);
             owned.attach(manager);
+            return owned;
+        } finally {
             if (typed != javaBacked) {
                 typed.close();
             }
-            return owned;
         }
     }
 }

@@ -3,6 +3,8 @@ package io.github.peft4j.core;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.function.UnaryOperator;
 
 /**
  * Arithmetic between an array and a constant that stays correct under autograd.
@@ -30,19 +32,17 @@ public final class Scalars {
     public static NDArray of(NDArray like, double value) {
         NDManager m = like.getManager();
         DataType type = like.getDataType();
+        if (type != DataType.FLOAT64 && like.getDevice().equals(m.getDevice())) {
+            return m.full(new Shape(), (float) value, type); // one engine call, engine-owned memory
+        }
         try (NDArray javaBacked = type == DataType.FLOAT64 ? m.create(value) : m.create((float) value)) {
-            NDArray typed = javaBacked.toType(type, false);
-            NDArray owned;
-            if (typed.getDevice().equals(like.getDevice())) {
-                owned = typed.duplicate(); // clone: engine-owned memory
-            } else {
-                owned = typed.toDevice(like.getDevice(), true);
-                owned.attach(m);
-            }
-            if (typed != javaBacked) {
-                typed.close();
-            }
-            return owned;
+            return ParameterValues.engineCopy(javaBacked, like, m);
+        }
+    }
+
+    private static NDArray with(NDArray x, double c, UnaryOperator<NDArray> op) {
+        try (NDArray s = of(x, c)) {
+            return op.apply(s);
         }
     }
 
@@ -54,9 +54,7 @@ public final class Scalars {
      * @return a new array, in {@code x}'s manager
      */
     public static NDArray mul(NDArray x, double c) {
-        try (NDArray s = of(x, c)) {
-            return x.mul(s);
-        }
+        return with(x, c, x::mul);
     }
 
     /**
@@ -67,9 +65,7 @@ public final class Scalars {
      * @return a new array, in {@code x}'s manager
      */
     public static NDArray div(NDArray x, double c) {
-        try (NDArray s = of(x, c)) {
-            return x.div(s);
-        }
+        return with(x, c, x::div);
     }
 
     /**
@@ -80,9 +76,7 @@ public final class Scalars {
      * @return a new array, in {@code x}'s manager
      */
     public static NDArray add(NDArray x, double c) {
-        try (NDArray s = of(x, c)) {
-            return x.add(s);
-        }
+        return with(x, c, x::add);
     }
 
     /**
@@ -93,9 +87,7 @@ public final class Scalars {
      * @return a new array, in {@code x}'s manager
      */
     public static NDArray sub(NDArray x, double c) {
-        try (NDArray s = of(x, c)) {
-            return x.sub(s);
-        }
+        return with(x, c, x::sub);
     }
 
     /**
@@ -106,9 +98,7 @@ public final class Scalars {
      * @return a new array, in {@code x}'s manager
      */
     public static NDArray pow(NDArray x, double c) {
-        try (NDArray s = of(x, c)) {
-            return x.pow(s);
-        }
+        return with(x, c, x::pow);
     }
 
     /**
@@ -119,9 +109,7 @@ public final class Scalars {
      * @return {@code x}
      */
     public static NDArray muli(NDArray x, double c) {
-        try (NDArray s = of(x, c)) {
-            return x.muli(s);
-        }
+        return with(x, c, x::muli);
     }
 
     /**
@@ -132,9 +120,7 @@ public final class Scalars {
      * @return {@code x}
      */
     public static NDArray addi(NDArray x, double c) {
-        try (NDArray s = of(x, c)) {
-            return x.addi(s);
-        }
+        return with(x, c, x::addi);
     }
 
     /**

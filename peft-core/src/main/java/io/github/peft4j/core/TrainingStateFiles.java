@@ -100,15 +100,7 @@ final class TrainingStateFiles {
                 throw new IOException(
                         "training state " + dir + " lists adapter '" + name + "' but " + f + " is missing");
             }
-            ObjectNode json = Json.readObject(f);
-            try {
-                out.put(
-                        name,
-                        AdapterMethods.forPeftType(json.path("peft_type").asText())
-                                .parseConfig(json));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
-            }
+            out.put(name, AdapterSerializer.parseConfig(Json.readObject(f), f));
         }
         return out;
     }
@@ -162,24 +154,12 @@ final class TrainingStateFiles {
                     }
                 });
                 Map<String, Parameter> expected = a.parametersByPath();
-                if (!expected.keySet().equals(params.keySet())) {
-                    List<String> missing = new ArrayList<>(expected.keySet());
-                    missing.removeAll(params.keySet());
-                    List<String> unexpected = new ArrayList<>(params.keySet());
-                    unexpected.removeAll(expected.keySet());
-                    throw new IllegalArgumentException(file + " does not hold adapter '" + name + "' of this model:"
-                            + (missing.isEmpty() ? "" : " missing " + AdapterSerializer.abbreviate(missing))
-                            + (unexpected.isEmpty() ? "" : " unexpected " + AdapterSerializer.abbreviate(unexpected)));
-                }
-                for (Map.Entry<String, Parameter> p : expected.entrySet()) {
-                    NDArray src = params.get(p.getKey());
-                    if (!src.getShape().equals(p.getValue().getArray().getShape())) {
-                        throw new IllegalArgumentException("tensor '" + p.getKey() + "' in " + file + " has shape "
-                                + src.getShape() + " but the model expects "
-                                + p.getValue().getArray().getShape());
-                    }
-                    ParameterValues.copyInto(p.getValue().getArray(), src);
-                }
+                TensorFit.requireExact(
+                        expected,
+                        params,
+                        file,
+                        "Resume with the checkpoint's model; adapter '" + name + "' was trained on other modules.");
+                expected.forEach((k, p) -> ParameterValues.copyInto(p.getArray(), params.get(k)));
                 for (Map.Entry<String, ? extends LayerAdapter> l : a.layers().entrySet()) {
                     try {
                         l.getValue().restoreTrainingState(states.getOrDefault(l.getKey(), Map.of()));

@@ -6,6 +6,7 @@ import ai.djl.nn.Parameter;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.ParameterValues;
+import io.github.peft4j.core.TensorFit;
 import io.github.peft4j.core.TrainingHooks;
 import io.github.peft4j.core.io.AtomicDirectory;
 import io.github.peft4j.core.io.Json;
@@ -18,7 +19,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 
 /**
  * A resumable checkpoint of a {@link FineTuner} run, written atomically (a crash mid-write leaves the previous one):
@@ -163,26 +163,11 @@ public final class Checkpoint {
         try (NDManager scope = manager.newSubManager()) {
             Map<String, NDArray> values =
                     Safetensors.read(dir.resolve(TRAINABLE), scope).tensors();
-            if (!values.keySet().equals(trainable.keySet())) {
-                TreeSet<String> missing = new TreeSet<>(trainable.keySet());
-                missing.removeAll(values.keySet());
-                TreeSet<String> extra = new TreeSet<>(values.keySet());
-                extra.removeAll(trainable.keySet());
-                throw new IllegalArgumentException("checkpoint " + dir + " holds other trainable parameters than this"
-                        + " model (" + values.size() + " vs " + trainable.size() + ")"
-                        + (missing.isEmpty() ? "" : "; not in the checkpoint: " + first(missing))
-                        + (extra.isEmpty() ? "" : "; not in the model: " + first(extra))
-                        + ". Resume with the same model, method and"
-                        + " targets");
-            }
-            for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
-                NDArray src = values.get(e.getKey());
-                if (!src.getShape().equals(e.getValue().getArray().getShape())) {
-                    throw new IllegalArgumentException("checkpoint tensor '" + e.getKey() + "' has shape "
-                            + src.getShape() + " but the model expects "
-                            + e.getValue().getArray().getShape());
-                }
-            }
+            TensorFit.requireExact(
+                    trainable,
+                    values,
+                    "checkpoint " + dir.resolve(TRAINABLE),
+                    "Resume with the same model, method and targets.");
             Map<String, NDArray> opt =
                     Safetensors.read(dir.resolve(OPTIMIZER), scope).tensors();
             long optStep = state.path("optimizer_step").asLong();
@@ -196,7 +181,7 @@ public final class Checkpoint {
             }
             if (!missingState.isEmpty()) {
                 throw new IllegalArgumentException("checkpoint " + dir + ": " + OPTIMIZER + " lacks the AdamW moments"
-                        + " of " + first(new TreeSet<>(missingState)) + " after " + optStep + " steps; the"
+                        + " of " + TensorFit.abbreviate(missingState) + " after " + optStep + " steps; the"
                         + " checkpoint is incomplete");
             }
             for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
@@ -204,10 +189,5 @@ public final class Checkpoint {
             }
             optimizer.restore(opt, optStep);
         }
-    }
-
-    private static String first(java.util.SortedSet<String> keys) {
-        List<String> l = new ArrayList<>(keys);
-        return l.size() <= 5 ? l.toString() : l.subList(0, 5) + " and " + (l.size() - 5) + " more";
     }
 }

@@ -96,8 +96,7 @@ public final class Dora implements LoraVariant {
         NDArray weight = store.getValue(w.target().weight(), input.getDevice(), training);
         NDArray m = store.getValue(magnitude, input.getDevice(), training);
         NDArray scale = scale(weight, product(a, b, scope), m, scope);
-        NDArray u =
-                Linear.linear(Linear.linear(dropped, a).singletonOrThrow(), b).singletonOrThrow();
+        NDArray u = LoraWeights.lowRank(dropped, a, b);
         NDArray wx;
         if (dropped != input) {
             wx = Linear.linear(dropped, weight).singletonOrThrow();

@@ -3,6 +3,7 @@ package io.github.peft4j.lora.variant;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
 import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.TargetLayer;
 
@@ -15,6 +16,18 @@ import io.github.peft4j.core.TargetLayer;
  * @param scaling s (alpha / r, or alpha / √r with rsLoRA)
  */
 public record LoraWeights(TargetLayer target, Parameter a, Parameter b, double scaling) {
+
+    /**
+     * Returns the unscaled low-rank path {@code B (A x)}, never forming BA.
+     *
+     * @param x the input [..., in]
+     * @param a A's value [r, in]
+     * @param b B's value [out, r]
+     * @return B A x [..., out]
+     */
+    public static NDArray lowRank(NDArray x, NDArray a, NDArray b) {
+        return Linear.linear(Linear.linear(x, a).singletonOrThrow(), b).singletonOrThrow();
+    }
 
     /**
      * Returns s·BA without gradient.

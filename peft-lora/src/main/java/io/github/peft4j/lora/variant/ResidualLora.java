@@ -2,7 +2,6 @@ package io.github.peft4j.lora.variant;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.Scalars;
 import java.util.LinkedHashMap;
@@ -66,11 +65,10 @@ public final class ResidualLora implements LoraVariant {
             NDArray a,
             NDArray b,
             boolean training) {
-        NDArray u =
-                Linear.linear(Linear.linear(dropped, a).singletonOrThrow(), b).singletonOrThrow();
+        NDArray u = LoraWeights.lowRank(dropped, a, b);
         // the residual base (W − s·B₀A₀) sees the input without dropout, as W does
-        NDArray h0 = Linear.linear(input, a0.toDevice(input.getDevice(), false)).singletonOrThrow();
-        NDArray u0 = Linear.linear(h0, b0.toDevice(input.getDevice(), false)).singletonOrThrow();
+        NDArray u0 = LoraWeights.lowRank(
+                input, a0.toDevice(input.getDevice(), false), b0.toDevice(input.getDevice(), false));
         return baseOutput.add(Scalars.mul(u.sub(u0), w.scaling()));
     }
 

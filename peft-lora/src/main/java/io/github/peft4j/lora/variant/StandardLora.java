@@ -2,7 +2,6 @@ package io.github.peft4j.lora.variant;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.Scalars;
 import java.util.LinkedHashMap;
@@ -31,8 +30,7 @@ public final class StandardLora implements LoraVariant {
             NDArray a,
             NDArray b,
             boolean training) {
-        NDArray u =
-                Linear.linear(Linear.linear(dropped, a).singletonOrThrow(), b).singletonOrThrow();
+        NDArray u = LoraWeights.lowRank(dropped, a, b);
         return baseOutput.add(Scalars.mul(u, w.scaling()));
     }
 
