@@ -1,8 +1,10 @@
 package io.github.peft4j.core;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /** Writing values into parameter arrays outside autograd. */
@@ -41,24 +43,40 @@ public final class ParameterValues {
      */
     public static NDArray create(NDManager manager, float[] values, Shape shape, NDArray like) {
         try (NDArray javaBacked = manager.create(values, shape)) {
-            return engineCopy(javaBacked, like, manager);
+            return engineCopy(javaBacked, like.getDataType(), like.getDevice(), manager);
         }
     }
 
     /**
-     * Copies an array into memory the engine owns, in the data type and on the device of another array.
+     * Creates an INT32 array from Java values in memory the engine owns, on a device: indices that an adapter keeps
+     * (as a parameter or for autograd's backward pass).
+     *
+     * @param manager owns the result
+     * @param values the values, a 1-d array
+     * @param device the device of the result
+     * @return the array
+     */
+    public static NDArray create(NDManager manager, int[] values, Device device) {
+        try (NDArray javaBacked = manager.create(values)) {
+            return engineCopy(javaBacked, DataType.INT32, device, manager);
+        }
+    }
+
+    /**
+     * Copies an array into memory the engine owns, in a data type and on a device.
      *
      * @param javaBacked the values (possibly on a Java buffer); the caller closes it
-     * @param like the array whose type and device the copy takes
+     * @param type the data type of the copy
+     * @param device the device of the copy
      * @param manager owns the copy
      * @return the copy
      */
-    static NDArray engineCopy(NDArray javaBacked, NDArray like, NDManager manager) {
-        NDArray typed = javaBacked.toType(like.getDataType(), false);
+    static NDArray engineCopy(NDArray javaBacked, DataType type, Device device, NDManager manager) {
+        NDArray typed = javaBacked.toType(type, false);
         try {
-            NDArray owned = typed.getDevice().equals(like.getDevice())
+            NDArray owned = typed.getDevice().equals(device)
                     ? typed.duplicate() // clone: engine-owned memory
-                    : typed.toDevice(like.getDevice(), true);
+                    : typed.toDevice(device, true);
             owned.attach(manager);
             return owned;
         } finally {

@@ -36,7 +36,7 @@ public final class Scalars {
             return m.full(new Shape(), (float) value, type); // one engine call, engine-owned memory
         }
         try (NDArray javaBacked = type == DataType.FLOAT64 ? m.create(value) : m.create((float) value)) {
-            return ParameterValues.engineCopy(javaBacked, like, m);
+            return ParameterValues.engineCopy(javaBacked, type, like.getDevice(), m);
         }
     }
 

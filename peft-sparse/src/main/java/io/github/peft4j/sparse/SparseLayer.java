@@ -104,7 +104,7 @@ public abstract class SparseLayer implements LayerAdapter {
                 ? mode
                 : w.getDevice().isGpu() ? GradientMode.DENSE : autoMode(out, in, density);
         this.seed = seed;
-        NDArray idx = ownedInts(manager, positions, w);
+        NDArray idx = ParameterValues.create(manager, positions, w.getDevice());
         NDArray vals = ParameterValues.create(manager, initialValues, new Shape(initialValues.length), w);
         this.indices = Parameter.builder()
                 .setName(prefix + "_indices")
@@ -117,16 +117,6 @@ public abstract class SparseLayer implements LayerAdapter {
                 .setType(Parameter.Type.WEIGHT)
                 .optArray(vals)
                 .build();
-    }
-
-    private static NDArray ownedInts(NDManager manager, int[] v, NDArray like) {
-        try (NDArray javaBacked = manager.create(v)) {
-            NDArray owned = like.getDevice().equals(javaBacked.getDevice())
-                    ? javaBacked.duplicate()
-                    : javaBacked.toDevice(like.getDevice(), true);
-            owned.attach(manager);
-            return owned;
-        }
     }
 
     /**
