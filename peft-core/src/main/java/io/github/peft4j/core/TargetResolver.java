@@ -3,6 +3,7 @@ package io.github.peft4j.core;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
+import io.github.peft4j.core.nn.OutputLayer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -19,7 +20,8 @@ final class TargetResolver {
     /**
      * Returns the modules to adapt: those {@code target_modules} matches, minus {@code exclude_modules}, minus
      * anything inside a module saved whole (as in Python PEFT: {@code "dense"} skips {@code pooler.dense} when
-     * {@code "pooler"} is saved), restricted to what the method can adapt ({@code all-linear}: linear layers).
+     * {@code "pooler"} is saved), restricted to what the method can adapt ({@code all-linear}: linear layers except
+     * the model's {@link OutputLayer}, as Python PEFT leaves out {@code lm_head}).
      *
      * @param nodes the model's modules
      * @param targets the config's targets
@@ -56,7 +58,7 @@ final class TargetResolver {
             }
             boolean adaptable = method.canAdapt(n.block());
             if (sel.isAllLinear()) {
-                if (adaptable && isLinear(n.block())) {
+                if (adaptable && isLinear(n.block()) && !(n.block() instanceof OutputLayer)) {
                     out.add(n);
                 }
                 continue;

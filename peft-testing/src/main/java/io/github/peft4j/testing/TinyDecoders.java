@@ -1,0 +1,137 @@
+package io.github.peft4j.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.peft4j.core.io.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Tiny random decoders in the Hugging Face directory layout, written by Python's transformers 5.17 and PEFT 0.21,
+ * with a LoRA adapter Python trained and the outputs Python computed: Llama (GQA, untied head), Qwen2 (q/k/v biases,
+ * tied embeddings) and GPT-2 ({@code Conv1D}, {@code fan_in_fan_out}), each with a real byte-level BPE tokenizer of
+ * 512 ids and a ChatML chat template. Parity tests of the decoder families read them; so can an application's tests.
+ */
+public final class TinyDecoders {
+
+    /** The families there are. */
+    public static final List<String> FAMILIES = List.of("llama", "qwen2", "gpt2");
+
+    private static final List<String> FILES = List.of(
+            "base/config.json",
+            "base/generation_config.json",
+            "base/model.safetensors",
+            "base/special_tokens_map.json",
+            "base/tokenizer.json",
+            "base/tokenizer_config.json",
+            "lora/adapter_config.json",
+            "lora/adapter_model.safetensors",
+            "expected_outputs.json");
+
+    private TinyDecoders() {}
+
+    /**
+     * Copies one family's files into a directory: {@code base/} (the model directory), {@code lora/} (Python's
+     * adapter) and {@code expected_outputs.json}.
+     *
+     * @param family one of {@link #FAMILIES}
+     * @param into the directory to write into (a test's temporary directory)
+     * @return {@code into/family}
+     */
+    public static Path copy(String family, Path into) {
+        if (!FAMILIES.contains(family)) {
+            throw new IllegalArgumentException("no tiny decoder '" + family + "'; there are " + FAMILIES);
+        }
+        Path root = into.resolve(family);
+        try {
+            for (String f : FILES) {
+                Path dst = root.resolve(f);
+                Files.createDirectories(dst.getParent());
+                try (InputStream in = TinyDecoders.class.getResourceAsStream("decoders/" + family + "/" + f)) {
+                    if (in == null) {
+                        throw new IOException("resource decoders/" + family + "/" + f + " is missing");
+                    }
+                    Files.copy(in, dst);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return root;
+    }
+
+    /**
+     * What Python computed on a family's model.
+     *
+     * @param inputIds [3][17] ids; the third row is padded after 12 tokens
+     * @param attentionMask [3][17] 1 for tokens, 0 for padding
+     * @param labels [3][17], −100 on padding
+     * @param baseLogits the base model's logits, flattened [3, 17, 512]
+     * @param loraLogits the logits with Python's LoRA adapter, flattened
+     * @param loraLoss the causal-LM loss with the adapter
+     * @param greedy greedy continuation (8 new tokens, with the 5-token prompt first) from the first 5 tokens of row 0
+     */
+    public record Expected(
+            long[][] inputIds,
+            long[][] attentionMask,
+            long[][] labels,
+            float[] baseLogits,
+            float[] loraLogits,
+            double loraLoss,
+            long[] greedy) {}
+
+    /**
+     * Reads {@code expected_outputs.json} of a copied family.
+     *
+     * @param familyDir the directory {@link #copy} returned
+     * @return the outputs
+     */
+    public static Expected expected(Path familyDir) {
+        try {
+            JsonNode j = Json.MAPPER.readTree(
+                    familyDir.resolve("expected_outputs.json").toFile());
+            return new Expected(
+                    longs2(j.get("input_ids")),
+                    longs2(j.get("attention_mask")),
+                    longs2(j.get("labels")),
+                    floats(j.get("base_logits")),
+                    floats(j.get("lora_logits")),
+                    j.get("lora_loss").asDouble(),
+                    longs2(j.get("lora_greedy_from_first_5_tokens"))[0]);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static long[][] longs2(JsonNode n) {
+        long[][] out = new long[n.size()][];
+        for (int i = 0; i < n.size(); i++) {
+            out[i] = new long[n.get(i).size()];
+            for (int j = 0; j < out[i].length; j++) {
+                out[i][j] = n.get(i).get(j).asLong();
+            }
+        }
+        return out;
+    }
+
+    private static float[] floats(JsonNode n) {
+        java.util.List<Float> acc = new java.util.ArrayList<>();
+        flatten(n, acc);
+        float[] out = new float[acc.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = acc.get(i);
+        }
+        return out;
+    }
+
+    private static void flatten(JsonNode n, List<Float> acc) {
+        if (n.isArray()) {
+            n.forEach(x -> flatten(x, acc));
+        } else {
+            acc.add((float) n.asDouble());
+        }
+    }
+}
