@@ -69,7 +69,9 @@ public record LoraConfig(
             "use_dora",
             "init_lora_weights",
             "rank_pattern",
-            "alpha_pattern");
+            "alpha_pattern",
+            // set per layer by the layer's kind, as Python PEFT does: true for GPT-2's Conv1D, false for Linear
+            "fan_in_fan_out");
 
     /** Bookkeeping keys ignored whatever their value. */
     private static final Set<String> ALWAYS_IGNORED =
@@ -77,11 +79,15 @@ public record LoraConfig(
 
     /** Python PEFT keys that change the computation: accepted only at their default value. */
     private static final Map<String, String> MUST_BE_DEFAULT = Map.ofEntries(
-            Map.entry("bias", "\"none\""), Map.entry("fan_in_fan_out", "false"),
-            Map.entry("lora_bias", "false"), Map.entry("layers_to_transform", "null"),
-            Map.entry("layers_pattern", "null"), Map.entry("layer_replication", "null"),
-            Map.entry("target_parameters", "null"), Map.entry("trainable_token_indices", "null"),
-            Map.entry("use_qalora", "false"), Map.entry("alora_invocation_tokens", "null"));
+            Map.entry("bias", "\"none\""),
+            Map.entry("lora_bias", "false"),
+            Map.entry("layers_to_transform", "null"),
+            Map.entry("layers_pattern", "null"),
+            Map.entry("layer_replication", "null"),
+            Map.entry("target_parameters", "null"),
+            Map.entry("trainable_token_indices", "null"),
+            Map.entry("use_qalora", "false"),
+            Map.entry("alora_invocation_tokens", "null"));
 
     /** Python PEFT keys that carry bookkeeping or settings of methods not in use: ignored silently when unset. */
     private static final Set<String> PEFT_BOOKKEEPING = Set.of(
@@ -215,8 +221,8 @@ public record LoraConfig(
 
     /**
      * Reads {@code adapter_config.json} as Python PEFT writes it. Unknown keys are ignored with a warning; keys that
-     * would change the computation and that peft4j does not support (e.g. {@code fan_in_fan_out: true},
-     * {@code bias: "all"}) fail with a message naming the key.
+     * would change the computation and that peft4j does not support (e.g. {@code bias: "all"}) fail with a message
+     * naming the key. {@code fan_in_fan_out} is taken from each target layer's kind, as Python PEFT does.
      *
      * @param json the object
      * @return the config

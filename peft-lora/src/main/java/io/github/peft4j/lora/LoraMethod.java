@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.AdapterMethod;
 import io.github.peft4j.core.TargetLayer;
+import io.github.peft4j.core.nn.FanInFanOut;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedSet;
@@ -36,13 +37,20 @@ public final class LoraMethod implements AdapterMethod<LoraConfig, LoraLayer> {
     }
 
     /**
-     * After a residual initialisation (PiSSA, LoRA-GA) the layers save rank 2r: {@code r}, {@code rank_pattern} and
+     * Writes {@code fan_in_fan_out: true} when the adapter targets {@link FanInFanOut} layers (GPT-2's
+     * {@code Conv1D}).
+     *
+     * <p>After a residual initialisation (PiSSA, LoRA-GA) the layers save rank 2r: {@code r}, {@code rank_pattern} and
      * the alphas are doubled so the scaling stays s (alpha × √2 with rsLoRA), as Python PEFT's own conversion writes
      * them, and {@code init_lora_weights} is {@code true} so Python does not re-run the initialisation on load.
      */
     @Override
     public ObjectNode exportConfig(LoraConfig config, Map<String, LoraLayer> layers) {
         ObjectNode json = config.toJson();
+        // GPT-2's Conv1D layers: Python PEFT merges their update transposed (and warns when the flag is missing)
+        json.put(
+                "fan_in_fan_out",
+                layers.values().stream().anyMatch(l -> l.getTarget().block() instanceof FanInFanOut));
         if (residualInits(layers).isEmpty()) {
             return json;
         }
