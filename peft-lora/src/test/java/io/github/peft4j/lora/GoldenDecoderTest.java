@@ -12,11 +12,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
+import io.github.peft4j.models.decoder.CausalLanguageModel;
 import io.github.peft4j.models.decoder.CausalLmLoss;
 import io.github.peft4j.models.decoder.Decoders;
+import io.github.peft4j.models.decoder.Generation;
+import io.github.peft4j.models.decoder.GenerationConfig;
+import io.github.peft4j.models.decoder.Generator;
 import io.github.peft4j.testing.TinyDecoders;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,6 +83,21 @@ class GoldenDecoderTest {
                 }
             }
             peft.unmerge();
+            // greedy continuation of row 0's first 5 tokens: Python's tokens, with and without the KV cache, and
+            // when batched (left-padded) beside a longer prompt
+            long[] prompt = java.util.Arrays.copyOf(e.inputIds()[0], 5);
+            long[] want = java.util.Arrays.copyOfRange(e.greedy(), 5, e.greedy().length);
+            Generator gen = new Generator(peft, ((CausalLanguageModel) peft.getBaseModel()).getConfig(), null);
+            for (boolean cache : new boolean[] {true, false}) {
+                GenerationConfig g = GenerationConfig.builder()
+                        .optMaxNewTokens(want.length)
+                        .optUseCache(cache)
+                        .build();
+                List<Generation> single = gen.generate(List.of(prompt), g, m, null);
+                assertArrayEquals(want, single.get(0).tokens(), family + " greedy, cache " + cache);
+                List<Generation> batch = gen.generate(List.of(prompt, e.inputIds()[1]), g, m, null);
+                assertArrayEquals(want, batch.get(0).tokens(), family + " greedy left-padded, cache " + cache);
+            }
             Path out = tmp.resolve("saved-" + family);
             peft.saveAdapters(out);
             ObjectNode config = Json.readObject(out.resolve("adapter_config.json"));
