@@ -18,6 +18,7 @@ import io.github.peft4j.models.HfModule;
 public final class Gpt2LMHeadModel extends HfModule implements CausalLanguageModel {
 
     private final DecoderConfig config;
+    private DataType dataType = DataType.FLOAT32;
 
     /**
      * Creates an uninitialised model.
@@ -47,7 +48,7 @@ public final class Gpt2LMHeadModel extends HfModule implements CausalLanguageMod
 
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
-        Inputs x = Inputs.of(in, params, config);
+        Inputs x = Inputs.of(in, params, config, dataType);
         NDArray h = module("transformer")
                 .forward(ps, new NDList(x.ids(), x.positions(), x.mask()), training, params)
                 .singletonOrThrow();
@@ -61,6 +62,7 @@ public final class Gpt2LMHeadModel extends HfModule implements CausalLanguageMod
 
     @Override
     protected void initializeChildBlocks(NDManager m, DataType t, Shape... in) {
+        dataType = t;
         module("transformer").initialize(m, t, in[0]);
         module("lm_head").initialize(m, t, in[0].add(config.hiddenSize()));
     }

@@ -11,13 +11,13 @@ import ai.djl.util.PairList;
  * A forward pass's inputs completed with their defaults: the additive mask and the position ids.
  *
  * @param ids input_ids [b, s]
- * @param mask the additive mask [b, 1, s, past + s]
+ * @param mask the additive mask [b, 1, s, past + s], in the model's data type
  * @param positions position ids [b, s]
  * @param past the number of cached positions
  */
 record Inputs(NDArray ids, NDArray mask, NDArray positions, long past) {
 
-    static Inputs of(NDList in, PairList<String, Object> params, DecoderConfig config) {
+    static Inputs of(NDList in, PairList<String, Object> params, DecoderConfig config, DataType type) {
         if (in.isEmpty()) {
             throw new IllegalArgumentException(
                     "a causal language model takes (input_ids[, attention_mask[," + " position_ids]]); got no input");
@@ -46,7 +46,7 @@ record Inputs(NDArray ids, NDArray mask, NDArray positions, long past) {
                     + config.family().architecture() + " has " + config.maxPositions() + " learned positions"
                     + " (n_positions); shorten the input");
         }
-        NDArray mask = Ops.additiveMask(attention, past, s, config.slidingWindow());
+        NDArray mask = Ops.additiveMask(attention, past, s, config.slidingWindow(), type);
         return new Inputs(ids, mask, positions, past);
     }
 }

@@ -20,6 +20,7 @@ import io.github.peft4j.models.HfModule;
 public final class LlamaForCausalLM extends HfModule implements CausalLanguageModel {
 
     private final DecoderConfig config;
+    private DataType dataType = DataType.FLOAT32;
 
     /**
      * Creates an uninitialised model.
@@ -50,7 +51,7 @@ public final class LlamaForCausalLM extends HfModule implements CausalLanguageMo
 
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
-        Inputs x = Inputs.of(in, params, config);
+        Inputs x = Inputs.of(in, params, config, dataType);
         NDList rope = config.rope().cosSin(x.positions(), config.headDim(), config.maxPositions(), x.mask());
         NDArray h = module("model")
                 .forward(ps, new NDList(x.ids(), x.mask(), rope.get(0), rope.get(1)), training, params)
@@ -65,6 +66,7 @@ public final class LlamaForCausalLM extends HfModule implements CausalLanguageMo
 
     @Override
     protected void initializeChildBlocks(NDManager m, DataType t, Shape... in) {
+        dataType = t;
         module("model").initialize(m, t, in[0]);
         module("lm_head").initialize(m, t, in[0].add(config.hiddenSize()));
     }

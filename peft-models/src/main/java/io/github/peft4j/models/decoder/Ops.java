@@ -48,9 +48,10 @@ final class Ops {
      * @param past the number of cached positions
      * @param seq the number of new positions
      * @param window the sliding window (0: none)
+     * @param type the data type of the model's activations
      * @return [batch, 1, seq, past + seq]
      */
-    static NDArray additiveMask(NDArray attentionMask, long past, long seq, int window) {
+    static NDArray additiveMask(NDArray attentionMask, long past, long seq, int window, DataType type) {
         var m = attentionMask.getManager();
         long total = past + seq;
         NDArray keys = m.arange(0, Math.toIntExact(total), 1, DataType.INT64).reshape(1, 1, 1, total);
@@ -63,8 +64,8 @@ final class Ops {
         Shape s = attentionMask.getShape();
         NDArray tokens = attentionMask.toType(DataType.BOOLEAN, false).reshape(s.get(0), 1, 1, s.get(1));
         allowed = allowed.logicalAnd(tokens);
-        NDArray blocked = allowed.logicalNot().toType(DataType.FLOAT32, false);
-        return Scalars.mul(blocked, -Float.MAX_VALUE);
+        NDArray blocked = allowed.logicalNot().toType(type, false);
+        return Scalars.mul(blocked, type == DataType.FLOAT64 ? -Double.MAX_VALUE : -Float.MAX_VALUE);
     }
 
     /** Repeats each key/value head {@code groups} times: [b, kv, t, d] to [b, kv·groups, t, d]. */

@@ -3,7 +3,6 @@ package io.github.peft4j.models.decoder;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -237,7 +236,7 @@ public record Rope(
         float[] inv = inverseFrequencies(dim, maxPositions, seqLen);
         NDArray freq = ParameterValues.create(positions.getManager(), inv, new Shape(1, 1, inv.length), like);
         NDArray angles =
-                positions.toType(DataType.FLOAT32, false).expandDims(-1).mul(freq);
+                positions.toType(like.getDataType(), false).expandDims(-1).mul(freq);
         NDArray emb = NDArrays.concat(new NDList(angles, angles), -1);
         NDArray cos = emb.cos();
         NDArray sin = emb.sin();
