@@ -416,11 +416,6 @@ public abstract class AdapterContract {
                 rows.attach(m);
                 return rows;
             }
-
-            @Override
-            public int label(int index) {
-                return 0;
-            }
         };
     }
 

@@ -61,9 +61,4 @@ public record Synthetic(long[][] ids, int[] labels) implements TrainingData {
         }
         return m.create(l);
     }
-
-    @Override
-    public int label(int index) {
-        return labels[index];
-    }
 }

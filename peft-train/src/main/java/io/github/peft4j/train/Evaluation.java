@@ -8,13 +8,13 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
 
 /**
- * Classification metrics over a data set.
+ * Metrics over a data set: of a classifier ({@link #of}) or of a language model ({@link #languageModel}).
  *
- * @param loss mean cross-entropy
- * @param accuracy share of correct predictions
- * @param macroF1 unweighted mean of the per-class F1 scores
- * @param examples number of examples
- * @param confusion confusion matrix [true class][predicted class]
+ * @param loss mean cross-entropy (per example for a classifier, per counted token for a language model)
+ * @param accuracy share of correct predictions (classes, or next tokens)
+ * @param macroF1 unweighted mean of the per-class F1 scores; NaN for a language model
+ * @param examples number of examples (counted tokens for a language model)
+ * @param confusion confusion matrix [true class][predicted class]; empty for a language model
  */
 public record Evaluation(double loss, double accuracy, double macroF1, int examples, long[][] confusion) {
 
@@ -44,8 +44,9 @@ public record Evaluation(double loss, double accuracy, double macroF1, int examp
                 NDArray labels = data.labels(idx, s);
                 lossSum += ce.evaluate(new NDList(labels), new NDList(logits)).getFloat() * n;
                 long[] pred = logits.argMax(-1).toLongArray();
+                long[] truth = labels.toLongArray();
                 for (int i = 0; i < n; i++) {
-                    confusion[data.label(idx[i])][(int) pred[i]]++;
+                    confusion[(int) truth[i]][(int) pred[i]]++;
                 }
             }
         }
@@ -79,5 +80,68 @@ public record Evaluation(double loss, double accuracy, double macroF1, int examp
             f1Sum += tp == 0 ? 0 : 2.0 * tp / (2.0 * tp + fp + fn);
         }
         return new Evaluation(loss, total == 0 ? 0 : (double) correct / total, f1Sum / k, (int) total, confusion);
+    }
+
+    /**
+     * The metrics of a language model.
+     *
+     * @param loss the mean cross-entropy per counted token
+     * @param tokenAccuracy the share of counted tokens predicted exactly (argmax)
+     * @param tokens the number of counted tokens
+     * @return the evaluation
+     */
+    public static Evaluation languageModel(double loss, double tokenAccuracy, long tokens) {
+        return new Evaluation(
+                loss, tokenAccuracy, Double.NaN, (int) Math.min(Integer.MAX_VALUE, tokens), new long[0][0]);
+    }
+
+    /**
+     * Whether these are a language model's metrics (no classes).
+     *
+     * @return true for {@link #languageModel} evaluations
+     */
+    public boolean isLanguageModel() {
+        return Double.isNaN(macroF1);
+    }
+
+    /**
+     * The perplexity, exp(loss): what a language model's evaluation reports.
+     *
+     * @return e to the mean token loss
+     */
+    public double perplexity() {
+        return Math.exp(loss);
+    }
+
+    /**
+     * Whether this evaluation is better than another: lower loss for a language model (as Hugging Face's trainer
+     * picks by default), higher accuracy for a classifier.
+     *
+     * @param other the evaluation to beat, or null
+     * @return true if this one is better
+     */
+    public boolean betterThan(Evaluation other) {
+        if (other == null) {
+            return true;
+        }
+        return isLanguageModel() ? loss < other.loss : accuracy > other.accuracy;
+    }
+
+    /**
+     * A one-line summary for logs.
+     *
+     * @return e.g. {@code loss 0.1234, accuracy 0.9700, macro-F1 0.9650} or {@code loss 2.31, perplexity 10.1,
+     *     token accuracy 0.41}
+     */
+    public String summary() {
+        return isLanguageModel()
+                ? String.format(
+                        java.util.Locale.ROOT,
+                        "loss %.4f, perplexity %.3f, token accuracy %.4f",
+                        loss,
+                        perplexity(),
+                        accuracy)
+                : String.format(
+                        java.util.Locale.ROOT, "loss %.4f, accuracy %.4f, macro-F1 %.4f", loss, accuracy, macroF1);
     }
 }

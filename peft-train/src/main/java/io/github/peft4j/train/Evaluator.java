@@ -27,4 +27,35 @@ public interface Evaluator {
     static Evaluator classification(int numClasses, int batchSize) {
         return (model, data, manager) -> Evaluation.of(model, data, batchSize, numClasses, manager);
     }
+
+    /**
+     * Language-model metrics (mean token loss, perplexity, next-token accuracy) over the counted tokens of
+     * {@link CausalLmData}-style data (labels with -100 where nothing counts), on the model's first output (logits).
+     *
+     * @param batchSize sequences per forward pass
+     * @return the evaluator
+     */
+    static Evaluator languageModel(int batchSize) {
+        return (model, data, manager) -> {
+            double loss = 0;
+            double correct = 0;
+            double tokens = 0;
+            for (int start = 0; start < data.size(); start += batchSize) {
+                int n = Math.min(batchSize, data.size() - start);
+                int[] idx = new int[n];
+                for (int i = 0; i < n; i++) {
+                    idx[i] = start + i;
+                }
+                try (NDManager s = manager.newSubManager()) {
+                    var logits = model.forward(new ai.djl.training.ParameterStore(s, false), data.inputs(idx, s), false)
+                            .get(0);
+                    double[] sums = CausalLmLoss.sums(data.labels(idx, s), logits);
+                    loss += sums[0];
+                    correct += sums[1];
+                    tokens += sums[2];
+                }
+            }
+            return Evaluation.languageModel(loss / Math.max(1, tokens), correct / Math.max(1, tokens), (long) tokens);
+        };
+    }
 }

@@ -249,14 +249,14 @@ public final class FitContext {
     }
 
     /**
-     * Records this step's evaluation and updates the best one (higher accuracy wins).
+     * Records this step's evaluation and updates the best one ({@link Evaluation#betterThan}).
      *
      * @param e the evaluation
      * @param step the step it was made at
      */
     public void recordEvaluation(Evaluation e, long step) {
         evaluation = e;
-        if (best == null || e.accuracy() > best.accuracy()) {
+        if (e.betterThan(best)) {
             best = e;
             bestStep = step;
             evaluationsSinceBest = 0;

@@ -44,9 +44,4 @@ public record TextClassificationData(List<String> texts, int[] labels, TextEncod
         }
         return manager.create(l);
     }
-
-    @Override
-    public int label(int index) {
-        return labels[index];
-    }
 }

@@ -28,15 +28,8 @@ public interface TrainingData {
      *
      * @param indices example indices
      * @param manager owns the arrays
-     * @return class indices, int64 [batch]
+     * @return what the loss compares the model's first output with: class indices, int64 [batch], for a
+     *     classifier; token ids with -100 where nothing counts, int64 [batch, seq], for a language model
      */
     NDArray labels(int[] indices, NDManager manager);
-
-    /**
-     * Returns the label of one example.
-     *
-     * @param index the example
-     * @return the class index
-     */
-    int label(int index);
 }

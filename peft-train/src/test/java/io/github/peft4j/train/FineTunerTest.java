@@ -349,11 +349,6 @@ class FineTunerTest extends ManagedTest {
             public NDArray labels(int[] idx, NDManager mgr) {
                 return train.labels(idx, mgr);
             }
-
-            @Override
-            public int label(int index) {
-                return train.label(index);
-            }
         };
         FineTuner.builder()
                 .setModel(m)

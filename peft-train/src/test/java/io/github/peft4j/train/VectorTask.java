@@ -61,9 +61,4 @@ record VectorTask(float[][] x, int[] y) implements TrainingData {
         }
         return manager.create(l);
     }
-
-    @Override
-    public int label(int index) {
-        return y[index];
-    }
 }

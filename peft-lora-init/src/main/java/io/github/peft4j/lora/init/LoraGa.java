@@ -54,11 +54,37 @@ public final class LoraGa {
      * @param gamma the stable-scale γ (> 0; authors: 16)
      * @param powerIterations randomized-SVD subspace iterations (≥ 0)
      * @param seed seed of the example order, dropout and the SVD
+     * @param loss the training loss whose gradient is approximated (softmax cross-entropy for classifiers, the causal
+     *     LM loss for decoders)
      */
-    public record Options(int batches, int batchSize, double gamma, int powerIterations, long seed) {
+    public record Options(int batches, int batchSize, double gamma, int powerIterations, long seed, Loss loss) {
+
+        /**
+         * Settings for a classifier (softmax cross-entropy).
+         *
+         * @param batches number of batches
+         * @param batchSize examples per batch
+         * @param gamma the stable-scale γ
+         * @param powerIterations randomized-SVD subspace iterations
+         * @param seed the seed
+         */
+        public Options(int batches, int batchSize, double gamma, int powerIterations, long seed) {
+            this(batches, batchSize, gamma, powerIterations, seed, Loss.softmaxCrossEntropyLoss());
+        }
+
+        /**
+         * A copy with another loss.
+         *
+         * @param l the loss
+         * @return the copy
+         */
+        public Options withLoss(Loss l) {
+            return new Options(batches, batchSize, gamma, powerIterations, seed, l);
+        }
 
         /** Validates. */
         public Options {
+            java.util.Objects.requireNonNull(loss, "LoRA-GA loss");
             if (batches < 1) {
                 throw new IllegalArgumentException("LoRA-GA batches must be >= 1; got " + batches);
             }
@@ -162,7 +188,7 @@ public final class LoraGa {
 
     private static Map<String, float[]> meanGradients(
             PeftModel model, Map<String, LoraLayer> layers, TrainingData data, Options options) {
-        Loss ce = Loss.softmaxCrossEntropyLoss();
+        Loss ce = options.loss();
         NDManager root = layers.values().iterator().next().getLoraA().getArray().getManager();
         List<Parameter> frozen = InitSupport.freezeTrainable(model);
         Map<String, NDArray> sums = new LinkedHashMap<>();

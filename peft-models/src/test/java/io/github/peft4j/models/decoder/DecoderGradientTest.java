@@ -16,6 +16,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import io.github.peft4j.core.ModuleTree;
 import io.github.peft4j.core.io.Json;
+import io.github.peft4j.train.CausalLmLoss;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

@@ -24,8 +24,8 @@ public final class EarlyStopping implements FitListener {
     @Override
     public void onStep(FitContext ctx, StepRecord step) {
         if (ctx.evaluation() != null && ctx.evaluationsSinceBest() >= patience) {
-            ctx.requestStop("early stopping at step " + step.step() + ": no better accuracy in " + patience
-                    + " evaluations (best " + ctx.best().accuracy() + " at step " + ctx.bestStep() + ")");
+            ctx.requestStop("early stopping at step " + step.step() + ": no better evaluation in " + patience
+                    + " evaluations (best: " + ctx.best().summary() + " at step " + ctx.bestStep() + ")");
         }
     }
 }

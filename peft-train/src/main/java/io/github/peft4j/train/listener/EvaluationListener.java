@@ -47,13 +47,6 @@ public final class EvaluationListener implements FitListener {
         }
         Evaluation e = evaluator.evaluate(ctx.model(), data, manager);
         ctx.recordEvaluation(e, step.step());
-        LOG.info(String.format(
-                Locale.ROOT,
-                "step %d/%d: eval loss %.4f, accuracy %.4f, macro-F1 %.4f",
-                step.step(),
-                step.total(),
-                e.loss(),
-                e.accuracy(),
-                e.macroF1()));
+        LOG.info(String.format(Locale.ROOT, "step %d/%d: eval %s", step.step(), step.total(), e.summary()));
     }
 }

@@ -61,7 +61,12 @@ public final class MetricsFile implements FitListener {
         }
         Evaluation e = ctx.evaluation();
         if (e != null) {
-            line.put("eval_loss", e.loss()).put("eval_accuracy", e.accuracy()).put("eval_macro_f1", e.macroF1());
+            line.put("eval_loss", e.loss());
+            if (e.isLanguageModel()) {
+                line.put("eval_perplexity", e.perplexity()).put("eval_token_accuracy", e.accuracy());
+            } else {
+                line.put("eval_accuracy", e.accuracy()).put("eval_macro_f1", e.macroF1());
+            }
         }
         out.write(line.toString());
         out.newLine();

@@ -1,4 +1,4 @@
-package io.github.peft4j.models.decoder;
+package io.github.peft4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -57,5 +57,28 @@ public final class CausalLmLoss extends Loss {
     public static long countedTokens(NDArray labels) {
         NDArray next = labels.get(":, 1:");
         return next.neq(Scalars.of(next, IGNORE_INDEX)).sum().getLong();
+    }
+
+    /**
+     * Sums over one batch for an evaluation: the token losses, the tokens predicted exactly (argmax) and the tokens
+     * counted.
+     *
+     * @param labels int64 [batch, seq]
+     * @param logits [batch, seq, vocab]
+     * @return {loss sum, correct, counted}
+     */
+    public static double[] sums(NDArray labels, NDArray logits) {
+        long seq = logits.getShape().get(1);
+        NDArray shiftedLogits = logits.get(":, :" + (seq - 1) + ", :");
+        NDArray next = labels.get(":, 1:");
+        NDArray counted = next.neq(Scalars.of(next, IGNORE_INDEX));
+        NDArray safe = next.mul(counted.toType(DataType.INT64, false));
+        NDArray logp = shiftedLogits.logSoftmax(-1);
+        NDArray picked = logp.gather(safe.expandDims(-1), -1).squeeze(-1);
+        NDArray weights = counted.toType(logp.getDataType(), false);
+        double lossSum =
+                -picked.mul(weights).sum().toType(DataType.FLOAT64, false).getDouble();
+        NDArray hit = shiftedLogits.argMax(-1).eq(next).logicalAnd(counted);
+        return new double[] {lossSum, hit.sum().getLong(), counted.sum().getLong()};
     }
 }
