@@ -3,6 +3,7 @@ package io.github.peft4j.examples.cli;
 import ai.djl.ndarray.NDManager;
 import io.github.peft4j.core.Devices;
 import io.github.peft4j.models.bert.MiniLm;
+import io.github.peft4j.models.hub.HubCache;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,9 +15,15 @@ public final class ModelOptions {
     @Option(
             names = "--model",
             defaultValue = "minilm",
-            description = "minilm (all-MiniLM-L6-v2 from Maven Central) or a Hugging Face BERT-family directory"
-                    + " (default: ${DEFAULT-VALUE})")
+            description = "minilm (all-MiniLM-L6-v2 from Maven Central), a Hugging Face model directory, or a hub id"
+                    + " (org/name) found in the Hugging Face cache or downloaded into it (default: ${DEFAULT-VALUE})")
     String model;
+
+    @Option(
+            names = "--revision",
+            defaultValue = "main",
+            description = "the hub revision of a hub id: branch, tag or commit (default: ${DEFAULT-VALUE})")
+    String revision;
 
     @Option(
             names = "--max-length",
@@ -38,10 +45,13 @@ public final class ModelOptions {
             return MiniLm.directory();
         }
         Path p = Path.of(model);
-        if (!Files.isDirectory(p)) {
-            throw new IOException("--model: '" + model + "' is neither 'minilm' nor a directory");
+        if (Files.isDirectory(p)) {
+            return p;
         }
-        return p;
+        if (HubCache.isRepoId(model)) {
+            return HubCache.fromEnvironment().resolve(model, revision);
+        }
+        throw new IOException("--model: '" + model + "' is neither 'minilm', a directory, nor a hub id (org/name)");
     }
 
     /**
@@ -50,8 +60,8 @@ public final class ModelOptions {
      * @return the manager
      */
     NDManager manager() {
-        if (maxLength < 2 || maxLength > 512) {
-            throw new IllegalArgumentException("--max-length must be in [2, 512]; got " + maxLength);
+        if (maxLength < 2) {
+            throw new IllegalArgumentException("--max-length must be ≥ 2; got " + maxLength);
         }
         return NDManager.newBaseManager(Devices.resolve(device));
     }

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         description = "Parameter-efficient fine-tuning on the JVM (DJL + PyTorch).",
         subcommands = {
             TrainCommand.class,
+            GenerateCommand.class,
             EvalCommand.class,
             PredictCommand.class,
             MergeCommand.class,

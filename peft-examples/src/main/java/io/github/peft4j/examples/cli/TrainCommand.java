@@ -3,6 +3,7 @@ package io.github.peft4j.examples.cli;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.training.loss.Loss;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.ModuleSelector;
@@ -54,9 +55,10 @@ import picocli.CommandLine.Option;
 @Command(
         name = "train",
         mixinStandardHelpOptions = true,
-        description = "Fine-tune a BERT-family classifier (LoRA, DoRA, SSF, SaRA, SpIEL or full), evaluate it on the"
-                + " test split, save the adapter (or model), metrics.jsonl, results.json and report.html. Ctrl-C or"
-                + " SIGTERM writes a checkpoint before exiting; --resume continues from it.")
+        description = "Fine-tune a BERT-family classifier (--task seq-cls: LoRA, DoRA, SSF, SaRA, SpIEL or full),"
+                + " evaluate it on the test split, or a decoder LLM on JSONL examples (--task causal-lm: validation"
+                + " loss and perplexity); save the adapter (or model), metrics.jsonl, results.json and report.html."
+                + " Ctrl-C or SIGTERM writes a checkpoint before exiting; --resume continues from it.")
 public final class TrainCommand implements Callable<Integer> {
 
     /** Modules every classifier adapter trains fully and saves whole: the pooler and the classification head. */
@@ -76,6 +78,21 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Mixin
     private SparseOptions sparseOptions;
+
+    @Option(
+            names = "--task",
+            defaultValue = "seq-cls",
+            description = "seq-cls (a classifier on labelled texts) or causal-lm (a decoder on JSONL {prompt,"
+                    + " completion}, {messages} or {text}) (default: ${DEFAULT-VALUE})")
+    private String task;
+
+    @Option(names = "--packing", description = "causal-lm: pack examples end to end into blocks of --max-length tokens")
+    private boolean packing;
+
+    @Option(
+            names = "--full-loss",
+            description = "causal-lm: every token counts in the loss, prompts too (default: completions only)")
+    private boolean fullLoss;
 
     @Option(
             names = "--method",
@@ -212,6 +229,39 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainMethod m = chosenMethod();
+        FineTuneConfig cfg = fineTuneConfig(m);
+        if ("causal-lm".equals(task)) {
+            return new CausalLmTraining(
+                            modelOptions,
+                            dataOptions.data,
+                            dataOptions.limit,
+                            m,
+                            cfg,
+                            targets,
+                            output,
+                            resume,
+                            stopAfter,
+                            !noProgress,
+                            packing,
+                            fullLoss)
+                    .run();
+        }
+        if (!"seq-cls".equals(task)) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--task must be seq-cls or causal-lm; got '" + task + "'");
+        }
+        if (packing || fullLoss) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--packing and --full-loss apply to --task causal-lm");
+        }
+        if (modelOptions.maxLength > 512) {
+            throw new IllegalArgumentException(
+                    "--max-length must be ≤ 512 for BERT-family classifiers; got " + modelOptions.maxLength);
+        }
+        return classifier(m, cfg);
+    }
+
+    private FineTuneConfig fineTuneConfig(TrainMethod m) {
         Schedule sched;
         try {
             sched = Schedule.valueOf(schedule.toUpperCase(Locale.ROOT));
@@ -237,6 +287,11 @@ public final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException(
                     "--resume " + resume + " is not a checkpoint (no " + Checkpoint.STATE + ")");
         }
+        return cfg;
+    }
+
+    private int classifier(TrainMethod m, FineTuneConfig cfg) throws IOException {
+        boolean full = !m.adapts();
         List<String> targetList = targets != null ? targets : m.defaultTargets();
 
         Path modelDir = modelOptions.modelDir();
@@ -279,7 +334,11 @@ public final class TrainCommand implements Callable<Integer> {
                         .setConfig(config)
                         .optSeed(seed)
                         .build();
-                m.initialise(peft, train, seed); // EVA may change ranks and with them the counts
+                m.initialise(
+                        peft,
+                        train,
+                        Loss.softmaxCrossEntropyLoss(),
+                        seed); // EVA may change ranks and with them the counts
                 model = peft;
             }
             TextClassificationData val =

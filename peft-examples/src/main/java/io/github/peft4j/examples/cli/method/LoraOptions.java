@@ -1,5 +1,6 @@
 package io.github.peft4j.examples.cli.method;
 
+import ai.djl.training.loss.Loss;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.lora.LoraConfig;
@@ -26,6 +27,11 @@ public final class LoraOptions {
     double dropout;
 
     @Option(
+            names = "--rslora",
+            description = "rank-stabilised LoRA: scale the update by alpha/sqrt(r) instead of alpha/r")
+    boolean rslora;
+
+    @Option(
             names = "--init",
             defaultValue = "default",
             description = "LoRA/DoRA initialisation: default (Kaiming A, B = 0), gaussian, pissa (weight SVD),"
@@ -38,7 +44,8 @@ public final class LoraOptions {
             description = "batches LoRA-GA averages (default 64) or EVA reads at most" + " (default 100)")
     Integer initBatches;
 
-    private static final Set<String> OPTIONS = Set.of("--rank", "--alpha", "--dropout", "--init", "--init-batches");
+    private static final Set<String> OPTIONS =
+            Set.of("--rank", "--alpha", "--dropout", "--rslora", "--init", "--init-batches");
 
     /**
      * Returns LoRA ({@code --method lora}) or DoRA ({@code --method dora}) over these options.
@@ -100,6 +107,7 @@ public final class LoraOptions {
                     .optAlpha(alpha)
                     .optDropout(dropout)
                     .optUseDora(dora)
+                    .optUseRslora(rslora)
                     .optInit(init.equalsIgnoreCase("gaussian") ? LoraInit.GAUSSIAN : LoraInit.DEFAULT)
                     .build();
         }
@@ -110,7 +118,7 @@ public final class LoraOptions {
         }
 
         @Override
-        public void initialise(PeftModel model, TrainingData train, long seed) {
+        public void initialise(PeftModel model, TrainingData train, Loss loss, long seed) {
             String adapter = PeftModel.DEFAULT_ADAPTER;
             long t0 = System.nanoTime();
             switch (init.toLowerCase(Locale.ROOT)) {
@@ -126,7 +134,8 @@ public final class LoraOptions {
                                     d.batchSize(),
                                     d.gamma(),
                                     d.powerIterations(),
-                                    seed));
+                                    seed,
+                                    loss));
                 }
                 case "eva" -> {
                     Eva.Options d = Eva.Options.defaults(seed);
@@ -157,8 +166,8 @@ public final class LoraOptions {
 
         @Override
         public String describe(List<String> targets) {
-            return (dora ? "DoRA" : "LoRA") + " r=" + rank + ", alpha=" + alpha + ", dropout=" + dropout + ", init="
-                    + init.toLowerCase(Locale.ROOT) + ", targets=" + targets;
+            return (dora ? "DoRA" : "LoRA") + (rslora ? " (rsLoRA)" : "") + " r=" + rank + ", alpha=" + alpha
+                    + ", dropout=" + dropout + ", init=" + init.toLowerCase(Locale.ROOT) + ", targets=" + targets;
         }
     }
 }

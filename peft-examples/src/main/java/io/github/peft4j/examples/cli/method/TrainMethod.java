@@ -1,5 +1,6 @@
 package io.github.peft4j.examples.cli.method;
 
+import ai.djl.training.loss.Loss;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.Targets;
@@ -71,9 +72,10 @@ public interface TrainMethod {
      *
      * @param model the model holding the adapter {@code default}
      * @param train the training data
+     * @param loss the training loss (LoRA-GA approximates its gradient)
      * @param seed the run's seed
      */
-    default void initialise(PeftModel model, TrainingData train, long seed) {}
+    default void initialise(PeftModel model, TrainingData train, Loss loss, long seed) {}
 
     /**
      * Describes the method's settings for the report.

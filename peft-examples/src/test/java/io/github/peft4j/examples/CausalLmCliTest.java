@@ -1,0 +1,265 @@
+package io.github.peft4j.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.peft4j.core.io.Json;
+import io.github.peft4j.models.decoder.Decoders;
+import io.github.peft4j.testing.TinyDecoders;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * {@code peft train --task causal-lm} and {@code peft generate} on the tiny Llama: every method and initializer
+ * trains and saves; generation reads the adapter; a hub id resolves from a Hugging Face cache; bad input is named.
+ */
+class CausalLmCliTest {
+
+    @TempDir
+    static Path dir;
+
+    static Path model;
+    static Path data;
+
+    @BeforeAll
+    static void writeDataAndModel() throws IOException {
+        model = TinyDecoders.copy("llama", dir).resolve("base");
+        String[] words = {
+            "free",
+            "money",
+            "click",
+            "here",
+            "meeting",
+            "tomorrow",
+            "report",
+            "invoice",
+            "winner",
+            "prize",
+            "lunch",
+            "project"
+        };
+        SplittableRandom r = new SplittableRandom(1);
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 80; i++) {
+            List<String> w = new ArrayList<>();
+            for (int k = 0; k < 4; k++) {
+                w.add(words[r.nextInt(words.length)]);
+            }
+            boolean spam = w.contains("free") || w.contains("money") || w.contains("winner") || w.contains("prize");
+            String text = String.join(" ", w);
+            lines.add(
+                    i % 3 == 0
+                            ? "{\"messages\":[{\"role\":\"user\",\"content\":\"Is this spam? " + text
+                                    + "\"},{\"role\":\"assistant\",\"content\":\"" + (spam ? "spam" : "ham") + "\"}]}"
+                            : "{\"prompt\":\"Subject: " + text + "\\nLabel:\",\"completion\":\""
+                                    + (spam ? " spam" : " ham") + "\"}");
+        }
+        data = dir.resolve("data.jsonl");
+        Files.write(data, lines, StandardCharsets.UTF_8);
+    }
+
+    static String[] train(Path out, String... extra) {
+        List<String> a = new ArrayList<>(List.of(
+                "train",
+                "--task",
+                "causal-lm",
+                "--model",
+                model.toString(),
+                "--data",
+                data.toString(),
+                "--batch-size",
+                "8",
+                "--lr",
+                "1e-2",
+                "--no-progress",
+                "--seed",
+                "3",
+                "--output",
+                out.toString()));
+        a.addAll(Arrays.asList(extra));
+        return a.toArray(String[]::new);
+    }
+
+    @Test
+    void trainsThenGeneratesWithTheAdapter() throws IOException {
+        Path out = dir.resolve("lora");
+        CliRun t = CliRun.of(train(out, "--max-steps", "30", "--eval-every", "10"));
+        assertEquals(0, t.code(), t.out() + t.err());
+        assertTrue(t.out().contains("validation: loss"), t.out());
+        JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
+        assertTrue(results.get("validation_perplexity").asDouble() > 1);
+        List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+        double first = Json.MAPPER.readTree(metrics.get(9)).get("eval_loss").asDouble();
+        double last = Json.MAPPER.readTree(metrics.get(29)).get("eval_loss").asDouble();
+        assertTrue(last < first, "validation loss must fall: " + first + " -> " + last);
+        assertTrue(Files.isRegularFile(out.resolve("adapter/adapter_model.safetensors")));
+        assertTrue(Files.isRegularFile(out.resolve("adapter/tokenizer.json")), "the tokenizer travels with it");
+        JsonNode config = Json.readObject(out.resolve("adapter/adapter_config.json"));
+        assertEquals("CAUSAL_LM", config.get("task_type").asText());
+
+        String prompt = "Subject: free money click here\nLabel:";
+        CliRun g = CliRun.of(
+                "generate",
+                "--model",
+                model.toString(),
+                "--adapter",
+                out.resolve("adapter").toString(),
+                "--prompt",
+                prompt,
+                "--max-new-tokens",
+                "4");
+        assertEquals(0, g.code(), g.out() + g.err());
+        assertTrue(g.out().startsWith(" spam"), "the adapter learnt the task: '" + g.out() + "'");
+        CliRun noCache = CliRun.of(
+                "generate",
+                "--model",
+                model.toString(),
+                "--adapter",
+                out.resolve("adapter").toString(),
+                "--prompt",
+                prompt,
+                "--max-new-tokens",
+                "4",
+                "--no-cache");
+        assertEquals(g.out(), noCache.out(), "the KV cache changes nothing");
+        CliRun base = CliRun.of("generate", "--model", model.toString(), "--prompt", prompt, "--max-new-tokens", "4");
+        assertNotEquals(g.out(), base.out(), "without the adapter the random model says something else");
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "lora,",
+        "lora,--rslora",
+        "dora,",
+        "lora,--init=pissa",
+        "lora,--init=eva",
+        "lora,--init=lora-ga",
+        "ssf,",
+        "sara,",
+        "spiel,",
+        "full,"
+    })
+    void everyMethodAndInitializerTrainsADecoder(String method, String option) throws IOException {
+        Path out = dir.resolve(
+                "m-" + method + (option == null ? "" : option.replace("-", "").replace("=", "")));
+        List<String> extra = new ArrayList<>(List.of("--method", method, "--max-steps", "3", "--eval-every", "0"));
+        if (option != null) {
+            extra.add(option);
+        }
+        if (option != null && (option.equals("--init=eva") || option.equals("--init=lora-ga"))) {
+            extra.add("--init-batches=2");
+        }
+        CliRun t = CliRun.of(train(out, extra.toArray(String[]::new)));
+        assertEquals(0, t.code(), t.out() + t.err());
+        if ("full".equals(method)) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                assertEquals(
+                        2, Decoders.load(out.resolve("model"), m).getConfig().numLayers());
+            }
+        } else {
+            assertTrue(Files.isRegularFile(out.resolve("adapter/adapter_model.safetensors")), t.out());
+        }
+    }
+
+    @Test
+    void badInputIsNamed() throws IOException {
+        StringBuilder longPrompt = new StringBuilder();
+        for (int i = 0; i < 200; i++) {
+            longPrompt.append("word").append(i).append(' ');
+        }
+        CliRun g = CliRun.of("generate", "--model", model.toString(), "--prompt", longPrompt.toString());
+        assertEquals(1, g.code());
+        assertTrue(g.err().contains("leaves no room in the model's context of 128"), g.err());
+
+        Path gpt2 = TinyDecoders.copy("gpt2", dir.resolve("other"));
+        CliRun wrong = CliRun.of(
+                "generate",
+                "--model",
+                model.toString(),
+                "--adapter",
+                gpt2.resolve("lora").toString(),
+                "--prompt",
+                "hi");
+        assertEquals(1, wrong.code());
+        assertTrue(wrong.err().contains("c_attn") && wrong.err().contains("matched no module"), wrong.err());
+
+        Path bad = dir.resolve("bad-data.jsonl");
+        Files.writeString(bad, "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"question\":\"?\"}\n");
+        CliRun d = CliRun.of(
+                "train",
+                "--task",
+                "causal-lm",
+                "--model",
+                model.toString(),
+                "--data",
+                bad.toString(),
+                "--output",
+                dir.resolve("bad").toString());
+        assertEquals(1, d.code());
+        assertTrue(d.err().contains("bad-data.jsonl:2") && d.err().contains("{\"text\"}"), d.err());
+    }
+
+    /** A hub id found in an existing Hugging Face cache, offline: the command runs in its own JVM with that env. */
+    @Test
+    void aHubIdResolvesFromTheHuggingFaceCache() throws Exception {
+        Path cache = dir.resolve("hf-home/hub");
+        String sha = "89abcdef0123456789abcdef0123456789abcdef";
+        Path repo = cache.resolve("models--peft4j-test--tiny-llama");
+        Path snap = repo.resolve("snapshots").resolve(sha);
+        Files.createDirectories(snap);
+        Files.createDirectories(repo.resolve("blobs"));
+        try (var files = Files.list(model)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path blob = repo.resolve("blobs").resolve(f.getFileName() + "-blob");
+                Files.copy(f, blob);
+                Files.createSymbolicLink(
+                        snap.resolve(f.getFileName()), Path.of("../../blobs").resolve(blob.getFileName()));
+            }
+        }
+        Files.createDirectories(repo.resolve("refs"));
+        Files.writeString(repo.resolve("refs/main"), sha);
+        ProcessBuilder pb = new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.github.peft4j.examples.cli.PeftCommand",
+                "generate",
+                "--model",
+                "peft4j-test/tiny-llama",
+                "--prompt",
+                "Subject: hello",
+                "--max-new-tokens",
+                "3");
+        pb.environment().put("HF_HOME", dir.resolve("hf-home").toString());
+        pb.environment().put("HF_HUB_OFFLINE", "1");
+        pb.environment().put("DJL_OFFLINE", "true");
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), output);
+        assertTrue(output.contains("3 new token(s)"), output);
+
+        pb.command().set(pb.command().indexOf("peft4j-test/tiny-llama"), "peft4j-test/not-cached");
+        Process q = pb.start();
+        String missing = new String(q.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(q.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(1, q.exitValue());
+        assertTrue(missing.contains("not in the Hugging Face cache") && missing.contains("HF_HUB_OFFLINE"), missing);
+    }
+}
