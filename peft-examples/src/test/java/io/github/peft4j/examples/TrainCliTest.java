@@ -464,7 +464,7 @@ class TrainCliTest {
 
         CliRun model = CliRun.of("eval", "--model", tmp.resolve("nope").toString(), "--data", data.toString());
         assertEquals(1, model.code());
-        assertTrue(model.err().contains("is neither 'minilm' nor a directory"), model.err());
+        assertTrue(model.err().contains("is neither 'minilm', a directory, nor a hub id"), model.err());
         assertTrue(!model.err().contains("\tat "), "no stack trace");
 
         CliRun inspect = CliRun.of("inspect", tmp.toString());
