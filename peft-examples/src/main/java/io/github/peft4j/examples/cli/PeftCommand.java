@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             TrainCommand.class,
             GenerateCommand.class,
+            InstructCommand.class,
             EvalCommand.class,
             PredictCommand.class,
             MergeCommand.class,

@@ -16,13 +16,16 @@ import java.util.SplittableRandom;
 /**
  * Builds the small instruction-tuning set the instruction example ships ({@code spam-instructions/train.jsonl} and
  * {@code validation.jsonl}) from the SpamAssassin public corpus (Apache-2.0): chat examples of two tasks on real
- * mail, "is this spam or ham?" (answer: one word) and "write a subject line for this mail" (answer: the mail's own
+ * mail, "spam or ham?" (answer: one word) and "write a subject line for this mail" (answer: the mail's own
  * subject). Run it to remake the files: {@code java -cp peft.jar io.github.peft4j.examples.data.SpamInstructions DIR}.
  */
 public final class SpamInstructions {
 
     /** Examples per task in the training file. */
     static final int TRAIN_PER_TASK = 120;
+
+    /** The characters of a mail's body an instruction quotes (short enough for the tiny test models' 128 positions). */
+    static final int EXCERPT = 90;
 
     /** Examples per task in the validation file. */
     static final int VALIDATION_PER_TASK = 20;
@@ -63,19 +66,17 @@ public final class SpamInstructions {
             if (body.length() < 40) {
                 continue;
             }
-            String excerpt = body.substring(0, Math.min(240, body.length()));
+            String excerpt = body.substring(0, Math.min(EXCERPT, body.length()));
             boolean isSpam = "spam".equals(label);
             if (classify.size() < need && (isSpam ? spam < need / 2 : ham < need / 2)) {
-                classify.add(chat(
-                        "Is this email spam or ham? Answer with one word.\n\nSubject: " + subj + "\n" + excerpt,
-                        label));
+                classify.add(chat("Spam or ham?\n\nSubject: " + subj + "\n" + excerpt, label));
                 if (isSpam) {
                     spam++;
                 } else {
                     ham++;
                 }
             } else if (subject.size() < need && subj.length() >= 8 && subj.length() <= 70) {
-                subject.add(chat("Write a subject line for this email.\n\n" + excerpt, subj));
+                subject.add(chat("Write a subject line for this email:\n" + excerpt, subj));
             }
             if (classify.size() == need && subject.size() == need) {
                 break;
