@@ -2,8 +2,8 @@
 
 Each folder is a tiny random LlamaForCausalLM (hidden 32, 1 layer, 4 heads / 2 KV heads, vocab 64,
 max_position_embeddings 16) saved by transformers with one rope type, plus the logits transformers computes for a
-40-token input (longer than max_position_embeddings, so dynamic NTK and YaRN scaling take effect), and, for Mistral,
-a sliding window of 8.
+40-token input (longer than max_position_embeddings, so dynamic NTK and YaRN scaling take effect); for Mistral, a
+sliding window of 8; and a Qwen3ForCausalLM (per-head q/k RMSNorm, head_dim 16 wider than hidden/heads).
 
 Run from this folder with torch and transformers installed (written with torch 2.13, transformers 5.18):
     python generate.py
@@ -11,7 +11,8 @@ Run from this folder with torch and transformers installed (written with torch 2
 import json
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM
+from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Qwen3Config,
+                          Qwen3ForCausalLM)
 
 CASES = {
     "default": {"rope_type": "default", "rope_theta": 10000.0},
@@ -25,9 +26,12 @@ CASES = {
 common = dict(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=1, num_attention_heads=4,
               num_key_value_heads=2, max_position_embeddings=16, rms_norm_eps=1e-6, tie_word_embeddings=False)
 ids = torch.arange(40).remainder(61).unsqueeze(0) + 2
-for name, rope in list(CASES.items()) + [("mistral", None)]:
+for name, rope in list(CASES.items()) + [("mistral", None), ("qwen3", None)]:
     torch.manual_seed(7)
-    if rope is None:
+    if name == "qwen3":
+        cfg = Qwen3Config(**common, head_dim=16, rope_parameters={"rope_type": "default", "rope_theta": 1e6})
+        model = Qwen3ForCausalLM(cfg)
+    elif rope is None:
         cfg = MistralConfig(**common, sliding_window=8, rope_parameters={"rope_type": "default", "rope_theta": 1e4})
         model = MistralForCausalLM(cfg)
     else:
