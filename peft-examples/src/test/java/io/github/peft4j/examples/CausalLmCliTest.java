@@ -177,6 +177,33 @@ class CausalLmCliTest {
     }
 
     @Test
+    void aResumedRunEndsWhereTheUninterruptedRunEnds() throws IOException {
+        Path a = dir.resolve("resume-a");
+        Path b = dir.resolve("resume-b");
+        String[] opts = {"--max-steps", "6", "--eval-every", "3", "--checkpoint-every", "3", "--packing"};
+        assertEquals(0, CliRun.of(train(a, opts)).code());
+        List<String> stop = new ArrayList<>(Arrays.asList(opts));
+        stop.addAll(List.of("--stop-after", "3"));
+        CliRun part = CliRun.of(train(b, stop.toArray(String[]::new)));
+        assertEquals(0, part.code(), part.out() + part.err());
+        List<String> resume = new ArrayList<>(Arrays.asList(opts));
+        resume.addAll(List.of("--resume", b.resolve("checkpoint").toString()));
+        CliRun resumed = CliRun.of(train(b, resume.toArray(String[]::new)));
+        assertEquals(0, resumed.code(), resumed.out() + resumed.err());
+        TrainCliTest.assertSameAdapter(a.resolve("adapter"), b.resolve("adapter"));
+        assertEquals(
+                Json.MAPPER
+                        .readTree(a.resolve("results.json").toFile())
+                        .get("validation_loss")
+                        .asDouble(),
+                Json.MAPPER
+                        .readTree(b.resolve("results.json").toFile())
+                        .get("validation_loss")
+                        .asDouble(),
+                1e-6);
+    }
+
+    @Test
     void badInputIsNamed() throws IOException {
         StringBuilder longPrompt = new StringBuilder();
         for (int i = 0; i < 200; i++) {

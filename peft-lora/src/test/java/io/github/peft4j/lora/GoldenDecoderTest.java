@@ -38,23 +38,6 @@ class GoldenDecoderTest {
     @TempDir
     Path tmp;
 
-    static double maxDiffOnTokens(float[] got, float[] want, long[][] mask, int vocab) {
-        double max = 0;
-        int seq = mask[0].length;
-        for (int b = 0; b < mask.length; b++) {
-            for (int s = 0; s < seq; s++) {
-                if (mask[b][s] == 0) {
-                    continue;
-                }
-                for (int v = 0; v < vocab; v++) {
-                    int i = (b * seq + s) * vocab + v;
-                    max = Math.max(max, Math.abs(got[i] - want[i]));
-                }
-            }
-        }
-        return max;
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"llama", "qwen2", "gpt2"})
     void pythonLoraReproducesLogitsAndLoss(String family) throws IOException {
@@ -74,7 +57,8 @@ class GoldenDecoderTest {
                     NDArray logits = peft.forward(
                                     new ParameterStore(s, false), new NDList(ids, s.create(e.attentionMask())), false)
                             .singletonOrThrow();
-                    double d = maxDiffOnTokens(logits.toFloatArray(), e.loraLogits(), e.attentionMask(), 512);
+                    double d =
+                            TinyDecoders.maxDiffOnTokens(logits.toFloatArray(), e.loraLogits(), e.attentionMask(), 512);
                     assertTrue(d <= 1e-4, family + (merged ? " merged" : "") + ": max |Δlogit| " + d);
                     double loss = new CausalLmLoss()
                             .evaluate(new NDList(s.create(e.labels())), new NDList(logits))

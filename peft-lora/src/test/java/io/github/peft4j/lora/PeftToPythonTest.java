@@ -50,11 +50,11 @@ class PeftToPythonTest {
             for (int i = 0; i < want.length; i++) {
                 want[i] = (float) python.get(i).asDouble();
             }
-            double d = GoldenDecoderTest.maxDiffOnTokens(got, want, e.attentionMask(), 512);
+            double d = TinyDecoders.maxDiffOnTokens(got, want, e.attentionMask(), 512);
             System.out.println("peft4j adapter, Python vs peft4j logits: max abs diff " + d);
             assertTrue(d <= 1e-4, "peft4j's adapter in Python vs peft4j: max |Δlogit| " + d);
             // the adapter changed the model: its logits are not the base's
-            assertTrue(GoldenDecoderTest.maxDiffOnTokens(got, e.baseLogits(), e.attentionMask(), 512) > 1e-2);
+            assertTrue(TinyDecoders.maxDiffOnTokens(got, e.baseLogits(), e.attentionMask(), 512) > 1e-2);
         }
     }
 }

@@ -106,6 +106,33 @@ public final class TinyDecoders {
         }
     }
 
+    /**
+     * The largest absolute difference of two flattened logit arrays [batch, seq, vocab] over the positions a mask
+     * marks as tokens (padded positions are left out: their values depend on the attention kernel).
+     *
+     * @param got the logits computed
+     * @param want the logits expected
+     * @param mask [batch][seq], 1 for tokens
+     * @param vocab the vocabulary size
+     * @return the largest difference
+     */
+    public static double maxDiffOnTokens(float[] got, float[] want, long[][] mask, int vocab) {
+        double max = 0;
+        int seq = mask[0].length;
+        for (int b = 0; b < mask.length; b++) {
+            for (int s = 0; s < seq; s++) {
+                if (mask[b][s] == 0) {
+                    continue;
+                }
+                for (int v = 0; v < vocab; v++) {
+                    int i = (b * seq + s) * vocab + v;
+                    max = Math.max(max, Math.abs(got[i] - want[i]));
+                }
+            }
+        }
+        return max;
+    }
+
     private static long[][] longs2(JsonNode n) {
         long[][] out = new long[n.size()][];
         for (int i = 0; i < n.size(); i++) {

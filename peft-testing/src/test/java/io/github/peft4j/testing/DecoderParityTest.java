@@ -28,23 +28,6 @@ class DecoderParityTest {
                 .singletonOrThrow();
     }
 
-    static double maxDiffOnTokens(float[] got, float[] want, long[][] mask, int vocab) {
-        double max = 0;
-        int seq = mask[0].length;
-        for (int b = 0; b < mask.length; b++) {
-            for (int s = 0; s < seq; s++) {
-                if (mask[b][s] == 0) {
-                    continue; // padded positions: Python's values there depend on its attention kernel
-                }
-                for (int v = 0; v < vocab; v++) {
-                    int i = (b * seq + s) * vocab + v;
-                    max = Math.max(max, Math.abs(got[i] - want[i]));
-                }
-            }
-        }
-        return max;
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"llama", "qwen2", "gpt2"})
     void baseLogitsMatchPython(String family) throws IOException {
@@ -54,7 +37,7 @@ class DecoderParityTest {
             CausalLanguageModel model = Decoders.load(dir.resolve("base"), m);
             NDArray out = logits(model, e, m);
             assertEquals(e.baseLogits().length, out.size());
-            double diff = maxDiffOnTokens(out.toFloatArray(), e.baseLogits(), e.attentionMask(), 512);
+            double diff = TinyDecoders.maxDiffOnTokens(out.toFloatArray(), e.baseLogits(), e.attentionMask(), 512);
             assertTrue(diff <= 1e-4, family + ": max |Δlogit| " + diff);
         }
     }

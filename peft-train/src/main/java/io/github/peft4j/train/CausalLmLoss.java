@@ -32,20 +32,30 @@ public final class CausalLmLoss extends Loss {
     public NDArray evaluate(NDList labels, NDList predictions) {
         NDArray logits = predictions.get(0);
         NDArray target = labels.singletonOrThrow();
-        long seq = logits.getShape().get(1);
         if (!target.getShape().equals(logits.getShape().slice(0, 2))) {
             throw new IllegalArgumentException(
                     "labels must be [batch, seq] = " + logits.getShape().slice(0, 2) + "; got " + target.getShape());
         }
+        Shifted sh = shift(target, logits);
+        NDArray n = sh.weights.sum().maximum(Scalars.of(sh.weights, 1));
+        return sh.picked.mul(sh.weights).sum().neg().div(n);
+    }
+
+    /**
+     * The shifted targets of a batch: each position's log-probability of the next token, whether it counts, and the
+     * logits it came from.
+     */
+    private record Shifted(NDArray logits, NDArray next, NDArray counted, NDArray picked, NDArray weights) {}
+
+    private static Shifted shift(NDArray labels, NDArray logits) {
+        long seq = logits.getShape().get(1);
         NDArray shiftedLogits = logits.get(":, :" + (seq - 1) + ", :");
-        NDArray next = target.get(":, 1:");
+        NDArray next = labels.get(":, 1:");
         NDArray counted = next.neq(Scalars.of(next, IGNORE_INDEX));
         NDArray safe = next.mul(counted.toType(DataType.INT64, false));
         NDArray logp = shiftedLogits.logSoftmax(-1);
         NDArray picked = logp.gather(safe.expandDims(-1), -1).squeeze(-1);
-        NDArray weights = counted.toType(logp.getDataType(), false);
-        NDArray n = weights.sum().maximum(Scalars.of(weights, 1));
-        return picked.mul(weights).sum().neg().div(n);
+        return new Shifted(shiftedLogits, next, counted, picked, counted.toType(logp.getDataType(), false));
     }
 
     /**
@@ -68,17 +78,10 @@ public final class CausalLmLoss extends Loss {
      * @return {loss sum, correct, counted}
      */
     public static double[] sums(NDArray labels, NDArray logits) {
-        long seq = logits.getShape().get(1);
-        NDArray shiftedLogits = logits.get(":, :" + (seq - 1) + ", :");
-        NDArray next = labels.get(":, 1:");
-        NDArray counted = next.neq(Scalars.of(next, IGNORE_INDEX));
-        NDArray safe = next.mul(counted.toType(DataType.INT64, false));
-        NDArray logp = shiftedLogits.logSoftmax(-1);
-        NDArray picked = logp.gather(safe.expandDims(-1), -1).squeeze(-1);
-        NDArray weights = counted.toType(logp.getDataType(), false);
+        Shifted sh = shift(labels, logits);
         double lossSum =
-                -picked.mul(weights).sum().toType(DataType.FLOAT64, false).getDouble();
-        NDArray hit = shiftedLogits.argMax(-1).eq(next).logicalAnd(counted);
-        return new double[] {lossSum, hit.sum().getLong(), counted.sum().getLong()};
+                -sh.picked.mul(sh.weights).sum().toType(DataType.FLOAT64, false).getDouble();
+        NDArray hit = sh.logits.argMax(-1).eq(sh.next).logicalAnd(sh.counted);
+        return new double[] {lossSum, hit.sum().getLong(), sh.counted.sum().getLong()};
     }
 }

@@ -112,4 +112,41 @@ class SafetensorsFileTest extends ManagedTest {
         e = assertThrows(SafetensorsException.class, () -> SafetensorsFile.open(overflow));
         assertTrue(e.getMessage().contains("too large to exist"), e.getMessage());
     }
+
+    /**
+     * A tensor of 2.29 GB (more than a Java array or buffer holds) in a sparse file: read by mapping a chunk at a
+     * time, with the values at its start, just past the 2 GiB boundary and at its end in place.
+     */
+    @Test
+    void readsATensorLargerThan2GiB(@TempDir Path tmp) throws IOException {
+        long rows = 140_000;
+        long cols = 4096;
+        long bytes = rows * cols * 4;
+        String header = "{\"big\":{\"dtype\":\"F32\",\"shape\":[" + rows + "," + cols + "],\"data_offsets\":[0," + bytes
+                + "]}}";
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        Path f = tmp.resolve("big.safetensors");
+        long past2GiB = (1L << 31) / 4 + 5; // element index just past the 2 GiB byte boundary
+        long last = rows * cols - 1;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
+                f, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, h.length), 0);
+            ch.write(ByteBuffer.wrap(h), 8);
+            long data = 8 + h.length;
+            ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, 1.5f), data);
+            ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, -2.5f), data + past2GiB * 4);
+            ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, 7f), data + last * 4);
+        }
+        assertEquals(8 + h.length + bytes, Files.size(f));
+        try (SafetensorsFile file = SafetensorsFile.open(f);
+                ai.djl.ndarray.NDManager m = manager.newSubManager()) {
+            NDArray big = file.read("big", m);
+            assertEquals(new Shape(rows, cols), big.getShape());
+            NDArray flat = big.reshape(-1);
+            assertEquals(1.5f, flat.getFloat(0));
+            assertEquals(-2.5f, flat.getFloat(past2GiB));
+            assertEquals(0f, flat.getFloat(past2GiB + 1));
+            assertEquals(7f, flat.getFloat(last));
+        }
+    }
 }

@@ -2,7 +2,6 @@ package io.github.peft4j.examples.cli;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.PeftModel;
@@ -128,7 +127,7 @@ record CausalLmTraining(
                 tb.optStopAfterStep(stopAfter);
             }
             if (resume == null) {
-                System.out.println(counts(trained, peft));
+                System.out.println(TrainCommand.counts(trained, peft));
             }
             FineTuner.Result result = tb.build().fit(train, output, resume);
             if (result.interrupted()) {
@@ -165,7 +164,7 @@ record CausalLmTraining(
             settings.put(
                     "data", data + " (train " + train.size() + ", validation " + (val == null ? 0 : val.size()) + ")");
             settings.put("method", method.describe(targetList));
-            settings.put("parameters", counts(trained, peft));
+            settings.put("parameters", TrainCommand.counts(trained, peft));
             settings.put("max length", Integer.toString(maxLength));
             settings.put("steps", result.steps() + " of " + result.totalSteps());
             settings.put("seed", Long.toString(config.seed()));
@@ -262,25 +261,12 @@ record CausalLmTraining(
         return packing ? d.packed(maxLength) : d;
     }
 
-    private static String counts(Block model, PeftModel peft) {
-        return peft != null
-                ? peft.getTrainableParameters().toString()
-                : String.format(Locale.ROOT, "trainable params: %,d (full fine-tuning)", trainable(model));
-    }
-
-    private static long trainable(Block model) {
-        return model.getParameters().values().stream()
-                .filter(Parameter::requiresGradient)
-                .mapToLong(p -> p.getArray().size())
-                .sum();
-    }
-
     private void writeResults(Map<String, String> settings, FineTuner.Result result, Evaluation last, Block model)
             throws IOException {
         ObjectNode o = Json.MAPPER.createObjectNode();
         ObjectNode s = o.putObject("settings");
         settings.forEach(s::put);
-        o.put("trainable_parameters", trainable(model));
+        o.put("trainable_parameters", TrainCommand.trainableCount(model));
         o.put("steps", result.steps());
         o.put("train_seconds", result.seconds());
         long rss = ProcessMemory.peakResidentKb();

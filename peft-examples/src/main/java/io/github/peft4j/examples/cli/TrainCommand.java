@@ -437,14 +437,14 @@ public final class TrainCommand implements Callable<Integer> {
                 "resuming " + m.name() + " from " + resume + " with the adapter settings it was trained" + " with");
     }
 
-    private static long trainableCount(Block model) {
+    static long trainableCount(Block model) {
         return model.getParameters().values().stream()
                 .filter(Parameter::requiresGradient)
                 .mapToLong(p -> p.getArray().size())
                 .sum();
     }
 
-    private static String counts(Block model, PeftModel peft) {
+    static String counts(Block model, PeftModel peft) {
         return peft != null
                 ? peft.getTrainableParameters().toString()
                 : String.format(Locale.ROOT, "trainable params: %,d (full fine-tuning)", trainableCount(model));
