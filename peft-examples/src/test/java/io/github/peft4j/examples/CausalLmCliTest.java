@@ -176,6 +176,45 @@ class CausalLmCliTest {
         }
     }
 
+    /** Qwen2 (tied head, biases) and GPT-2 (Conv1D: fan_in_fan_out) train and generate through the command line. */
+    @ParameterizedTest
+    @CsvSource({"qwen2,false", "gpt2,true"})
+    void otherFamiliesTrainAndGenerate(String family, boolean fanInFanOut) throws IOException {
+        Path base = TinyDecoders.copy(family, dir.resolve("fam")).resolve("base");
+        Path out = dir.resolve("fam-" + family);
+        CliRun t = CliRun.of(
+                "train",
+                "--task",
+                "causal-lm",
+                "--model",
+                base.toString(),
+                "--data",
+                data.toString(),
+                "--batch-size",
+                "8",
+                "--max-steps",
+                "3",
+                "--eval-every",
+                "0",
+                "--no-progress",
+                "--output",
+                out.toString());
+        assertEquals(0, t.code(), t.out() + t.err());
+        JsonNode config = Json.readObject(out.resolve("adapter/adapter_config.json"));
+        assertEquals(fanInFanOut, config.get("fan_in_fan_out").asBoolean());
+        CliRun g = CliRun.of(
+                "generate",
+                "--model",
+                base.toString(),
+                "--adapter",
+                out.resolve("adapter").toString(),
+                "--chat",
+                "Is this spam? free money",
+                "--max-new-tokens",
+                "3");
+        assertEquals(0, g.code(), g.out() + g.err());
+    }
+
     @Test
     void aResumedRunEndsWhereTheUninterruptedRunEnds() throws IOException {
         Path a = dir.resolve("resume-a");
