@@ -242,6 +242,46 @@ class CausalLmCliTest {
                 1e-6);
     }
 
+    /** --random-init needs only config.json and the tokenizer: the weights file may be absent. */
+    @Test
+    void randomInitBuildsTheArchitectureWithoutWeights() throws IOException {
+        Path noWeights = dir.resolve("no-weights");
+        java.nio.file.Files.createDirectories(noWeights);
+        for (String f : List.of("config.json", "tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(model.resolve(f), noWeights.resolve(f));
+        }
+        CliRun g = CliRun.of(
+                "generate",
+                "--model",
+                noWeights.toString(),
+                "--random-init",
+                "--prompt",
+                "hello",
+                "--max-new-tokens",
+                "3");
+        assertEquals(0, g.code(), g.out() + g.err());
+        CliRun t = CliRun.of(
+                "train",
+                "--task",
+                "causal-lm",
+                "--model",
+                noWeights.toString(),
+                "--random-init",
+                "--data",
+                data.toString(),
+                "--max-steps",
+                "2",
+                "--eval-every",
+                "0",
+                "--no-progress",
+                "--output",
+                dir.resolve("random").toString());
+        assertEquals(0, t.code(), t.out() + t.err());
+        CliRun without = CliRun.of("generate", "--model", noWeights.toString(), "--prompt", "hello");
+        assertEquals(1, without.code());
+        assertTrue(without.err().contains("model weights missing"), without.err());
+    }
+
     @Test
     void badInputIsNamed() throws IOException {
         StringBuilder longPrompt = new StringBuilder();

@@ -77,7 +77,7 @@ record CausalLmTraining(
         Files.createDirectories(output);
         try (NDManager manager = model.manager();
                 HfTokenizer tokenizer = HfTokenizer.open(dir)) {
-            CausalLanguageModel base = Decoders.load(dir, manager);
+            CausalLanguageModel base = model.decoder(dir, manager);
             int maxLength = Math.min(model.maxLength, base.getConfig().maxPositions());
             CausalLmData[] split = split(tokenizer, maxLength, base.getConfig().padTokenId());
             CausalLmData train = split[0];

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.models.decoder.CausalLanguageModel;
-import io.github.peft4j.models.decoder.Decoders;
 import io.github.peft4j.models.decoder.Generation;
 import io.github.peft4j.models.decoder.GenerationConfig;
 import io.github.peft4j.models.decoder.Generator;
@@ -93,7 +92,7 @@ public final class GenerateCommand implements Callable<Integer> {
         Path dir = modelOptions.modelDir();
         try (NDManager manager = modelOptions.manager();
                 HfTokenizer tokenizer = HfTokenizer.open(dir)) {
-            CausalLanguageModel base = Decoders.load(dir, manager);
+            CausalLanguageModel base = modelOptions.decoder(dir, manager);
             Block model = base;
             if (adapter != null) {
                 if (!Files.isDirectory(adapter)) {

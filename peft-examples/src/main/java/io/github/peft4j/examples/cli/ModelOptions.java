@@ -3,6 +3,9 @@ package io.github.peft4j.examples.cli;
 import ai.djl.ndarray.NDManager;
 import io.github.peft4j.core.Devices;
 import io.github.peft4j.models.bert.MiniLm;
+import io.github.peft4j.models.decoder.CausalLanguageModel;
+import io.github.peft4j.models.decoder.DecoderConfig;
+import io.github.peft4j.models.decoder.Decoders;
 import io.github.peft4j.models.hub.HubCache;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -30,6 +33,13 @@ public final class ModelOptions {
             defaultValue = "128",
             description = "tokens per text, special tokens included (default: ${DEFAULT-VALUE})")
     int maxLength;
+
+    @Option(
+            names = "--random-init",
+            description = "decoders: build config.json's architecture with random weights (Hugging Face's"
+                    + " initialisation, seed 0) instead of loading them; the directory needs config.json and the"
+                    + " tokenizer files only (for trying real shapes without the weights)")
+    boolean randomInit;
 
     @Option(names = "--device", description = "cpu, gpu or gpu:N (default: the engine's default device)")
     String device;
@@ -64,5 +74,17 @@ public final class ModelOptions {
             throw new IllegalArgumentException("--max-length must be ≥ 2; got " + maxLength);
         }
         return NDManager.newBaseManager(Devices.resolve(device));
+    }
+
+    /**
+     * Builds the decoder of a model directory: its weights loaded, or random with {@code --random-init}.
+     *
+     * @param dir the directory
+     * @param manager owns the weights
+     * @return the model
+     * @throws IOException if a file is missing or corrupted
+     */
+    CausalLanguageModel decoder(Path dir, NDManager manager) throws IOException {
+        return randomInit ? Decoders.random(DecoderConfig.read(dir), manager, 0) : Decoders.load(dir, manager);
     }
 }

@@ -254,6 +254,9 @@ public final class TrainCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(
                     spec.commandLine(), "--packing and --full-loss apply to --task causal-lm");
         }
+        if (modelOptions.randomInit) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--random-init applies to --task causal-lm");
+        }
         if (modelOptions.maxLength > 512) {
             throw new IllegalArgumentException(
                     "--max-length must be ≤ 512 for BERT-family classifiers; got " + modelOptions.maxLength);
