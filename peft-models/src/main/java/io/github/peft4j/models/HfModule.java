@@ -1,13 +1,16 @@
 package io.github.peft4j.models;
 
+import ai.djl.ndarray.NDList;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.nn.BlockList;
+import io.github.peft4j.core.nn.LayerScope;
 import io.github.peft4j.core.nn.ModuleContainer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Base of peft4j's model blocks: children are registered under their Hugging Face attribute names (so module paths
@@ -46,6 +49,17 @@ public abstract class HfModule extends AbstractBlock implements ModuleContainer 
             throw new IllegalArgumentException(getClass().getSimpleName() + " has no module '" + name + "'");
         }
         return b;
+    }
+
+    /**
+     * Runs a layer's computation in a manager of its own and keeps only its outputs ({@link LayerScope}).
+     *
+     * @param inputs the layer's inputs
+     * @param body the computation
+     * @return the outputs, attached to the manager of the first input
+     */
+    protected static NDList scoped(NDList inputs, UnaryOperator<NDList> body) {
+        return LayerScope.run(inputs, body);
     }
 
     @Override

@@ -11,6 +11,7 @@ import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.TargetLayer;
+import io.github.peft4j.core.nn.LayerScope;
 import io.github.peft4j.sparse.kernels.SparseKernels;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -292,11 +293,14 @@ public abstract class SparseLayer implements LayerAdapter {
             NDArray y = Linear.linear(input, wEff, bias).singletonOrThrow();
             y.attach(scope);
             if (training && (sddmm || recordsOutputGradient())) {
+                // kept until afterBackward: outside the layer's scope, freed with the batch
+                NDManager batch = LayerScope.outer(scope);
                 NDArray probe = y.zerosLike();
                 probe.setRequiresGradient(true);
+                probe.attach(batch);
                 y = y.add(probe);
                 NDArray x = input.stopGradient();
-                x.attach(scope);
+                x.attach(batch);
                 pending.add(new NDArray[] {x, probe});
             }
             if (sddmm) {

@@ -213,6 +213,9 @@ public final class LoraGa {
                         e.getValue().setForwardHook((x, y) -> {
                             NDArray probe = y.zerosLike();
                             probe.setRequiresGradient(true);
+                            // kept until after the backward pass: in the batch's manager, not the layer's scope
+                            x.attach(s);
+                            probe.attach(s);
                             probes.put(e.getKey(), new NDArray[] {x, probe});
                             return y.add(probe);
                         });

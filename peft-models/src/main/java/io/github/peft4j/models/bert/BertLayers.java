@@ -230,10 +230,13 @@ final class BertLayers {
         @Override
         protected NDList forwardInternal(
                 ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
-            NDArray a = module("attention").forward(ps, in, training).singletonOrThrow();
-            NDArray i = call(module("intermediate"), ps, training, a);
-            NDArray o = module("output").forward(ps, new NDList(i, a), training).singletonOrThrow();
-            return new NDList(o, in.get(1));
+            return scoped(in, x -> {
+                NDArray a = module("attention").forward(ps, x, training).singletonOrThrow();
+                NDArray i = call(module("intermediate"), ps, training, a);
+                NDArray o =
+                        module("output").forward(ps, new NDList(i, a), training).singletonOrThrow();
+                return new NDList(o, x.get(1));
+            });
         }
 
         @Override

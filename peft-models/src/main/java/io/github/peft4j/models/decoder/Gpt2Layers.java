@@ -106,18 +106,20 @@ final class Gpt2Layers {
         @Override
         protected NDList forwardInternal(
                 ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
-            NDArray x = in.get(0);
-            NDArray a = module("attn")
-                    .forward(
-                            ps,
-                            new NDList(Ops.call(module("ln_1"), ps, training, params, x), in.get(1)),
-                            training,
-                            params)
-                    .singletonOrThrow();
-            NDArray h = x.add(a);
-            NDArray m =
-                    Ops.call(module("mlp"), ps, training, params, Ops.call(module("ln_2"), ps, training, params, h));
-            return new NDList(h.add(m), in.get(1));
+            return scoped(in, l -> {
+                NDArray x = l.get(0);
+                NDArray a = module("attn")
+                        .forward(
+                                ps,
+                                new NDList(Ops.call(module("ln_1"), ps, training, params, x), l.get(1)),
+                                training,
+                                params)
+                        .singletonOrThrow();
+                NDArray h = x.add(a);
+                NDArray m = Ops.call(
+                        module("mlp"), ps, training, params, Ops.call(module("ln_2"), ps, training, params, h));
+                return new NDList(h.add(m), l.get(1));
+            });
         }
 
         @Override

@@ -146,18 +146,21 @@ final class LlamaLayers {
         @Override
         protected NDList forwardInternal(
                 ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
-            NDArray x = in.get(0);
-            NDArray normed = Ops.call(module("input_layernorm"), ps, training, params, x);
-            NDList attnIn = new NDList(normed, in.get(1), in.get(2), in.get(3));
-            NDArray h = x.add(
-                    module("self_attn").forward(ps, attnIn, training, params).singletonOrThrow());
-            NDArray m = Ops.call(
-                    module("mlp"),
-                    ps,
-                    training,
-                    params,
-                    Ops.call(module("post_attention_layernorm"), ps, training, params, h));
-            return new NDList(h.add(m), in.get(1), in.get(2), in.get(3));
+            return scoped(in, l -> {
+                NDArray x = l.get(0);
+                NDArray normed = Ops.call(module("input_layernorm"), ps, training, params, x);
+                NDList attnIn = new NDList(normed, l.get(1), l.get(2), l.get(3));
+                NDArray h = x.add(module("self_attn")
+                        .forward(ps, attnIn, training, params)
+                        .singletonOrThrow());
+                NDArray m = Ops.call(
+                        module("mlp"),
+                        ps,
+                        training,
+                        params,
+                        Ops.call(module("post_attention_layernorm"), ps, training, params, h));
+                return new NDList(h.add(m), l.get(1), l.get(2), l.get(3));
+            });
         }
 
         @Override
