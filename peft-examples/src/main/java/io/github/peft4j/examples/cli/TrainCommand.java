@@ -144,6 +144,12 @@ public final class TrainCommand implements Callable<Integer> {
     private long evalEvery;
 
     @Option(
+            names = "--eval-batch-size",
+            defaultValue = "32",
+            description = "examples per forward pass when evaluating (default: ${DEFAULT-VALUE})")
+    private int evalBatchSize;
+
+    @Option(
             names = "--patience",
             defaultValue = "0",
             description =
@@ -282,6 +288,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .optEpochs(epochs)
                 .optMaxSteps(maxSteps)
                 .optEvalEvery(evalEvery)
+                .optEvalBatchSize(evalBatchSize)
                 .optEarlyStoppingPatience(patience)
                 .optCheckpointEvery(checkpointEvery)
                 .optSeed(seed)
