@@ -131,13 +131,7 @@ record CausalLmTraining(
             }
             FineTuner.Result result = tb.build().fit(train, output, resume);
             if (result.interrupted()) {
-                System.out.printf(
-                        Locale.ROOT,
-                        "interrupted after step %d of %d; continue with --resume %s%n",
-                        result.steps(),
-                        result.totalSteps(),
-                        output.resolve(FineTuner.CHECKPOINT));
-                return 130;
+                return TrainCommand.interrupted(result, output);
             }
             Evaluation last = val == null
                     ? null

@@ -376,13 +376,7 @@ public final class TrainCommand implements Callable<Integer> {
                 System.out.println(counts(model, peft));
             }
             if (result.interrupted()) {
-                System.out.printf(
-                        Locale.ROOT,
-                        "interrupted after step %d of %d; continue with --resume %s%n",
-                        result.steps(),
-                        result.totalSteps(),
-                        output.resolve(FineTuner.CHECKPOINT));
-                return 130;
+                return interrupted(result, output);
             }
             Evaluation test = split.test().size() == 0
                     ? null
@@ -445,6 +439,23 @@ public final class TrainCommand implements Callable<Integer> {
         }
         System.out.println(
                 "resuming " + m.name() + " from " + resume + " with the adapter settings it was trained" + " with");
+    }
+
+    /**
+     * Says how to continue an interrupted run.
+     *
+     * @param result the run's result
+     * @param output the run directory
+     * @return the exit code of an interrupted run (130)
+     */
+    static int interrupted(FineTuner.Result result, Path output) {
+        System.out.printf(
+                Locale.ROOT,
+                "interrupted after step %d of %d; continue with --resume %s%n",
+                result.steps(),
+                result.totalSteps(),
+                output.resolve(FineTuner.CHECKPOINT));
+        return 130;
     }
 
     static long trainableCount(Block model) {

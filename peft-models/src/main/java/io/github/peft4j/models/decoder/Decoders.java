@@ -14,6 +14,7 @@ import io.github.peft4j.core.TensorFit;
 import io.github.peft4j.core.io.AtomicDirectory;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
+import io.github.peft4j.core.io.SafetensorsFile;
 import io.github.peft4j.core.nn.FanInFanOut;
 import io.github.peft4j.models.HfCheckpoint;
 import java.io.IOException;
@@ -106,6 +107,7 @@ public final class Decoders {
     public static void assign(CausalLanguageModel model, HfCheckpoint ckpt) throws IOException {
         Map<String, Parameter> params = ModuleTree.namedParameters(model);
         Set<String> transposed = transposedWeights(model);
+        Map<String, SafetensorsFile.TensorInfo> inFile = ckpt.tensors();
         Map<String, String> keyOf = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
@@ -114,7 +116,7 @@ public final class Decoders {
                 missing.add(e.getKey());
                 continue;
             }
-            var info = ckpt.tensors().get(key);
+            var info = inFile.get(key);
             Shape want = e.getValue().getArray().getShape();
             Shape stored = transposed.contains(e.getKey()) ? new Shape(want.get(1), want.get(0)) : want;
             if (!info.shape().equals(stored)) {
@@ -141,7 +143,7 @@ public final class Decoders {
         }
         Set<String> used = new HashSet<>(keyOf.values());
         List<String> unexpected = new ArrayList<>();
-        for (String k : ckpt.tensors().keySet()) {
+        for (String k : inFile.keySet()) {
             if (!used.contains(k) && BUFFERS.stream().noneMatch(k::endsWith) && !"lm_head.weight".equals(k)) {
                 unexpected.add(k);
             }
