@@ -96,18 +96,21 @@ public final class Dora implements LoraVariant {
         NDArray weight = store.getValue(w.target().weight(), input.getDevice(), training);
         NDArray m = store.getValue(magnitude, input.getDevice(), training);
         NDArray scale = scale(weight, product(a, b, scope), m, scope);
-        NDArray u = LoraWeights.lowRank(dropped, a, b);
-        NDArray wx;
+        // (m/n) ⊙ s·B A x′ with m/n and s folded into B's rows ([out, r]) instead of two passes over [tokens, out]
+        NDArray update = LoraWeights.lowRank(
+                dropped, a, b.mul(Scalars.mul(scale, w.scaling()).expandDims(1)));
         if (dropped != input) {
-            wx = Linear.linear(dropped, weight).singletonOrThrow();
-        } else if (w.target().bias() != null) {
-            wx = baseOutput.sub(store.getValue(w.target().bias(), input.getDevice(), training));
-        } else {
-            wx = baseOutput;
+            NDArray wx = Linear.linear(dropped, weight).singletonOrThrow();
+            return baseOutput.add(wx.mul(Scalars.sub(scale, 1))).add(update);
         }
-        return baseOutput
-                .add(wx.mul(Scalars.sub(scale, 1)))
-                .add(Scalars.mul(u, w.scaling()).mul(scale));
+        // without dropout W x′ is the base output less the bias, and
+        // base + (m/n − 1) ⊙ (base − bias) = (m/n) ⊙ base + (1 − m/n) ⊙ bias: one pass over [tokens, out], not three
+        NDArray y = baseOutput.mul(scale).add(update);
+        if (w.target().bias() != null) {
+            NDArray bias = store.getValue(w.target().bias(), input.getDevice(), training);
+            y = y.add(bias.sub(bias.mul(scale)));
+        }
+        return y;
     }
 
     @Override

@@ -12,7 +12,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import io.github.peft4j.core.Scalars;
 import io.github.peft4j.models.HfEmbedding;
 import io.github.peft4j.models.HfLayerNorm;
 import io.github.peft4j.models.HfModule;
@@ -112,10 +111,9 @@ final class BertLayers {
             NDArray q = heads(call(module("query"), ps, training, h));
             NDArray k = heads(call(module("key"), ps, training, h));
             NDArray v = heads(call(module("value"), ps, training, h));
-            NDArray scores = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), Math.sqrt(c.headSize()))
-                    .add(mask);
-            NDArray probs = dropout(scores.softmax(-1), c.attentionProbsDropoutProb(), training);
-            NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3);
+            NDArray ctx = io.github.peft4j.core.nn.Attention.scaledDotProduct(
+                            q, k, v, mask, c.attentionProbsDropoutProb(), training)
+                    .transpose(0, 2, 1, 3);
             Shape s = h.getShape();
             return new NDList(ctx.reshape(s.get(0), s.get(1), c.hiddenSize()));
         }

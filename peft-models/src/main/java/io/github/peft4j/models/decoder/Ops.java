@@ -10,6 +10,7 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.peft4j.core.Scalars;
+import io.github.peft4j.core.nn.Attention;
 
 /** The tensor operations the decoder blocks share: activations, dropout, masks and attention. */
 final class Ops {
@@ -91,11 +92,8 @@ final class Ops {
      * @return [b, s, h·d]
      */
     static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, double dropout, boolean training) {
-        long d = q.getShape().get(3);
-        NDArray scores = Scalars.div(q.matMul(k.transpose(0, 1, 3, 2)), Math.sqrt((double) d))
-                .add(mask);
-        NDArray probs = dropout(scores.softmax(-1), dropout, training);
-        NDArray ctx = probs.matMul(v).transpose(0, 2, 1, 3);
+        NDArray ctx =
+                Attention.scaledDotProduct(q, k, v, mask, dropout, training).transpose(0, 2, 1, 3);
         Shape s = ctx.getShape();
         return ctx.reshape(s.get(0), s.get(1), s.get(2) * s.get(3));
     }

@@ -1,0 +1,91 @@
+package io.github.peft4j.core.nn;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One libtorch operator that DJL's Java API lacks, reached through a TorchScript module shipped as a resource of this
+ * package (written by {@code build-tools/torchscript/make_ops.py}). The module runs inside libtorch with autograd, so
+ * gradients flow through it like through any DJL operation; it is loaded once per device and kept for the JVM's life.
+ */
+final class ScriptedOp {
+
+    /** The engine whose TorchScript runtime the operators need. */
+    static final String ENGINE = "PyTorch";
+
+    /** DJL's switch for libtorch's graph executor optimisation, read at every call of a TorchScript module. */
+    static final String GRAPH_OPTIMIZER = "ai.djl.pytorch.graph_optimizer";
+
+    static {
+        // The profiling executor specialises a scripted graph to whether its inputs required gradients in its first
+        // calls; a module first called in evaluation then returns outputs without a gradient function in training.
+        // The operators are single libtorch calls with nothing to optimise, so run them as written.
+        if (System.getProperty(GRAPH_OPTIMIZER) == null) {
+            System.setProperty(GRAPH_OPTIMIZER, "false");
+        }
+    }
+
+    private final String resource;
+    private final Map<Device, Model> loaded = new ConcurrentHashMap<>();
+
+    /**
+     * Names an operator.
+     *
+     * @param resource the file name under {@code ops/} beside this class
+     */
+    ScriptedOp(String resource) {
+        this.resource = resource;
+    }
+
+    /**
+     * Whether an array can go through a scripted operator (it lives in the PyTorch engine).
+     *
+     * @param array an input
+     * @return true on DJL's PyTorch engine
+     */
+    static boolean available(NDArray array) {
+        return ENGINE.equals(array.getManager().getEngine().getEngineName());
+    }
+
+    /**
+     * Runs the operator's {@code forward}; the outputs belong to the first input's manager.
+     *
+     * @param training whether autograd may record (DJL runs the module without autograd otherwise)
+     * @param inputs the tensors, in the module's argument order
+     * @return the single output
+     */
+    NDArray apply(boolean training, NDArray... inputs) {
+        Device device = inputs[0].getDevice();
+        // the Model is kept, not just its block: DJL closes a model's native module when the model is collected
+        Block block = loaded.computeIfAbsent(device, this::load).getBlock();
+        NDList in = new NDList(inputs);
+        ParameterStore store = new ParameterStore(inputs[0].getManager(), false);
+        return block.forward(store, in, training).singletonOrThrow();
+    }
+
+    private Model load(Device device) {
+        // the model stays open for the JVM's life: one small module per operator and device
+        Model model = Model.newInstance("peft4j-op-" + resource, device, ENGINE);
+        try (InputStream in = ScriptedOp.class.getResourceAsStream("ops/" + resource)) {
+            if (in == null) {
+                throw new IllegalStateException("peft-core's jar lacks the operator resource ops/" + resource);
+            }
+            model.load(in);
+            return model;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the operator ops/" + resource, e);
+        } catch (MalformedModelException e) {
+            throw new IllegalStateException("libtorch refused the operator ops/" + resource, e);
+        }
+    }
+}
