@@ -23,18 +23,6 @@ final class ScriptedOp {
     /** The engine whose TorchScript runtime the operators need. */
     static final String ENGINE = "PyTorch";
 
-    /** DJL's switch for libtorch's graph executor optimisation, read at every call of a TorchScript module. */
-    static final String GRAPH_OPTIMIZER = "ai.djl.pytorch.graph_optimizer";
-
-    static {
-        // The profiling executor specialises a scripted graph to whether its inputs required gradients in its first
-        // calls; a module first called in evaluation then returns outputs without a gradient function in training.
-        // The operators are single libtorch calls with nothing to optimise, so run them as written.
-        if (System.getProperty(GRAPH_OPTIMIZER) == null) {
-            System.setProperty(GRAPH_OPTIMIZER, "false");
-        }
-    }
-
     private final String resource;
     private final Map<Device, Model> loaded = new ConcurrentHashMap<>();
 

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Alternates a 30-step run of the README job (then validation and test) with two builds of peft.jar, 3 rounds, each
 # run in its own JVM; prints label, peak RSS MiB, training s, whole command s. Used by docs/performance.md to compare
-# the jar before and after the per-layer memory scopes (LayerScope).
-#   benchmarks/interleave_layer_scope.sh BEFORE/peft.jar AFTER/peft.jar [runs-dir]
+# two builds (the per-layer memory scopes, LayerScope; the fused attention operator).
+#   benchmarks/interleave_jars.sh BEFORE/peft.jar AFTER/peft.jar [runs-dir]
 set -euo pipefail
 before=$1
 after=$2
