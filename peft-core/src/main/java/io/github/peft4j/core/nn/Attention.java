@@ -32,8 +32,7 @@ public final class Attention {
             NDArray q, NDArray k, NDArray v, NDArray mask, double dropout, boolean training) {
         double p = training ? dropout : 0;
         if (ScriptedOp.available(q)) {
-            NDArray rate = q.getManager().create((float) p);
-            return SDPA.apply(training, q, k, v, mask, rate);
+            return SDPA.apply(training, q, k, v, mask, ScriptedOp.scalar(p));
         }
         return composed(q, k, v, mask, p);
     }

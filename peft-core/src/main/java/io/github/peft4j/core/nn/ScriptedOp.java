@@ -5,6 +5,7 @@ import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import java.io.IOException;
@@ -33,6 +34,26 @@ final class ScriptedOp {
      */
     ScriptedOp(String resource) {
         this.resource = resource;
+    }
+
+    /** Scalar arguments, on the CPU whatever the device of the tensors (the module reads them with {@code item()}). */
+    private static final Map<Double, NDArray> SCALARS = new ConcurrentHashMap<>();
+
+    /**
+     * A scalar argument of an operator: a float32 0-d CPU tensor, made once per value and kept for the JVM's life (an
+     * operator takes few distinct values, such as a dropout rate), so that no call allocates one or, on a GPU,
+     * waits for the device to read it back.
+     *
+     * @param value the value
+     * @return the tensor
+     */
+    static NDArray scalar(double value) {
+        return SCALARS.computeIfAbsent(value, v -> ScalarManager.MANAGER.create(v.floatValue()));
+    }
+
+    /** Holds the scalars' manager, made on first use (only when the PyTorch engine runs an operator). */
+    private static final class ScalarManager {
+        static final NDManager MANAGER = NDManager.newBaseManager(Device.cpu(), ENGINE);
     }
 
     /**
