@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.github.peft4j.sparse.kernels.SparseKernels;
+import java.nio.FloatBuffer;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -28,12 +29,12 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code denseThenGather} — the baseline: libtorch forms the dense weight gradient gᵀx [out, in] (a GEMM) and
  *       gathers the selected entries ({@code take}), what autograd through {@code put} does;
  *   <li>{@code sddmm} — peft4j's kernel ({@link SparseKernels#best()}: Vector API when the fork has the module,
- *       which it does), from Java arrays;
+ *       which it does), on Java arrays;
  *   <li>{@code sddmmPlain} — the same kernel with portable inner loops;
- *   <li>{@code sddmmFromTensors} — the kernel as training uses it: g and x copied out of libtorch, the result copied
- *       back in;
+ *   <li>{@code sddmmFromTensors} — the kernel as training uses it: g and x read in place from libtorch's memory
+ *       ({@code toByteBuffer(true)}), the result handed back as a tensor;
  *   <li>{@code sddmmReference} — the scalar reference of the tests; {@code sddmmStreaming} /
- *       {@code sddmmTransposed} — the two forms {@code sddmm} chooses between.
+ *       {@code sddmmBlocked} — the two forms {@code sddmm} chooses between.
  * </ul>
  *
  * <p>FLOPs: SDDMM 2·nnz·n, dense 2·n·out·in (the GEMM's GFLOP/s is the machine's dense reference). Run:
@@ -131,7 +132,7 @@ public class SddmmBenchmark {
      */
     @Benchmark
     public float[] sddmm() {
-        SparseKernels.best().sddmm(g, x, n, out, in, idx, dst);
+        SparseKernels.best().sddmm(FloatBuffer.wrap(g), FloatBuffer.wrap(x), n, out, in, idx, dst);
         return dst;
     }
 
@@ -142,7 +143,7 @@ public class SddmmBenchmark {
      */
     @Benchmark
     public float[] sddmmPlain() {
-        SparseKernels.plain().sddmm(g, x, n, out, in, idx, dst);
+        SparseKernels.plain().sddmm(FloatBuffer.wrap(g), FloatBuffer.wrap(x), n, out, in, idx, dst);
         return dst;
     }
 
@@ -163,30 +164,30 @@ public class SddmmBenchmark {
      */
     @Benchmark
     public float[] sddmmStreaming() {
-        SparseKernels.best().sddmmStreaming(g, x, n, out, in, idx, dst);
+        SparseKernels.best().sddmmStreaming(FloatBuffer.wrap(g), FloatBuffer.wrap(x), n, out, in, idx, dst);
         return dst;
     }
 
     /**
-     * The transposed form alone (for the crossover inside {@code sddmm}).
+     * The token-blocked form alone (for the crossover inside {@code sddmm}).
      *
      * @return the values
      */
     @Benchmark
-    public float[] sddmmTransposed() {
-        SparseKernels.best().sddmmTransposed(g, x, n, out, in, idx, dst);
+    public float[] sddmmBlocked() {
+        SparseKernels.best().sddmmBlocked(FloatBuffer.wrap(g), FloatBuffer.wrap(x), n, out, in, idx, dst);
         return dst;
     }
 
     /**
-     * SDDMM as training runs it: copy g and x out of libtorch, compute, copy the result in.
+     * SDDMM as training runs it: g and x read in place from libtorch's memory, the result handed back as a tensor.
      *
      * @return the values' length
      */
     @Benchmark
     public long sddmmFromTensors() {
-        float[] gs = gNd.toFloatArray();
-        float[] xs = xNd.toFloatArray();
+        FloatBuffer gs = gNd.toByteBuffer(true).asFloatBuffer();
+        FloatBuffer xs = xNd.toByteBuffer(true).asFloatBuffer();
         float[] v = new float[idx.length];
         SparseKernels.best().sddmm(gs, xs, n, out, in, idx, v);
         try (NDArray back = manager.create(v)) {

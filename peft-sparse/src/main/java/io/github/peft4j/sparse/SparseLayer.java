@@ -13,6 +13,7 @@ import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.TargetLayer;
 import io.github.peft4j.core.nn.LayerScope;
 import io.github.peft4j.sparse.kernels.SparseKernels;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
@@ -99,11 +100,17 @@ public abstract class SparseLayer implements LayerAdapter {
                     + " indices are int32 (at most 2^31 - 1 entries per tensor)");
         }
         double density = (double) positions.length / ((long) out * in);
-        // the SDDMM kernels run on the CPU: on a GPU, AUTO keeps the gradient in autograd
         NDArray w = target.weight().getArray();
+        if (mode == GradientMode.SDDMM && w.getDataType() != DataType.FLOAT32) {
+            throw new IllegalArgumentException("'" + target.path() + "' holds " + w.getDataType() + " weights; the"
+                    + " SDDMM gradient reads float32: use GradientMode.DENSE or AUTO");
+        }
+        // the SDDMM kernels run on the CPU in float32: elsewhere, AUTO keeps the gradient in autograd
         this.mode = mode != GradientMode.AUTO
                 ? mode
-                : w.getDevice().isGpu() ? GradientMode.DENSE : autoMode(out, in, density);
+                : w.getDevice().isGpu() || w.getDataType() != DataType.FLOAT32
+                        ? GradientMode.DENSE
+                        : autoMode(out, in, density);
         this.seed = seed;
         NDArray idx = ParameterValues.create(manager, positions, w.getDevice());
         NDArray vals = ParameterValues.create(manager, initialValues, new Shape(initialValues.length), w);
@@ -290,24 +297,57 @@ public abstract class SparseLayer implements LayerAdapter {
             NDArray entries = effectiveEntries(wFlat, idx64, vIn);
             NDArray wEff = wFlat.put(idx64, entries).reshape(out, in);
             wEff.attach(scope);
-            NDArray y = Linear.linear(input, wEff, bias).singletonOrThrow();
-            y.attach(scope);
-            if (training && (sddmm || recordsOutputGradient())) {
-                // kept until afterBackward: outside the layer's scope, freed with the batch
+            boolean record = training && (sddmm || recordsOutputGradient());
+            NDArray y;
+            if (record && (bias == null || !bias.hasGradient())) {
+                // The output gradient g without an extra pass over the output: the bias enters the GEMM (addmm) as a
+                // leaf of the output's shape, the frozen bias (or one zero) expanded without a copy, and autograd
+                // leaves g in that leaf's gradient. Kept until afterBackward: outside the layer's scope, freed with
+                // the batch
                 NDManager batch = LayerScope.outer(scope);
-                NDArray probe = y.zerosLike();
-                probe.setRequiresGradient(true);
+                Shape shape = input.getShape();
+                long n = shape.size() / in;
+                NDArray x2 = input.reshape(n, in);
+                x2.attach(t);
+                NDArray source = bias == null
+                        ? batch.zeros(new Shape(1), input.getDataType(), input.getDevice())
+                        : bias.stopGradient();
+                NDArray probe = source.broadcast(new Shape(n, out));
                 probe.attach(batch);
-                y = y.add(probe);
+                source.close();
+                probe.setRequiresGradient(true);
+                NDArray y2 = Linear.linear(x2, wEff, probe).singletonOrThrow();
+                y2.attach(t);
+                y = y2.reshape(shape.slice(0, shape.dimension() - 1).add(out));
+                y.attach(scope);
                 NDArray x = input.stopGradient();
                 x.attach(batch);
                 pending.add(new NDArray[] {x, probe});
+            } else {
+                y = Linear.linear(input, wEff, bias).singletonOrThrow();
+                y.attach(scope);
+                if (record) {
+                    // a trainable bias: the probe is a zero expanded to the output's shape, added to it
+                    NDManager batch = LayerScope.outer(scope);
+                    NDArray one = batch.zeros(new Shape(1), y.getDataType(), y.getDevice());
+                    NDArray probe = one.broadcast(y.getShape());
+                    probe.attach(batch);
+                    one.close();
+                    probe.setRequiresGradient(true);
+                    y = y.add(probe);
+                    NDArray x = input.stopGradient();
+                    x.attach(batch);
+                    pending.add(new NDArray[] {x, probe});
+                }
             }
             if (sddmm) {
-                // keeps the values in the graph so their gradient exists (zero) for afterBackward to fill
+                // keeps the values in the graph so their gradient exists (zero) for afterBackward to fill: an
+                // in-place add of 0 · Σv (no new [n, out] buffer; add's backward needs no saved tensor)
                 NDArray total = v.sum();
-                total.attach(scope);
-                y = y.add(Scalars.mul(total, 0));
+                total.attach(t);
+                NDArray zero = Scalars.mul(total, 0);
+                zero.attach(t);
+                y.addi(zero);
             }
             return y;
         }
@@ -353,7 +393,8 @@ public abstract class SparseLayer implements LayerAdapter {
                     NDArray x = p[0];
                     if (sddmm) {
                         int n = Math.toIntExact(x.size() / in);
-                        SparseKernels.best().sddmm(g.toFloatArray(), x.toFloatArray(), n, out, in, pos, grad);
+                        // in place: views of libtorch's memory, no Java copies of g or x
+                        SparseKernels.best().sddmm(floats(g), floats(x), n, out, in, pos, grad);
                         for (int k = 0; k < sum.length; k++) {
                             sum[k] += grad[k];
                         }
@@ -371,6 +412,14 @@ public abstract class SparseLayer implements LayerAdapter {
         try (NDArray g = values.getArray().getGradient()) {
             adjustGradient(g);
         }
+    }
+
+    /** A float32 CPU array's memory as a buffer, without copying (a contiguous copy first if it is a strided view). */
+    private static FloatBuffer floats(NDArray a) {
+        if (a.getDataType() != DataType.FLOAT32) {
+            throw new IllegalStateException("the SDDMM kernel reads float32; got " + a.getDataType());
+        }
+        return a.toByteBuffer(true).asFloatBuffer();
     }
 
     /**

@@ -1,7 +1,7 @@
 package io.github.peft4j.sparse.kernels;
 
 /**
- * The inner loops of the sparse kernels: a dot product and an axpy over contiguous float runs. Two implementations:
+ * The inner loops of the sparse kernels: dot products over contiguous float runs. Two implementations:
  * {@code PlainFloatOps} (portable Java, four accumulators) and {@code VectorFloatOps} (the JDK Vector API, used when
  * the JVM runs with {@code --add-modules jdk.incubator.vector}).
  */
@@ -10,8 +10,11 @@ interface FloatOps {
     /** Σ a[ao + i] · b[bo + i] for i in [0, n). */
     float dot(float[] a, int ao, float[] b, int bo, int n);
 
-    /** y[yo + i] += alpha · x[xo + i] for i in [0, n). */
-    void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n);
+    /**
+     * Four dot products sharing a: acc[k + j] += Σ a[ao + i] · b[bo[k + j] + i] for j in [0, 4), i in [0, n). Each
+     * load of a serves four products (register blocking).
+     */
+    void dot4(float[] a, int ao, float[] b, int[] bo, int k, int n, float[] acc);
 
     /** A short name for reports: "plain" or "vector(256 bits)". */
     String name();

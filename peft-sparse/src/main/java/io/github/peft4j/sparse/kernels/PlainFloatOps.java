@@ -27,10 +27,26 @@ final class PlainFloatOps implements FloatOps {
     }
 
     @Override
-    public void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
+    public void dot4(float[] a, int ao, float[] b, int[] bo, int k, int n, float[] acc) {
+        int b0 = bo[k];
+        int b1 = bo[k + 1];
+        int b2 = bo[k + 2];
+        int b3 = bo[k + 3];
+        float s0 = 0;
+        float s1 = 0;
+        float s2 = 0;
+        float s3 = 0;
         for (int i = 0; i < n; i++) {
-            y[yo + i] += alpha * x[xo + i];
+            float v = a[ao + i];
+            s0 += v * b[b0 + i];
+            s1 += v * b[b1 + i];
+            s2 += v * b[b2 + i];
+            s3 += v * b[b3 + i];
         }
+        acc[k] += s0;
+        acc[k + 1] += s1;
+        acc[k + 2] += s2;
+        acc[k + 3] += s3;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.github.peft4j.sparse.kernels;
 
+import java.nio.FloatBuffer;
 import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,12 +30,14 @@ public final class SparseKernels {
     private static final long PARALLEL_WORK = 1L << 16;
 
     /**
-     * {@link #sddmm} uses the transposed (dot-product) form when nnz ≥ this × (out + in): the transposition of g and
-     * x costs n·(out + in) and pays off once each transposed row is reused a few times. Measured with
-     * {@code SddmmBenchmark.sddmmStreaming/sddmmTransposed} (docs/sparse.md): streaming wins at nnz/(out+in) ≈ 2,
-     * transposed at ≈ 3.
+     * {@link #sddmm} uses the token-blocked form when nnz ≥ this × (out + in): its transposition of each token block
+     * costs n·(out + in) copies, which pays off once each transposed row serves a few entries. Measured with
+     * {@code SddmmBenchmark.sddmmStreaming/sddmmBlocked} (docs/sparse.md).
      */
-    static final double DOT_CROSSOVER = 2.5;
+    static final double BLOCKED_CROSSOVER = 0.1;
+
+    /** Tokens per block of {@link #sddmmBlocked}: [out, T] and [in, T] scratch stay in a core's L2 cache. */
+    static final int TOKEN_BLOCK = 64;
 
     private static final SparseKernels PLAIN = new SparseKernels(PlainFloatOps.INSTANCE);
     private static final SparseKernels BEST = new SparseKernels(loadVectorOps());
@@ -94,28 +97,30 @@ public final class SparseKernels {
 
     /**
      * The gradient of the selected weight entries: {@code dst[k] = Σ_n g[n, row_k] · x[n, col_k]} with
-     * {@code row_k = idx[k] / in}, {@code col_k = idx[k] % in}. Picks the streaming or the transposed form by
-     * density.
+     * {@code row_k = idx[k] / in}, {@code col_k = idx[k] % in}. Reads g and x where they are (a direct buffer over
+     * libtorch's memory from {@code NDArray.toByteBuffer(true)}, or a wrapped array) and picks the streaming or the
+     * token-blocked form by density.
      *
-     * @param g output gradient [n, out]
-     * @param x layer input [n, in]
+     * @param g output gradient [n, out], row-major, read from index 0
+     * @param x layer input [n, in], row-major, read from index 0
      * @param n tokens (rows of g and x)
      * @param out output features
      * @param in input features
      * @param idx flat indices into [out, in]
      * @param dst receives the nnz = idx.length values
      */
-    public void sddmm(float[] g, float[] x, int n, int out, int in, int[] idx, float[] dst) {
-        if (idx.length >= DOT_CROSSOVER * (out + in)) {
-            sddmmTransposed(g, x, n, out, in, idx, dst);
+    public void sddmm(FloatBuffer g, FloatBuffer x, int n, int out, int in, int[] idx, float[] dst) {
+        if (idx.length >= BLOCKED_CROSSOVER * (out + in)) {
+            sddmmBlocked(g, x, n, out, in, idx, dst);
         } else {
             sddmmStreaming(g, x, n, out, in, idx, dst);
         }
     }
 
     /**
-     * SDDMM streaming over tokens: for every token, every selected entry accumulates one product. No extra memory;
-     * best at low densities.
+     * SDDMM streaming over tokens: for every token, every selected entry accumulates one product. No scratch beyond
+     * one accumulator per entry; best at very low densities, where the blocked form's transposition of every token
+     * block would cost more than the products.
      *
      * @param g output gradient [n, out]
      * @param x layer input [n, in]
@@ -125,7 +130,7 @@ public final class SparseKernels {
      * @param idx flat indices into [out, in]
      * @param dst receives the values
      */
-    public void sddmmStreaming(float[] g, float[] x, int n, int out, int in, int[] idx, float[] dst) {
+    public void sddmmStreaming(FloatBuffer g, FloatBuffer x, int n, int out, int in, int[] idx, float[] dst) {
         checkSddmm(g, x, n, out, in, idx, dst);
         int nnz = idx.length;
         int[] rows = new int[nnz];
@@ -137,7 +142,7 @@ public final class SparseKernels {
                 int go = t * out;
                 int xo = t * in;
                 for (int k = from; k < to; k++) {
-                    acc[k - from] += g[go + rows[k]] * x[xo + cols[k]];
+                    acc[k - from] += g.get(go + rows[k]) * x.get(xo + cols[k]);
                 }
             }
             System.arraycopy(acc, 0, dst, from, to - from);
@@ -145,8 +150,10 @@ public final class SparseKernels {
     }
 
     /**
-     * SDDMM on transposed copies: g and x are transposed to [out, n] and [in, n], then each selected entry is one
-     * contiguous dot product of length n (Vector API when available). Best at higher densities.
+     * SDDMM over blocks of {@link #TOKEN_BLOCK} tokens: each block of g and x is transposed into a small scratch that
+     * stays in the core's cache ([out, T] and [in, T]), and each selected entry adds one contiguous dot product of
+     * length T (Vector API when available; four entries of one row share each load of g). Threads take disjoint
+     * token ranges with their own accumulators. Nothing of the size of g or x is allocated.
      *
      * @param g output gradient [n, out]
      * @param x layer input [n, in]
@@ -156,47 +163,96 @@ public final class SparseKernels {
      * @param idx flat indices into [out, in]
      * @param dst receives the values
      */
-    public void sddmmTransposed(float[] g, float[] x, int n, int out, int in, int[] idx, float[] dst) {
+    public void sddmmBlocked(FloatBuffer g, FloatBuffer x, int n, int out, int in, int[] idx, float[] dst) {
         checkSddmm(g, x, n, out, in, idx, dst);
-        float[] gt = transpose(g, n, out);
-        float[] xt = transpose(x, n, in);
-        forChunks(idx.length, (long) idx.length * n, (from, to) -> {
-            for (int k = from; k < to; k++) {
-                int r = idx[k] / in;
-                int c = idx[k] - r * in;
-                dst[k] = ops.dot(gt, r * n, xt, c * n, n);
+        final int tb = TOKEN_BLOCK;
+        int nnz = idx.length;
+        int[] gOff = new int[nnz];
+        int[] xOff = new int[nnz];
+        for (int k = 0; k < nnz; k++) {
+            int r = idx[k] / in;
+            gOff[k] = r * tb;
+            xOff[k] = (idx[k] - r * in) * tb;
+        }
+        int blocks = (n + tb - 1) / tb;
+        int threads = java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 1;
+        long work = (long) nnz * n + (long) n * (out + in);
+        int parts = work < PARALLEL_WORK ? 1 : Math.min(blocks, threads);
+        float[][] partial = new float[parts][];
+        IntStream.range(0, parts).parallel().forEach(p -> {
+            float[] acc = new float[nnz];
+            float[] gt = new float[out * tb];
+            float[] xt = new float[in * tb];
+            float[] rows = new float[tb * Math.max(out, in)];
+            for (int b = (int) ((long) blocks * p / parts); b < (long) blocks * (p + 1) / parts; b++) {
+                int t0 = b * tb;
+                int len = Math.min(tb, n - t0);
+                transposeBlock(g, t0, len, out, rows, gt, tb);
+                transposeBlock(x, t0, len, in, rows, xt, tb);
+                int k = 0;
+                while (k < nnz) {
+                    if (sameRow4(gOff, k)) {
+                        ops.dot4(gt, gOff[k], xt, xOff, k, len, acc); // four entries of one row: g loaded once
+                        k += 4;
+                    } else {
+                        acc[k] += ops.dot(gt, gOff[k], xt, xOff[k], len);
+                        k++;
+                    }
+                }
             }
+            partial[p] = acc;
         });
+        System.arraycopy(partial[0], 0, dst, 0, nnz);
+        for (int p = 1; p < parts; p++) {
+            float[] acc = partial[p];
+            for (int k = 0; k < nnz; k++) {
+                dst[k] += acc[k];
+            }
+        }
     }
 
-    private static void checkSddmm(float[] g, float[] x, int n, int out, int in, int[] idx, float[] dst) {
-        requireLength("g", g, (long) n * out);
-        requireLength("x", x, (long) n * in);
+    /** Whether entries k to k + 3 exist and lie in one row. */
+    private static boolean sameRow4(int[] gOff, int k) {
+        return k + 3 < gOff.length && gOff[k] == gOff[k + 1] && gOff[k] == gOff[k + 2] && gOff[k] == gOff[k + 3];
+    }
+
+    /**
+     * Rows [t0, t0 + len) of a row-major [*, width] buffer into dst[c · stride + t]: one bulk read of the rows (they
+     * are contiguous), then a transposition in strips of 8 columns, whose 8 destination runs stay in L1 while the
+     * strip is written.
+     */
+    private static void transposeBlock(
+            FloatBuffer src, int t0, int len, int width, float[] rows, float[] dst, int stride) {
+        src.get(t0 * width, rows, 0, len * width);
+        int c0 = 0;
+        for (; c0 + 8 <= width; c0 += 8) {
+            int o = c0 * stride;
+            for (int t = 0, ro = c0; t < len; t++, ro += width) {
+                dst[o + t] = rows[ro];
+                dst[o + stride + t] = rows[ro + 1];
+                dst[o + 2 * stride + t] = rows[ro + 2];
+                dst[o + 3 * stride + t] = rows[ro + 3];
+                dst[o + 4 * stride + t] = rows[ro + 4];
+                dst[o + 5 * stride + t] = rows[ro + 5];
+                dst[o + 6 * stride + t] = rows[ro + 6];
+                dst[o + 7 * stride + t] = rows[ro + 7];
+            }
+        }
+        for (; c0 < width; c0++) {
+            for (int t = 0; t < len; t++) {
+                dst[c0 * stride + t] = rows[t * width + c0];
+            }
+        }
+    }
+
+    private static void checkSddmm(FloatBuffer g, FloatBuffer x, int n, int out, int in, int[] idx, float[] dst) {
+        requireLength("g", g.limit(), (long) n * out);
+        requireLength("x", x.limit(), (long) n * in);
         if (dst.length < idx.length) {
             throw new IllegalArgumentException(
                     "dst holds " + dst.length + " values, fewer than the " + idx.length + " indices");
         }
         checkIndices(idx, (long) out * in);
-    }
-
-    /** Row-major [rows, cols] to [cols, rows], in cache blocks. */
-    static float[] transpose(float[] a, int rows, int cols) {
-        float[] t = new float[a.length];
-        final int b = 32;
-        forChunks((cols + b - 1) / b, (long) rows * cols / 4, (from, to) -> {
-            for (int cb = from * b; cb < Math.min(cols, to * b); cb += b) {
-                int ce = Math.min(cols, cb + b);
-                for (int rb = 0; rb < rows; rb += b) {
-                    int re = Math.min(rows, rb + b);
-                    for (int r = rb; r < re; r++) {
-                        for (int c = cb; c < ce; c++) {
-                            t[c * rows + r] = a[r * cols + c];
-                        }
-                    }
-                }
-            }
-        });
-        return t;
     }
 
     // ------------------------------------------------------------------ gather / scatter
@@ -248,8 +304,8 @@ public final class SparseKernels {
      * @param y output [n, out], accumulated in place
      */
     public void sparseDeltaForward(float[] x, int n, int in, int out, int[] idx, float[] delta, float[] y) {
-        requireLength("x", x, (long) n * in);
-        requireLength("y", y, (long) n * out);
+        requireLength("x", x.length, (long) n * in);
+        requireLength("y", y.length, (long) n * out);
         checkIndices(idx, (long) out * in);
         int nnz = idx.length;
         int[] rows = new int[nnz];
@@ -376,9 +432,9 @@ public final class SparseKernels {
         }
     }
 
-    private static void requireLength(String name, float[] a, long expected) {
-        if (a.length != expected) {
-            throw new IllegalArgumentException(name + " holds " + a.length + " values; expected " + expected);
+    private static void requireLength(String name, int length, long expected) {
+        if (length != expected) {
+            throw new IllegalArgumentException(name + " holds " + length + " values; expected " + expected);
         }
     }
 

@@ -34,19 +34,40 @@ final class VectorFloatOps implements FloatOps {
     }
 
     @Override
-    public void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
+    public void dot4(float[] a, int ao, float[] b, int[] bo, int k, int n, float[] acc) {
         int len = S.length();
         int bound = n - n % len;
-        FloatVector va = FloatVector.broadcast(S, alpha);
+        int b0 = bo[k];
+        int b1 = bo[k + 1];
+        int b2 = bo[k + 2];
+        int b3 = bo[k + 3];
+        FloatVector s0 = FloatVector.zero(S);
+        FloatVector s1 = FloatVector.zero(S);
+        FloatVector s2 = FloatVector.zero(S);
+        FloatVector s3 = FloatVector.zero(S);
         int i = 0;
         for (; i < bound; i += len) {
-            FloatVector.fromArray(S, x, xo + i)
-                    .fma(va, FloatVector.fromArray(S, y, yo + i))
-                    .intoArray(y, yo + i);
+            FloatVector v = FloatVector.fromArray(S, a, ao + i);
+            s0 = v.fma(FloatVector.fromArray(S, b, b0 + i), s0);
+            s1 = v.fma(FloatVector.fromArray(S, b, b1 + i), s1);
+            s2 = v.fma(FloatVector.fromArray(S, b, b2 + i), s2);
+            s3 = v.fma(FloatVector.fromArray(S, b, b3 + i), s3);
         }
+        float r0 = s0.reduceLanes(VectorOperators.ADD);
+        float r1 = s1.reduceLanes(VectorOperators.ADD);
+        float r2 = s2.reduceLanes(VectorOperators.ADD);
+        float r3 = s3.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
-            y[yo + i] += alpha * x[xo + i];
+            float v = a[ao + i];
+            r0 += v * b[b0 + i];
+            r1 += v * b[b1 + i];
+            r2 += v * b[b2 + i];
+            r3 += v * b[b3 + i];
         }
+        acc[k] += r0;
+        acc[k + 1] += r1;
+        acc[k + 2] += r2;
+        acc[k + 3] += r3;
     }
 
     @Override

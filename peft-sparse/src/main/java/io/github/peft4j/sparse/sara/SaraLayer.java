@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.TargetLayer;
-import io.github.peft4j.linalg.LowRank;
+import io.github.peft4j.linalg.SparseNuclearNorm;
 import io.github.peft4j.sparse.GradientMode;
 import io.github.peft4j.sparse.SparseLayer;
 import java.util.Arrays;
@@ -84,39 +84,24 @@ public final class SaraLayer extends SparseLayer {
     public double addNuclearNormGradient(double lambda) {
         int[] pos = positions();
         float[] update = updateValues();
-        double[] p = new double[out * in];
-        boolean any = false;
+        double[] p = new double[pos.length];
         for (int k = 0; k < pos.length; k++) {
-            p[pos[k]] = update[k];
-            any |= update[k] != 0;
+            p[k] = update[k];
         }
-        if (!any) {
+        // P is sparse: its Gram matrix and one small eigendecomposition, not an SVD of the dense [out, in] matrix
+        SparseNuclearNorm.Result r = SparseNuclearNorm.at(out, in, pos, p);
+        if (r.rank() == 0) {
             return 0; // P = 0: the subgradient 0 is valid
-        }
-        int k = Math.min(out, in);
-        LowRank.Svd svd = LowRank.svd(p, out, in, k, 0, getSeed());
-        double tol = svd.s()[0] * Math.max(out, in) * 1e-7;
-        int rank = 0;
-        double nuclear = 0;
-        while (rank < k && svd.s()[rank] > tol) {
-            nuclear += svd.s()[rank];
-            rank++;
         }
         float[] add = new float[pos.length];
         for (int q = 0; q < pos.length; q++) {
-            int r = pos[q] / in;
-            int c = pos[q] % in;
-            double s = 0;
-            for (int j = 0; j < rank; j++) {
-                s += svd.u(r, j) * svd.vt(j, c);
-            }
-            add[q] = (float) (lambda * s);
+            add[q] = (float) (lambda * r.gradient()[q]);
         }
         for (int f : frozen) {
             add[f] = 0;
         }
         addToGradient(add);
-        return nuclear;
+        return r.norm();
     }
 
     /**

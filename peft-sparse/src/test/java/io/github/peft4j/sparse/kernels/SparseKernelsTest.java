@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -79,12 +82,16 @@ class SparseKernelsTest {
             float[] ref = SparseReference.sddmm(g, x, n, out, in, idx);
             float[] dense = SparseReference.denseWeightGradient(g, x, n, out, in);
             float tol = 1e-5f * (float) Math.sqrt(n) * 4;
-            for (String variant : List.of("auto", "streaming", "transposed")) {
+            // wrapped arrays and direct native-order buffers (what NDArray.toByteBuffer(true) gives)
+            for (String variant : List.of("auto", "streaming", "blocked", "auto-direct", "blocked-direct")) {
                 float[] dst = new float[nnz];
+                boolean direct = variant.endsWith("-direct");
+                FloatBuffer gb = direct ? direct(g) : FloatBuffer.wrap(g);
+                FloatBuffer xb = direct ? direct(x) : FloatBuffer.wrap(x);
                 switch (variant) {
-                    case "auto" -> k.sddmm(g, x, n, out, in, idx, dst);
-                    case "streaming" -> k.sddmmStreaming(g, x, n, out, in, idx, dst);
-                    default -> k.sddmmTransposed(g, x, n, out, in, idx, dst);
+                    case "auto", "auto-direct" -> k.sddmm(gb, xb, n, out, in, idx, dst);
+                    case "streaming" -> k.sddmmStreaming(gb, xb, n, out, in, idx, dst);
+                    default -> k.sddmmBlocked(gb, xb, n, out, in, idx, dst);
                 }
                 String what = variant + " " + java.util.Arrays.toString(s);
                 assertArrayEquals(ref, dst, tol, what);
@@ -93,6 +100,15 @@ class SparseKernelsTest {
                 }
             }
         }
+    }
+
+    static FloatBuffer direct(float[] a) {
+        FloatBuffer b = ByteBuffer.allocateDirect(a.length * 4)
+                .order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
+        b.put(a);
+        b.position(7 % Math.max(1, a.length)); // absolute reads: the position must not matter
+        return b;
     }
 
     @ParameterizedTest
@@ -149,6 +165,10 @@ class SparseKernelsTest {
         assertArrayEquals(new int[0], SparseKernels.belowThreshold(w, 0.1f));
     }
 
+    static FloatBuffer buffer(int n) {
+        return FloatBuffer.wrap(new float[n]);
+    }
+
     @Test
     void badInputNamesWhatIsWrong() {
         SparseKernels k = SparseKernels.best();
@@ -157,10 +177,10 @@ class SparseKernelsTest {
         assertEquals("index 6 at position 1 is outside [0, 6)", e.getMessage());
         assertThrows(
                 IllegalArgumentException.class,
-                () -> k.sddmm(new float[4], new float[6], 2, 2, 3, new int[] {-1}, new float[1]));
+                () -> k.sddmm(buffer(4), buffer(6), 2, 2, 3, new int[] {-1}, new float[1]));
         IllegalArgumentException len = assertThrows(
                 IllegalArgumentException.class,
-                () -> k.sddmm(new float[5], new float[6], 2, 2, 3, new int[] {0}, new float[1]));
+                () -> k.sddmm(buffer(5), buffer(6), 2, 2, 3, new int[] {0}, new float[1]));
         assertEquals("g holds 5 values; expected 4", len.getMessage());
         IllegalArgumentException nan = assertThrows(
                 IllegalArgumentException.class, () -> SparseKernels.smallestMagnitude(new float[] {1, Float.NaN}, 1));
