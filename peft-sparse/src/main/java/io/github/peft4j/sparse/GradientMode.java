@@ -4,7 +4,7 @@ package io.github.peft4j.sparse;
 public enum GradientMode {
     /**
      * Per layer by size and density ({@link SparseLayer#autoMode}): {@link #SDDMM} up to the crossover measured with
-     * {@code SddmmBenchmark} (1% on layers under 4 M weights, 10% above), else {@link #DENSE} (docs/sparse.md).
+     * {@code SddmmBenchmark} (3% on layers under 4 M weights, 5% above), else {@link #DENSE} (docs/sparse.md).
      */
     AUTO,
     /**

@@ -40,19 +40,21 @@ public abstract class SparseLayer implements LayerAdapter {
 
     /**
      * {@link GradientMode#AUTO} uses SDDMM up to this density on layers of fewer than {@link #LARGE_LAYER} weights,
-     * and dense-then-gather above: on MiniLM's shapes SDDMM (copies in and out of libtorch included) wins at 1% for
-     * 512 tokens and is even at 2,048–4,096, and loses from 10% on ({@code SddmmBenchmark}, docs/sparse.md).
+     * and dense-then-gather above: on MiniLM's shapes with 2,048 tokens the in-place SDDMM is 2.0–2.9× faster than
+     * dense-then-gather at 1%, 1.4–1.6× at 3%, even at 5% and 0.6–0.7× at 10% ({@code SddmmBenchmark},
+     * docs/sparse.md). At these shapes SDDMM also keeps each layer's output gradient until the end of the backward
+     * pass, so the limit stays below the even point.
      */
-    public static final double SDDMM_MAX_DENSITY = 0.01;
+    public static final double SDDMM_MAX_DENSITY = 0.03;
 
     /**
-     * Layers with at least this many weights use SDDMM up to {@link #SDDMM_MAX_DENSITY_LARGE}: at 4096 × 4096 SDDMM
-     * is 9.7× faster than dense-then-gather at 1% and 1.7× at 10% (copies included), even at 20%.
+     * Layers with at least this many weights use SDDMM up to {@link #SDDMM_MAX_DENSITY_LARGE}: at 4096 × 4096 with
+     * 512 tokens SDDMM is 6.0× faster than dense-then-gather at 1%, 2.6× at 3%, 1.6× at 5% and 0.8× at 10%.
      */
     public static final long LARGE_LAYER = 4L << 20;
 
     /** The SDDMM density limit of layers with at least {@link #LARGE_LAYER} weights. */
-    public static final double SDDMM_MAX_DENSITY_LARGE = 0.1;
+    public static final double SDDMM_MAX_DENSITY_LARGE = 0.05;
 
     private static final Logger LOG = LoggerFactory.getLogger(SparseLayer.class);
 

@@ -63,6 +63,8 @@ public final class PeftCommand implements Runnable {
         if (System.getenv("DJL_OFFLINE") == null && System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
+        String malloc = MallocSettings.apply(System.getenv());
+        org.slf4j.LoggerFactory.getLogger(PeftCommand.class).debug("allocator settings: {}", malloc);
         System.exit(commandLine().execute(args));
     }
 }
