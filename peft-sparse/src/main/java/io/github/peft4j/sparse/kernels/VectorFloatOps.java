@@ -53,21 +53,13 @@ final class VectorFloatOps implements FloatOps {
             s2 = v.fma(FloatVector.fromArray(S, b, b2 + i), s2);
             s3 = v.fma(FloatVector.fromArray(S, b, b3 + i), s3);
         }
-        float r0 = s0.reduceLanes(VectorOperators.ADD);
-        float r1 = s1.reduceLanes(VectorOperators.ADD);
-        float r2 = s2.reduceLanes(VectorOperators.ADD);
-        float r3 = s3.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float v = a[ao + i];
-            r0 += v * b[b0 + i];
-            r1 += v * b[b1 + i];
-            r2 += v * b[b2 + i];
-            r3 += v * b[b3 + i];
+        acc[k] += s0.reduceLanes(VectorOperators.ADD);
+        acc[k + 1] += s1.reduceLanes(VectorOperators.ADD);
+        acc[k + 2] += s2.reduceLanes(VectorOperators.ADD);
+        acc[k + 3] += s3.reduceLanes(VectorOperators.ADD);
+        if (i < n) {
+            PlainFloatOps.dot4Range(a, ao, b, bo, k, i, n, acc);
         }
-        acc[k] += r0;
-        acc[k + 1] += r1;
-        acc[k + 2] += r2;
-        acc[k + 3] += r3;
     }
 
     @Override
