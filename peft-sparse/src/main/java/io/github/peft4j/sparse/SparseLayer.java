@@ -299,21 +299,22 @@ public abstract class SparseLayer implements LayerAdapter {
             NDArray entries = effectiveEntries(wFlat, idx64, vIn);
             NDArray wEff = wFlat.put(idx64, entries).reshape(out, in);
             wEff.attach(scope);
-            boolean record = training && (sddmm || recordsOutputGradient());
             NDArray y;
-            if (record && (bias == null || !bias.hasGradient())) {
-                // The output gradient g without an extra pass over the output: the bias enters the GEMM (addmm) as a
-                // leaf of the output's shape, the frozen bias (or one zero) expanded without a copy, and autograd
-                // leaves g in that leaf's gradient. Kept until afterBackward: outside the layer's scope, freed with
-                // the batch
+            if (training && (sddmm || recordsOutputGradient())) {
+                // The output gradient g without an extra pass over the output: a leaf of the output's shape enters
+                // the GEMM (addmm) as its additive term, and autograd leaves g in that leaf's gradient. The leaf is
+                // the frozen bias (or a zero) expanded without a copy; a trainable bias is added after the GEMM
+                // instead, so that its own gradient flows. Kept until afterBackward: outside the layer's scope,
+                // freed with the batch
                 NDManager batch = LayerScope.outer(scope);
                 Shape shape = input.getShape();
                 long n = shape.size() / in;
                 NDArray x2 = input.reshape(n, in);
                 x2.attach(t);
-                NDArray source = bias == null
-                        ? batch.zeros(new Shape(1), input.getDataType(), input.getDevice())
-                        : bias.stopGradient();
+                boolean frozenBias = bias != null && !bias.hasGradient();
+                NDArray source = frozenBias
+                        ? bias.stopGradient()
+                        : batch.zeros(new Shape(1), input.getDataType(), input.getDevice());
                 NDArray probe = source.broadcast(new Shape(n, out));
                 probe.attach(batch);
                 source.close();
@@ -322,25 +323,16 @@ public abstract class SparseLayer implements LayerAdapter {
                 y2.attach(t);
                 y = y2.reshape(shape.slice(0, shape.dimension() - 1).add(out));
                 y.attach(scope);
+                if (bias != null && !frozenBias) {
+                    y = y.add(bias);
+                    y.attach(scope);
+                }
                 NDArray x = input.stopGradient();
                 x.attach(batch);
                 pending.add(new NDArray[] {x, probe});
             } else {
                 y = Linear.linear(input, wEff, bias).singletonOrThrow();
                 y.attach(scope);
-                if (record) {
-                    // a trainable bias: the probe is a zero expanded to the output's shape, added to it
-                    NDManager batch = LayerScope.outer(scope);
-                    NDArray one = batch.zeros(new Shape(1), y.getDataType(), y.getDevice());
-                    NDArray probe = one.broadcast(y.getShape());
-                    probe.attach(batch);
-                    one.close();
-                    probe.setRequiresGradient(true);
-                    y = y.add(probe);
-                    NDArray x = input.stopGradient();
-                    x.attach(batch);
-                    pending.add(new NDArray[] {x, probe});
-                }
             }
             if (sddmm) {
                 // keeps the values in the graph so their gradient exists (zero) for afterBackward to fill: an

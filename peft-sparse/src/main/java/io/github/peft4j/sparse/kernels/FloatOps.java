@@ -10,12 +10,6 @@ interface FloatOps {
     /** Σ a[ao + i] · b[bo + i] for i in [0, n). */
     float dot(float[] a, int ao, float[] b, int bo, int n);
 
-    /**
-     * Four dot products sharing a: acc[k + j] += Σ a[ao + i] · b[bo[k + j] + i] for j in [0, 4), i in [0, n). Each
-     * load of a serves four products (register blocking).
-     */
-    void dot4(float[] a, int ao, float[] b, int[] bo, int k, int n, float[] acc);
-
     /** A short name for reports: "plain" or "vector(256 bits)". */
     String name();
 }

@@ -152,7 +152,7 @@ public final class SparseKernels {
     /**
      * SDDMM over blocks of {@link #TOKEN_BLOCK} tokens: each block of g and x is transposed into a small scratch that
      * stays in the core's cache ([out, T] and [in, T]), and each selected entry adds one contiguous dot product of
-     * length T (Vector API when available; four entries of one row share each load of g). Threads take disjoint
+     * length T (Vector API when available). Threads take disjoint
      * token ranges with their own accumulators. Nothing of the size of g or x is allocated.
      *
      * @param g output gradient [n, out]
@@ -189,15 +189,8 @@ public final class SparseKernels {
                 int len = Math.min(tb, n - t0);
                 transposeBlock(g, t0, len, out, rows, gt, tb);
                 transposeBlock(x, t0, len, in, rows, xt, tb);
-                int k = 0;
-                while (k < nnz) {
-                    if (sameRow4(gOff, k)) {
-                        ops.dot4(gt, gOff[k], xt, xOff, k, len, acc); // four entries of one row: g loaded once
-                        k += 4;
-                    } else {
-                        acc[k] += ops.dot(gt, gOff[k], xt, xOff[k], len);
-                        k++;
-                    }
+                for (int k = 0; k < nnz; k++) {
+                    acc[k] += ops.dot(gt, gOff[k], xt, xOff[k], len);
                 }
             }
             partial[p] = acc;
@@ -209,11 +202,6 @@ public final class SparseKernels {
                 dst[k] += acc[k];
             }
         }
-    }
-
-    /** Whether entries k to k + 3 exist and lie in one row. */
-    private static boolean sameRow4(int[] gOff, int k) {
-        return k + 3 < gOff.length && gOff[k] == gOff[k + 1] && gOff[k] == gOff[k + 2] && gOff[k] == gOff[k + 3];
     }
 
     /**

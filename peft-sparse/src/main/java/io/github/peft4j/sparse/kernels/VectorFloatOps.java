@@ -34,35 +34,6 @@ final class VectorFloatOps implements FloatOps {
     }
 
     @Override
-    public void dot4(float[] a, int ao, float[] b, int[] bo, int k, int n, float[] acc) {
-        int len = S.length();
-        int bound = n - n % len;
-        int b0 = bo[k];
-        int b1 = bo[k + 1];
-        int b2 = bo[k + 2];
-        int b3 = bo[k + 3];
-        FloatVector s0 = FloatVector.zero(S);
-        FloatVector s1 = FloatVector.zero(S);
-        FloatVector s2 = FloatVector.zero(S);
-        FloatVector s3 = FloatVector.zero(S);
-        int i = 0;
-        for (; i < bound; i += len) {
-            FloatVector v = FloatVector.fromArray(S, a, ao + i);
-            s0 = v.fma(FloatVector.fromArray(S, b, b0 + i), s0);
-            s1 = v.fma(FloatVector.fromArray(S, b, b1 + i), s1);
-            s2 = v.fma(FloatVector.fromArray(S, b, b2 + i), s2);
-            s3 = v.fma(FloatVector.fromArray(S, b, b3 + i), s3);
-        }
-        acc[k] += s0.reduceLanes(VectorOperators.ADD);
-        acc[k + 1] += s1.reduceLanes(VectorOperators.ADD);
-        acc[k + 2] += s2.reduceLanes(VectorOperators.ADD);
-        acc[k + 3] += s3.reduceLanes(VectorOperators.ADD);
-        if (i < n) {
-            PlainFloatOps.dot4Range(a, ao, b, bo, k, i, n, acc);
-        }
-    }
-
-    @Override
     public String name() {
         return "vector(" + S.vectorBitSize() + " bits)";
     }

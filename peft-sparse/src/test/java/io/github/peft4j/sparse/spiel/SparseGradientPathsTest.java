@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class SparseGradientPathsTest {
 
-    record Grads(float[] values, float[] input, float[] output) {}
+    record Grads(float[] values, float[] input, float[] output, float[] bias) {}
 
     static float[] gaussian(Random r, int n) {
         float[] a = new float[n];
@@ -56,7 +56,7 @@ class SparseGradientPathsTest {
                             .build()
                     : null;
             if (trainableBias) {
-                b.getArray().setRequiresGradient(true); // the probe is then added to the output
+                b.getArray().setRequiresGradient(true); // then added after the GEMM, the probe being a zero
             }
             int[] pos = r.ints(0, out * in).distinct().limit(nnz).sorted().toArray();
             TargetLayer t = new TargetLayer("layer", null, w, b, in, out);
@@ -85,7 +85,8 @@ class SparseGradientPathsTest {
                 return new Grads(
                         layer.getValues().getArray().getGradient().toFloatArray(),
                         x.getGradient().toFloatArray(),
-                        y.toFloatArray());
+                        y.toFloatArray(),
+                        trainableBias ? b.getArray().getGradient().toFloatArray() : null);
             }
         }
     }
@@ -112,14 +113,17 @@ class SparseGradientPathsTest {
         "true, true, 200"
     })
     void sddmmEqualsAutogradThroughPut(boolean bias, boolean trainableBias, int nnz) {
-        // 3 entries: the streaming kernel (nnz < 0.1 · (out + in)); 200: the token-blocked one. A frozen bias (or
-        // none) carries the probe into the GEMM; a trainable one gets the probe added to the output
+        // 3 entries: the streaming kernel (nnz < 0.1 · (out + in)); 200: the token-blocked one. A frozen bias is
+        // the probe itself; with none or a trainable one the probe is a zero (the trainable bias added after)
         Grads dense = run(GradientMode.DENSE, bias, trainableBias, nnz, 7);
         Grads sddmm = run(GradientMode.SDDMM, bias, trainableBias, nnz, 7);
         String what = (bias ? (trainableBias ? "with trainable" : "with") : "without") + " bias, " + nnz + " entries";
         assertClose(dense.output(), sddmm.output(), what + ": output");
         assertClose(dense.values(), sddmm.values(), what + ": values' gradient");
         assertClose(dense.input(), sddmm.input(), what + ": input's gradient");
+        if (trainableBias) {
+            assertClose(dense.bias(), sddmm.bias(), what + ": the bias's gradient");
+        }
     }
 
     @org.junit.jupiter.api.Test
