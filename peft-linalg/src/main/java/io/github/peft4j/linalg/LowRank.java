@@ -116,6 +116,7 @@ public final class LowRank {
      * @return the decomposition with exactly k triplets
      */
     public static Svd svd(double[] m, int rows, int cols, int k, int powerIterations, long seed, double[] start) {
+        LapackCheck.requireSound();
         if ((long) rows * cols != m.length) {
             throw new IllegalArgumentException(
                     "matrix data has " + m.length + " values, expected rows*cols = " + rows + "*" + cols);

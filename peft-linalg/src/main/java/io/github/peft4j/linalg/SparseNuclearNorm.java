@@ -56,7 +56,7 @@ public final class SparseNuclearNorm {
         return g.dup('c').data().asDouble();
     }
 
-    private static final boolean OPENBLAS = openBlasAvailable();
+    static final boolean OPENBLAS = openBlasAvailable();
 
     private static boolean openBlasAvailable() {
         try {
@@ -85,8 +85,10 @@ public final class SparseNuclearNorm {
      * @param values P's entries at the positions
      * @return the norm and the gradient at the positions
      * @throws IllegalArgumentException if the arrays differ in length or a position is outside P
+     * @throws IllegalStateException if the LAPACK in use decomposes wrongly (see {@code LapackCheck})
      */
     public static Result at(int rows, int cols, int[] positions, double[] values) {
+        LapackCheck.requireSound();
         if (positions.length != values.length) {
             throw new IllegalArgumentException(
                     positions.length + " positions but " + values.length + " values; expected one value per position");

@@ -13,7 +13,15 @@ class SparseNuclearNormTest {
 
     /** {@code rowsUsed} < rows makes P rank-deficient (entries in a few rows only). */
     @ParameterizedTest
-    @CsvSource({"40, 12, 0.2, 40", "12, 40, 0.2, 12", "16, 16, 0.5, 16", "30, 20, 0.3, 4", "20, 30, 0.3, 3"})
+    @CsvSource({
+        "1536, 384, 0.01, 1536",
+        "384, 1536, 0.01, 384",
+        "40, 12, 0.2, 40",
+        "12, 40, 0.2, 12",
+        "16, 16, 0.5, 16",
+        "30, 20, 0.3, 4",
+        "20, 30, 0.3, 3"
+    })
     void equalsTheDenseSvd(int rows, int cols, double density, int rowsUsed) {
         Random r = new Random(rows * 31L + cols);
         int[] pos = r.ints(0, rowsUsed * cols)
@@ -37,6 +45,15 @@ class SparseNuclearNormTest {
             norm += svd.s()[rank];
             rank++;
         }
+        double fro = 0;
+        double sumSq = 0;
+        for (double v : vals) {
+            fro += v * v;
+        }
+        for (double s : svd.s()) {
+            sumSq += s * s;
+        }
+        assertEquals(fro, sumSq, 1e-9 * fro, "the reference SVD itself: Σσ² = ‖P‖_F²");
         assertEquals(Math.min(rowsUsed, min), rank, "numerical rank");
         assertEquals(rank, got.rank());
         assertEquals(norm, got.norm(), 1e-9 * norm);
@@ -86,6 +103,13 @@ class SparseNuclearNormTest {
                 }
             }
         }
+    }
+
+    @org.junit.jupiter.api.Test
+    void theLapackInUseDecomposesCorrectly() {
+        // the build's tests run with OPENBLAS_CORETYPE=Haswell (parent pom): without it, on AVX-512 AMD CPUs, this
+        // check finds the wrong decompositions that SVDs and eigendecompositions above 100 × 100 would return
+        assertEquals(null, LapackCheck.run());
     }
 
     @org.junit.jupiter.api.Test

@@ -64,7 +64,9 @@ public final class PeftCommand implements Runnable {
             System.setProperty("ai.djl.offline", "true");
         }
         String malloc = MallocSettings.apply(System.getenv());
-        org.slf4j.LoggerFactory.getLogger(PeftCommand.class).debug("allocator settings: {}", malloc);
+        String openBlas = OpenBlasCoreType.apply(System.getenv());
+        org.slf4j.LoggerFactory.getLogger(PeftCommand.class)
+                .debug("allocator settings: {}; OpenBLAS kernels: {}", malloc, openBlas);
         System.exit(commandLine().execute(args));
     }
 }
