@@ -8,11 +8,11 @@ import java.util.Map;
 /**
  * Sets glibc's allocator so that the memory of freed libtorch tensors goes back to the system: tensors of 4 MiB and
  * more are mapped and unmapped one by one ({@code M_MMAP_THRESHOLD}, which also stops glibc from raising the threshold
- * as large blocks are freed), and at most two arenas serve the threads ({@code M_ARENA_MAX}). On the README job this
- * lowered the peak RSS from 1,692 to 1,498 MiB at the same speed (docs/performance.md). The {@code peft} launcher
- * sets the same values through {@code MALLOC_MMAP_THRESHOLD_} and {@code MALLOC_ARENA_MAX}; this class applies them
- * to a {@code java -jar} start, unless either variable is set (the user's choice wins) or {@code PEFT4J_MALLOC} is
- * {@code off}. Elsewhere than on Linux with glibc it does nothing.
+ * as large blocks are freed), and at most two arenas serve the threads ({@code M_ARENA_MAX}). The {@code peft} launcher
+ * sets the same values through {@code MALLOC_MMAP_THRESHOLD_} and {@code MALLOC_ARENA_MAX} (with the serial collector
+ * the README job peaked at 1,498 and 1,522 MiB instead of 1,692; docs/performance.md); this class applies them to a
+ * {@code java -jar} start (1,656 MiB in one run), unless either variable is set (the user's choice wins) or
+ * {@code PEFT4J_MALLOC} is {@code off}. Elsewhere than on Linux with glibc it does nothing.
  */
 final class MallocSettings {
 
