@@ -7,7 +7,10 @@ dropout 0.1 on query/value with the pooler and the classifier trained in full, A
 6% linear warm-up then linear decay, batch 16, max length 128 with padding to the longest in the batch, one epoch,
 validation every 100 steps and at the end (batch 32), then the test split.
 
-    python3 benchmarks/readme_job.py [--max-steps N] [--eval-every 100] [--cache DIR] [--out result.json]
+    python3 benchmarks/readme_job.py [--max-steps N] [--eval-every 100] [--cache DIR] [--out result.json] [--bf16]
+
+--bf16 runs forward passes under torch.autocast("cpu", dtype=torch.bfloat16), which is what transformers' Trainer does
+with bf16=True on a CPU: linear layers and matmuls compute in bf16, weights and optimizer state stay float32.
 
 Prints and writes steps, training seconds, validation seconds, wall seconds, peak RSS and test accuracy. Needs torch,
 transformers, peft, tokenizers and safetensors (a venv from the local wheels); not part of the build.
@@ -39,6 +42,7 @@ def main():
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", default=None)
+    p.add_argument("--bf16", action="store_true", help="autocast the forward passes to bf16 (Trainer's bf16=True)")
     a = p.parse_args()
     random.seed(a.seed)
     torch.manual_seed(a.seed)
@@ -99,8 +103,9 @@ def main():
         with torch.no_grad():
             for i in range(0, len(ids), a.eval_batch_size):
                 x, m, t = batch(ids[i : i + a.eval_batch_size])
-                out = model(input_ids=x, attention_mask=m, labels=t)
-                loss += out.loss.item() * len(t)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+                    out = model(input_ids=x, attention_mask=m, labels=t)
+                loss += out.loss.float().item() * len(t)
                 correct += (out.logits.argmax(-1) == t).sum().item()
         model.train()
         return correct / len(ids), loss / len(ids)
@@ -114,7 +119,8 @@ def main():
         t0 = time.time()
         i = ((step - 1) * a.batch_size) % (len(order) - a.batch_size + 1)
         x, m, t = batch(order[i : i + a.batch_size])
-        loss = model(input_ids=x, attention_mask=m, labels=t).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            loss = model(input_ids=x, attention_mask=m, labels=t).loss
         loss.backward()
         opt.step()
         sched.step()
@@ -140,6 +146,7 @@ def main():
         "test_loss": round(test_loss, 4),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "bf16_autocast": a.bf16,
     }
     print(json.dumps(result))
     if a.out:

@@ -25,10 +25,21 @@ class Attention(torch.nn.Module):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype), dropout_p=float(p.item()))
 
 
+class LinearBf16(torch.nn.Module):
+    """x Wᵀ + b with the product in bfloat16: x is rounded to bf16, W arrives as float16 holding bf16 values (exact
+    there: DJL 0.36's stock natives cannot hold a bf16 tensor, so the weight crosses into libtorch in a 2-byte type
+    they know), the product accumulates in fp32 inside libtorch's bf16 GEMM and comes back as x's dtype; b (fp32, [out]
+    or a 0-d zero) is added after. Autograd records the casts, so the gradient of x flows back in x's dtype."""
+
+    def forward(self, x: Tensor, w: Tensor, b: Tensor) -> Tensor:
+        return F.linear(x.to(torch.bfloat16), w.to(torch.bfloat16)).to(x.dtype) + b
+
+
 def main(out_dir: str) -> None:
     os.makedirs(out_dir, exist_ok=True)
     for name, module in {
         "attention.pt": Attention(),
+        "linear_bf16.pt": LinearBf16(),
     }.items():
         path = os.path.join(out_dir, name)
         torch.jit.script(module).save(path)

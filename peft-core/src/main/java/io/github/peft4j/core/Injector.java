@@ -8,6 +8,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.nn.AdaptedBlock;
+import io.github.peft4j.core.nn.MixedLinear;
 import io.github.peft4j.core.nn.ModuleContainer;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -96,6 +97,10 @@ final class Injector {
         Injected existing = layers.get(n.path());
         if (existing != null) {
             return existing.target;
+        }
+        if (n.block() instanceof MixedLinear m && m.storesWeightInBf16()) {
+            throw new IllegalStateException("layer '" + n.path() + "' holds its frozen weight in bf16 (Bf16Base.store,"
+                    + " --precision bf16): add and initialise adapters before storing the base in bf16");
         }
         Parameter w = n.block().getDirectParameters().get("weight");
         Parameter bias = n.block().getDirectParameters().get("bias");

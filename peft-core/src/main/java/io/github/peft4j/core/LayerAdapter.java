@@ -76,6 +76,18 @@ public interface LayerAdapter extends AutoCloseable {
     }
 
     /**
+     * Whether the adapter reads the base layer's weight while training or serving (beyond its shape), so the weight
+     * must stay float32: a weight-decomposed norm, a sparse update of the weight's entries. An adapter that only adds
+     * to the base output answers false, and its base layer may then hold its weight in bf16
+     * ({@link io.github.peft4j.core.nn.Bf16Base}). True by default, the safe answer.
+     *
+     * @return whether the base weight is read
+     */
+    default boolean readsBaseWeight() {
+        return true;
+    }
+
+    /**
      * Called after a loaded adapter's tensors were copied into {@link #parameters()}: a method whose tensors must
      * satisfy more than their shape (indices inside the weight) checks them here.
      *

@@ -2,6 +2,7 @@ package io.github.peft4j.core;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 
 /** Writing an adapter's update into base weights safely: additive merges, and the checks before any merge. */
 public final class MergeChecks {
@@ -25,12 +26,31 @@ public final class MergeChecks {
     }
 
     /**
+     * Fails unless a base weight is float32: an update merged into a weight held in bf16 (or any narrower type) would
+     * be rounded away and could not be unmerged exactly.
+     *
+     * @param weight the base weight
+     * @throws IllegalStateException if it is not float32
+     */
+    public static void requireFloat32(NDArray weight) {
+        if (weight.getDataType() != DataType.FLOAT32) {
+            String held = weight.getDataType() == DataType.FLOAT16
+                    ? "in bf16 (Bf16Base, --precision bf16)"
+                    : "as " + weight.getDataType();
+            throw new IllegalStateException("cannot merge into a base weight " + weight.getShape() + " held " + held
+                    + ": the update would be rounded away; load the base model in float32 to merge, e.g. `peft"
+                    + " merge`");
+        }
+    }
+
+    /**
      * Adds an update to a weight in place, after checking that it is finite: the merge of every additive method.
      *
      * @param weight the base weight, modified
      * @param delta computes ΔW in the manager it is given
      */
     public static void mergeAdditive(NDArray weight, java.util.function.Function<NDManager, NDArray> delta) {
+        requireFloat32(weight);
         try (NDManager scope = weight.getManager().newSubManager()) {
             NDArray d = delta.apply(scope);
             requireFinite(d, "ΔW");
@@ -45,6 +65,7 @@ public final class MergeChecks {
      * @param delta computes ΔW in the manager it is given
      */
     public static void unmergeAdditive(NDArray weight, java.util.function.Function<NDManager, NDArray> delta) {
+        requireFloat32(weight);
         try (NDManager scope = weight.getManager().newSubManager()) {
             weight.subi(delta.apply(scope));
         }

@@ -261,6 +261,12 @@ public final class LoraLayer implements LayerAdapter {
         return variant.forward(store, input, x, baseOutput, a, b, training);
     }
 
+    /** DoRA reads the base weight for its norm; plain and residual LoRA only add to the base output. */
+    @Override
+    public boolean readsBaseWeight() {
+        return variant instanceof Dora;
+    }
+
     @Override
     public NDArray adaptWeight(ParameterStore store, NDArray weight, NDManager scope, boolean training) {
         if (training && dropout > 0 && !warnedDropout) {

@@ -13,6 +13,7 @@ import ai.djl.util.Pair;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.TrainingHooks;
+import io.github.peft4j.core.nn.Bf16Base;
 import io.github.peft4j.train.listener.Checkpointer;
 import io.github.peft4j.train.listener.EarlyStopping;
 import io.github.peft4j.train.listener.EvaluationListener;
@@ -71,6 +72,7 @@ public final class FineTuner {
     private final List<FitListener> extraListeners;
     private final Duration gracefulStop;
     private final long stopAfter;
+    private final Precision precision;
 
     /**
      * The outcome of {@link #fit}.
@@ -105,6 +107,7 @@ public final class FineTuner {
         this.extraListeners = List.copyOf(b.listeners);
         this.gracefulStop = b.gracefulStop;
         this.stopAfter = b.stopAfter;
+        this.precision = b.precision;
     }
 
     /**
@@ -170,6 +173,9 @@ public final class FineTuner {
         if (resume != null) {
             state = Checkpoint.readState(resume, config.seed());
             hooks.loadState(resume.resolve(Checkpoint.MODEL)); // may add the adapters the checkpoint was trained with
+        }
+        if (precision == Precision.BF16) {
+            storeBaseInBf16();
         }
         Map<String, Parameter> trainable = trainableParameters();
         if (trainable.isEmpty()) {
@@ -249,6 +255,21 @@ public final class FineTuner {
         out.add(new Checkpointer(
                 new Checkpoint(output.resolve(CHECKPOINT), hooks, export, withState), config.checkpointEvery()));
         return out;
+    }
+
+    /** Stores the frozen base weights in bf16 once the adapters (a checkpoint's too) are in place. */
+    private void storeBaseInBf16() {
+        Bf16Base.Result r = Bf16Base.store(model);
+        if (r.converted().isEmpty()) {
+            throw new IllegalArgumentException("precision bf16 stores frozen linear layers in bf16, and this model has"
+                    + " none" + (r.kept().isEmpty() ? " (full fine-tuning trains them all)" : ": " + r.kept())
+                    + "; use fp32");
+        }
+        LOG.info(
+                "bf16 base: {} linear layers ({} MiB saved){}",
+                r.converted().size(),
+                r.bytesSaved() >> 20,
+                r.kept().isEmpty() ? "" : "; kept in float32: " + r.kept());
     }
 
     private static void restoreBest(FitContext ctx, ObjectNode state) {
@@ -411,6 +432,7 @@ public final class FineTuner {
         private final List<FitListener> listeners = new ArrayList<>();
         private Duration gracefulStop;
         private long stopAfter = Long.MAX_VALUE;
+        private Precision precision = Precision.FP32;
 
         private Builder() {}
 
@@ -505,6 +527,19 @@ public final class FineTuner {
          */
         public Builder optGracefulStop(Duration grace) {
             this.gracefulStop = grace;
+            return this;
+        }
+
+        /**
+         * Sets the number format of the frozen base weights (float32 by default). With {@link Precision#BF16} the
+         * frozen linear weights that no adapter reads are stored in bf16 when {@link #fit} starts (after a resumed
+         * checkpoint's adapters are added), see {@link Bf16Base}; the run fails if there is none.
+         *
+         * @param precision the precision
+         * @return this builder
+         */
+        public Builder optPrecision(Precision precision) {
+            this.precision = Objects.requireNonNull(precision, "precision");
             return this;
         }
 

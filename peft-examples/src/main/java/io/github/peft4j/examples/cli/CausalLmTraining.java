@@ -18,6 +18,7 @@ import io.github.peft4j.train.Evaluation;
 import io.github.peft4j.train.Evaluator;
 import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
+import io.github.peft4j.train.Precision;
 import io.github.peft4j.train.ProcessMemory;
 import io.github.peft4j.train.TrainingReport;
 import io.github.peft4j.train.listener.Progress;
@@ -46,6 +47,7 @@ import java.util.SplittableRandom;
  * @param output the run directory
  * @param resume the checkpoint to resume from, or null
  * @param stopAfter stop as if interrupted after this step (0: off)
+ * @param precision the number format of the frozen base weights
  * @param progress whether to show progress
  * @param packing whether to pack examples into blocks of max length
  * @param fullLoss whether every token counts (otherwise only completions)
@@ -60,6 +62,7 @@ record CausalLmTraining(
         Path output,
         Path resume,
         long stopAfter,
+        Precision precision,
         boolean progress,
         boolean packing,
         boolean fullLoss) {
@@ -126,6 +129,7 @@ record CausalLmTraining(
             if (stopAfter > 0) {
                 tb.optStopAfterStep(stopAfter);
             }
+            tb.optPrecision(precision);
             if (resume == null) {
                 System.out.println(TrainCommand.counts(trained, peft));
             }

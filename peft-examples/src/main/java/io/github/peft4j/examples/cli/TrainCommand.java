@@ -25,6 +25,7 @@ import io.github.peft4j.train.Evaluation;
 import io.github.peft4j.train.Evaluator;
 import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
+import io.github.peft4j.train.Precision;
 import io.github.peft4j.train.ProcessMemory;
 import io.github.peft4j.train.Schedule;
 import io.github.peft4j.train.TextClassificationData;
@@ -187,6 +188,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "no progress bar or progress lines")
     private boolean noProgress;
 
+    @Option(
+            names = "--precision",
+            defaultValue = "fp32",
+            description = "fp32, or bf16: frozen linear weights held and multiplied in bf16 (half their memory);"
+                    + " adapters, trained modules and optimizer state stay fp32 (default: ${DEFAULT-VALUE})")
+    private String precision;
+
     private Map<String, TrainMethod> methods() {
         Map<String, TrainMethod> m = new LinkedHashMap<>();
         for (TrainMethod t : List.of(
@@ -236,6 +244,18 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TrainMethod m = chosenMethod();
         FineTuneConfig cfg = fineTuneConfig(m);
+        Precision prec;
+        try {
+            prec = Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--" + e.getMessage());
+        }
+        if (prec == Precision.BF16 && "full".equals(m.name())) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "--precision bf16 holds frozen base weights in bf16; --method full trains them all, so nothing"
+                            + " would be frozen: use --precision fp32");
+        }
         if ("causal-lm".equals(task)) {
             return new CausalLmTraining(
                             modelOptions,
@@ -247,6 +267,7 @@ public final class TrainCommand implements Callable<Integer> {
                             output,
                             resume,
                             stopAfter,
+                            prec,
                             !noProgress,
                             packing,
                             fullLoss)
@@ -367,6 +388,7 @@ public final class TrainCommand implements Callable<Integer> {
             if (stopAfter > 0) {
                 tb.optStopAfterStep(stopAfter);
             }
+            tb.optPrecision(Precision.parse(precision));
             FineTuner tuner = tb.build();
             if (resume == null) {
                 System.out.println(counts(model, peft));
@@ -514,6 +536,7 @@ public final class TrainCommand implements Callable<Integer> {
                 result.steps() + " of " + result.totalSteps() + " (epochs " + epochs
                         + (maxSteps > 0 ? ", max steps " + maxSteps : "") + ")");
         settings.put("seed", Long.toString(seed));
+        settings.put("precision", precision.toLowerCase(Locale.ROOT));
         settings.put("device", manager.getDevice().toString());
         settings.put("saved", saved.toString());
         return settings;

@@ -12,6 +12,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.github.peft4j.core.nn.MixedLinear;
 import io.github.peft4j.models.HfEmbedding;
 import io.github.peft4j.models.HfLayerNorm;
 import io.github.peft4j.models.HfModule;
@@ -33,7 +34,7 @@ final class BertLayers {
     }
 
     static Linear linear(int units) {
-        return Linear.builder().setUnits(units).build();
+        return MixedLinear.of(units, true);
     }
 
     static Shape last(Shape s, long dim) {

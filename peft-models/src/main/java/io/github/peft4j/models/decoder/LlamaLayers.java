@@ -10,6 +10,7 @@ import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.github.peft4j.core.nn.MixedLinear;
 import io.github.peft4j.models.HfModule;
 
 /**
@@ -22,7 +23,7 @@ final class LlamaLayers {
     private LlamaLayers() {}
 
     static Linear linear(long units, boolean bias) {
-        return Linear.builder().setUnits(units).optBias(bias).build();
+        return MixedLinear.of(units, bias);
     }
 
     static Shape last(Shape s, long dim) {
