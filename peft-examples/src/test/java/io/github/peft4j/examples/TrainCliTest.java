@@ -206,6 +206,76 @@ class TrainCliTest {
         assertTrue(i.out().contains("saved whole: classifier.weight"), i.out());
     }
 
+    /** {@code --precision bf16}: frozen weights in bf16, the keyword task still learnt; nonsense refused. */
+    @Test
+    void trainsWithABf16Base() throws IOException {
+        Path out = tmp.resolve("bf16");
+        CliRun t = CliRun.of(train(out, "--precision", "bf16"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode results = Json.MAPPER.readTree(out.resolve("results.json").toFile());
+        assertTrue(results.get("test_accuracy").asDouble() >= 0.75, results.toString());
+        assertTrue(results.toString().contains("bf16"), results.toString());
+        CliRun e = eval(out.resolve("adapter"));
+        assertEquals(0, e.code(), e.err());
+
+        CliRun full = CliRun.of(train(tmp.resolve("bf16-full"), "--method", "full", "--precision", "bf16"));
+        assertEquals(2, full.code(), full.out());
+        assertTrue(full.err().contains("nothing would be frozen"), full.err());
+        CliRun fp16 = CliRun.of(train(tmp.resolve("fp16"), "--precision", "fp16"));
+        assertEquals(2, fp16.code(), fp16.out());
+        assertTrue(fp16.err().contains("--precision must be fp32 or bf16"), fp16.err());
+    }
+
+    /** {@code peft combine}: two trained adapters, cat with weights; the head of the one named; eval runs on it. */
+    @Test
+    void combinesTwoTrainedAdapters() throws IOException {
+        Path one = tmp.resolve("combine-1");
+        Path two = tmp.resolve("combine-2");
+        assertEquals(0, CliRun.of(train(one, "--max-steps", "6", "--seed", "1")).code());
+        assertEquals(0, CliRun.of(train(two, "--max-steps", "6", "--seed", "2")).code());
+        Path out = tmp.resolve("combined");
+        String[] args = {
+            "combine",
+            "--adapter",
+            one.resolve("adapter").toString(),
+            "--adapter",
+            two.resolve("adapter").toString(),
+            "--weights",
+            "0.5,0.25",
+            "--type",
+            "cat",
+            "--output",
+            out.toString()
+        };
+        CliRun refused = CliRun.of(args);
+        assertEquals(1, refused.code(), refused.out());
+        assertTrue(refused.err().contains("--modules-to-save-from"), refused.err());
+
+        CliRun c = CliRun.of(concat(args, "--modules-to-save-from", "2"));
+        assertEquals(0, c.code(), c.err() + c.out());
+        assertTrue(c.out().contains("rank 16"), c.out());
+        Map<String, float[]> a = tensors(one.resolve("adapter"));
+        Map<String, float[]> b = tensors(two.resolve("adapter"));
+        Map<String, float[]> m = tensors(out);
+        String key = "base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight";
+        float[] a1 = a.get(key);
+        float[] a2 = b.get(key);
+        float[] cat = m.get(key);
+        assertEquals(a1.length + a2.length, cat.length);
+        double s = 16.0 / 8; // lora_alpha / r of the trained adapters
+        for (int i = 0; i < a1.length; i++) {
+            assertEquals(0.5 * s * a1[i], cat[i], 1e-6, "first adapter's rows, scaled by w·s");
+        }
+        for (int i = 0; i < a2.length; i++) {
+            assertEquals(0.25 * s * a2[i], cat[a1.length + i], 1e-6, "second adapter's rows");
+        }
+        assertArrayEquals(b.get("base_model.model.classifier.weight"), m.get("base_model.model.classifier.weight"));
+        assertTrue(Files.isRegularFile(out.resolve("labels.json")));
+        CliRun e = eval(out);
+        assertEquals(0, e.code(), e.err());
+        assertTrue(e.out().contains("accuracy"), e.out());
+    }
+
     /** The acceptance: stop at 10, resume to 24, the same adapter file as an uninterrupted run. */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"lora,", "dora,", "ssf,", "sara,--sara-fraction=0.05", "spiel,--regrow-every=8"})

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             EvalCommand.class,
             PredictCommand.class,
             MergeCommand.class,
+            CombineCommand.class,
             InspectCommand.class,
             QuickstartCommand.class,
             CommandLine.HelpCommand.class
