@@ -2,6 +2,7 @@ package io.github.peft4j.core;
 
 import ai.djl.nn.Parameter;
 import io.github.peft4j.core.io.AdapterFiles;
+import io.github.peft4j.core.nn.RowGroups;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,6 +15,7 @@ import java.util.Map;
 final class AdapterSet {
 
     private final Map<String, NamedAdapter<?, ?>> adapters = new LinkedHashMap<>();
+    private final ThreadLocal<RowGroups> mixed = new ThreadLocal<>();
     private String active;
     private boolean enabled = true;
 
@@ -130,9 +132,38 @@ final class AdapterSet {
         return adapters.get(active).layers().get(layer.target.path());
     }
 
-    /** The parameter the base model reads: the active adapter's copy of a module saved whole, else the parameter. */
+    /** The groups of the mixed-adapter batch this thread is computing, or null. */
+    RowGroups rowGroups() {
+        return mixed.get();
+    }
+
+    /** Sets (or with null, clears) the groups of this thread's mixed-adapter batch. */
+    void setRowGroups(RowGroups groups) {
+        if (groups == null) {
+            mixed.remove();
+        } else {
+            mixed.set(groups);
+        }
+    }
+
+    /** The adapter of a name at a layer for a group of a mixed batch, or null for the base layer alone. */
+    LayerAdapter named(Injector.Injected layer, String name) {
+        NamedAdapter<?, ?> a = adapters.get(name);
+        return a == null ? null : a.layers().get(layer.target.path());
+    }
+
+    /** The copy of a base parameter that a named adapter saved whole, or null. */
+    Parameter savedCopy(String name, Parameter p) {
+        NamedAdapter<?, ?> a = adapters.get(name);
+        return a == null ? null : a.saved.copyOf(p);
+    }
+
+    /**
+     * The parameter the base model reads: the active adapter's copy of a module saved whole, else the parameter. In a
+     * mixed batch the parameter itself: the saved module's wrapper picks the copy per group of rows.
+     */
     Parameter redirect(Parameter p) {
-        if (enabled && active != null) {
+        if (enabled && active != null && mixed.get() == null) {
             Parameter copy = adapters.get(active).saved.copyOf(p);
             if (copy != null) {
                 return copy;

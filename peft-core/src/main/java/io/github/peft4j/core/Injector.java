@@ -8,8 +8,10 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.nn.AdaptedBlock;
+import io.github.peft4j.core.nn.LayerRouting;
 import io.github.peft4j.core.nn.MixedLinear;
 import io.github.peft4j.core.nn.ModuleContainer;
+import io.github.peft4j.core.nn.RowGroups;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -42,7 +44,7 @@ final class Injector {
     }
 
     private final InjectionMode requested;
-    private final Function<Injected, LayerAdapter> applicable;
+    private final AdapterSet adapters;
     private final Map<String, Injected> layers = new LinkedHashMap<>();
     private final Map<String, Injected> weightPathByParamId = new HashMap<>();
 
@@ -50,14 +52,15 @@ final class Injector {
      * Creates the injector.
      *
      * @param requested how adapters should reach layers
-     * @param applicable the adapter to apply on a layer for this pass, or null (none active, disabled, merged)
+     * @param adapters the adapters, which say which one applies to a layer on a pass
      */
-    Injector(InjectionMode requested, Function<Injected, LayerAdapter> applicable) {
+    Injector(InjectionMode requested, AdapterSet adapters) {
         this.requested = requested;
-        this.applicable = applicable;
+        this.adapters = adapters;
     }
 
-    private static boolean replaceable(ModuleTree.Node n) {
+    /** Whether a module's parent can swap it for a wrapper. */
+    static boolean replaceable(ModuleTree.Node n) {
         return n.parent() instanceof SequentialBlock || n.parent() instanceof ModuleContainer;
     }
 
@@ -116,7 +119,22 @@ final class Injector {
         }
         Injected layer = new Injected(targetLayer(n), n, modeFor(n));
         if (layer.mode == InjectionMode.ACTIVATION) {
-            layer.wrapper = new AdaptedBlock(n.block(), () -> applicable.apply(layer));
+            layer.wrapper = new AdaptedBlock(n.block(), new LayerRouting() {
+                @Override
+                public LayerAdapter active() {
+                    return adapters.applicable(layer);
+                }
+
+                @Override
+                public RowGroups rowGroups() {
+                    return adapters.rowGroups();
+                }
+
+                @Override
+                public LayerAdapter adapter(String name) {
+                    return adapters.named(layer, name);
+                }
+            });
             replaceChild(n, layer.wrapper);
         } else {
             weightPathByParamId.put(layer.target.weight().getId(), layer);
@@ -208,11 +226,12 @@ final class Injector {
     ParameterStore store(ParameterStore delegate, NDManager scope, Function<Parameter, Parameter> redirect) {
         return new InterceptingStore(delegate, scope, redirect, p -> {
             Injected l = weightPathByParamId.get(p.getId());
-            return l == null ? null : applicable.apply(l);
+            return l == null ? null : adapters.applicable(l);
         });
     }
 
-    private static void replaceChild(ModuleTree.Node n, Block replacement) {
+    /** Puts a block in place of a module in its parent (a {@link ModuleContainer} or a {@link SequentialBlock}). */
+    static void replaceChild(ModuleTree.Node n, Block replacement) {
         if (n.parent() instanceof ModuleContainer c) {
             c.replaceChild(n.name(), replacement);
             return;

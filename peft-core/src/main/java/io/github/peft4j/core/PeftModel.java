@@ -12,6 +12,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.peft4j.core.io.AdapterFiles;
 import io.github.peft4j.core.io.AtomicDirectory;
+import io.github.peft4j.core.nn.RowGroups;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,13 +53,29 @@ import org.slf4j.LoggerFactory;
  * ({@code SavedModules}), files ({@code AdapterSerializer}, {@code ModelCard}, {@code TrainingStateFiles}); see
  * {@link InjectionMode} for the two ways an adapter reaches a layer.
  *
- * <p>Not thread-safe for mutation (adding, merging, switching adapters); forward passes may run concurrently as with
- * any DJL block.
+ * <p>Many adapters can serve from one base model in one batch: pass one adapter name per row
+ * ({@link #forward(ParameterStore, NDList, List)}, or the forward parameter {@value #ADAPTER_NAMES}), as Python PEFT's
+ * {@code adapter_names=}; each adapted layer runs the base layer once and each adapter on its own rows, and modules
+ * saved whole run once per group of rows with that adapter's copy. Adapters can be loaded and deleted while other
+ * threads run forward passes (hot swap): a pass sees the adapters as they were when it started, and the base
+ * weights are never touched.
+ *
+ * <p>Forward passes may run concurrently, as with any DJL block; adding, deleting, switching, merging and enabling
+ * adapters wait for the passes under way and hold new ones until done.
  */
 public final class PeftModel extends AbstractBlock implements TrainingHooks {
 
     /** The name of the adapter created by {@link PeftModelBuilder#setConfig}, as in Python PEFT. */
     public static final String DEFAULT_ADAPTER = "default";
+
+    /** The adapter name of a row that runs on the base model alone in a mixed-adapter batch, as in Python PEFT. */
+    public static final String BASE_ROWS = "__base__";
+
+    /**
+     * The forward parameter that names one adapter per row (a {@code List<String>}; {@value #BASE_ROWS} for none):
+     * {@code peft.forward(store, inputs, false, new PairList<>(List.of(ADAPTER_NAMES), List.of(names)))}.
+     */
+    public static final String ADAPTER_NAMES = "adapter_names";
 
     private static final Logger LOG = LoggerFactory.getLogger(PeftModel.class);
 
@@ -66,6 +85,8 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
     private final Map<Parameter, Boolean> originalRequiresGrad = new LinkedHashMap<>();
     private final AdapterSet adapters = new AdapterSet();
     private final Injector injector;
+    private final MixedBatches mixed;
+    private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private boolean unloaded;
 
     PeftModel(PeftModelBuilder b) {
@@ -82,7 +103,8 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
         }
         this.manager = owner.newSubManager();
         this.manager.setName("peft4j-adapters");
-        this.injector = new Injector(b.injectionMode(), adapters::applicable);
+        this.injector = new Injector(b.injectionMode(), adapters);
+        this.mixed = new MixedBatches(b.base(), adapters, injector);
         for (Parameter p : b.base().getParameters().values()) {
             originalRequiresGrad.put(p, p.requiresGradient());
             p.freeze(true);
@@ -109,14 +131,19 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
      *     the closest module paths), or the config does not fit a layer
      */
     public void addAdapter(String name, AdapterConfig config) {
-        requireUsable();
-        Objects.requireNonNull(config, "config");
-        adapters.checkNewName(name);
-        if (isMerged()) {
-            throw new IllegalStateException("cannot add adapter '" + name + "' while adapter '" + adapters.active()
-                    + "' is merged; call unmerge() first");
+        lock.writeLock().lock();
+        try {
+            requireUsable();
+            Objects.requireNonNull(config, "config");
+            adapters.checkNewName(name);
+            if (isMerged()) {
+                throw new IllegalStateException("cannot add adapter '" + name + "' while adapter '" + adapters.active()
+                        + "' is merged; call unmerge() first");
+            }
+            add(name, AdapterMethods.forConfig(config), config);
+        } finally {
+            lock.writeLock().unlock();
         }
-        add(name, AdapterMethods.forConfig(config), config);
     }
 
     private <C extends AdapterConfig, L extends LayerAdapter> void add(
@@ -135,6 +162,7 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
         // nothing can fail from here on: mutate the model
         targets.forEach(injector::injectIfAbsent);
         adapters.add(adapter);
+        mixed.wrapSavedModules(saved.modules());
         adapter.parametersByPath().forEach((k, p) -> parameters.put(name + "/" + k, p));
         String savedWhole = saved.isEmpty() ? "" : ", modules to save: " + saved.modules();
         LOG.info("added adapter '{}' ({}) on {} layer(s){}", name, config.peftType(), targets.size(), savedWhole);
@@ -148,13 +176,18 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
      * @throws IllegalStateException if an adapter is merged
      */
     public void setActiveAdapter(String name) {
-        requireUsable();
-        adapters.require(name);
-        if (!name.equals(adapters.active()) && isMerged()) {
-            throw new IllegalStateException("cannot switch to adapter '" + name + "' while '" + adapters.active()
-                    + "' is merged; call unmerge() first");
+        lock.writeLock().lock();
+        try {
+            requireUsable();
+            adapters.require(name);
+            if (!name.equals(adapters.active()) && isMerged()) {
+                throw new IllegalStateException("cannot switch to adapter '" + name + "' while '" + adapters.active()
+                        + "' is merged; call unmerge() first");
+            }
+            adapters.setActive(name);
+        } finally {
+            lock.writeLock().unlock();
         }
-        adapters.setActive(name);
     }
 
     /**
@@ -274,16 +307,22 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
      * @throws IllegalStateException if that adapter is merged
      */
     public void deleteAdapter(String name) {
-        requireUsable();
-        NamedAdapter<?, ?> a = adapters.require(name);
-        if (name.equals(adapters.active()) && isMerged()) {
-            throw new IllegalStateException(
-                    "cannot delete adapter '" + name + "' while it is merged; call unmerge()" + " first");
+        lock.writeLock().lock();
+        try {
+            requireUsable();
+            NamedAdapter<?, ?> a = adapters.require(name);
+            if (name.equals(adapters.active()) && isMerged()) {
+                throw new IllegalStateException(
+                        "cannot delete adapter '" + name + "' while it is merged; call unmerge() first");
+            }
+            List<String> paths = List.copyOf(a.layers().keySet());
+            adapters.remove(name);
+            parameters.keySet().removeIf(k -> k.startsWith(name + "/"));
+            paths.stream().filter(p -> !adapters.othersUse(p)).forEach(injector::eject);
+            mixed.unwrapSavedModules(false);
+        } finally {
+            lock.writeLock().unlock();
         }
-        List<String> paths = List.copyOf(a.layers().keySet());
-        adapters.remove(name);
-        parameters.keySet().removeIf(k -> k.startsWith(name + "/"));
-        paths.stream().filter(p -> !adapters.othersUse(p)).forEach(injector::eject);
     }
 
     /** Turns adapters off: the model computes the base model's outputs until {@link #enableAdapters()}. */
@@ -320,19 +359,29 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
      * @throws IllegalStateException if there is no active adapter
      */
     public void merge() {
-        requireUsable();
-        NamedAdapter<?, ?> a = adapters.requireActive();
-        if (isMerged()) {
-            LOG.warn("adapter '{}' is already merged; merge() does nothing", a.name);
-            return;
+        lock.writeLock().lock();
+        try {
+            requireUsable();
+            NamedAdapter<?, ?> a = adapters.requireActive();
+            if (isMerged()) {
+                LOG.warn("adapter '{}' is already merged; merge() does nothing", a.name);
+                return;
+            }
+            injector.merge(a);
+        } finally {
+            lock.writeLock().unlock();
         }
-        injector.merge(a);
     }
 
     /** Subtracts the merged adapter from the base weights again. Does nothing when nothing is merged. */
     public void unmerge() {
-        requireUsable();
-        injector.unmerge(adapters::get);
+        lock.writeLock().lock();
+        try {
+            requireUsable();
+            injector.unmerge(adapters::get);
+        } finally {
+            lock.writeLock().unlock();
+        }
     }
 
     /**
@@ -372,6 +421,7 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
 
     Block unloadAll() {
         injector.ejectAll();
+        mixed.unwrapSavedModules(true);
         adapters.clear();
         parameters.clear();
         originalRequiresGrad.forEach((p, g) -> p.freeze(!g));
@@ -553,12 +603,18 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
         AdapterConfig config = AdapterSerializer.readConfig(dir);
         try (NDManager scope = manager.newSubManager()) {
             Map<String, NDArray> tensors = AdapterFiles.readTensors(dir, scope);
-            addAdapter(name, config);
+            // the file is read before the lock: serving waits only for the adapter's injection and values
+            lock.writeLock().lock();
             try {
-                AdapterSerializer.assign(adapters.require(name), tensors, dir.resolve(AdapterFiles.WEIGHTS));
-            } catch (RuntimeException e) {
-                deleteAdapter(name);
-                throw e;
+                addAdapter(name, config);
+                try {
+                    AdapterSerializer.assign(adapters.require(name), tensors, dir.resolve(AdapterFiles.WEIGHTS));
+                } catch (RuntimeException e) {
+                    deleteAdapter(name);
+                    throw e;
+                }
+            } finally {
+                lock.writeLock().unlock();
             }
         }
     }
@@ -568,9 +624,43 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
     @Override
     protected NDList forwardInternal(
             ParameterStore parameterStore, NDList inputs, boolean training, PairList<String, Object> params) {
-        requireUsable();
-        NDManager scope = inputs.head().getManager();
-        return base.forward(injector.store(parameterStore, scope, adapters::redirect), inputs, training, params);
+        lock.readLock().lock();
+        try {
+            requireUsable();
+            NDManager scope = inputs.head().getManager();
+            List<String> rowNames = MixedBatches.adapterNames(params);
+            if (rowNames == null) {
+                return base.forward(
+                        injector.store(parameterStore, scope, adapters::redirect), inputs, training, params);
+            }
+            mixed.check(rowNames, inputs, training);
+            adapters.setRowGroups(RowGroups.of(rowNames, scope, inputs.head().getDevice()));
+            try {
+                return base.forward(injector.store(parameterStore, scope, p -> p), inputs, false, params);
+            } finally {
+                adapters.setRowGroups(null);
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Runs a mixed-adapter batch for inference: row i goes through the adapter {@code adapterNames.get(i)}, or through
+     * the base model alone for {@value #BASE_ROWS}; as if each row ran alone with its adapter active, in one pass.
+     * The same as a forward pass with the parameter {@value #ADAPTER_NAMES}.
+     *
+     * @param parameterStore the caller's store
+     * @param inputs the batch, rows along the first axis of each input
+     * @param adapterNames one adapter name per row
+     * @return the outputs
+     * @throws IllegalArgumentException if the names do not match the rows, name an unknown adapter, or an adapter
+     *     reaches a layer on the weight path or saves a module that cannot be wrapped
+     * @throws IllegalStateException if an adapter is merged
+     */
+    public NDList forward(ParameterStore parameterStore, NDList inputs, List<String> adapterNames) {
+        Objects.requireNonNull(adapterNames, "adapterNames");
+        return forward(parameterStore, inputs, false, new PairList<>(List.of(ADAPTER_NAMES), List.of(adapterNames)));
     }
 
     @Override

@@ -63,7 +63,7 @@ class PeftModelPartsTest extends ManagedTest {
     void activationPathReplacesTheChildAndEjectPutsItBack() {
         SequentialBlock m = (SequentialBlock) mlp();
         Block original = m.getChildren().get(2).getValue();
-        Injector inj = new Injector(InjectionMode.AUTO, l -> null);
+        Injector inj = new Injector(InjectionMode.AUTO, new AdapterSet());
         ModuleTree.Node n = ModuleTree.byPath(m).get("2");
         assertEquals(InjectionMode.ACTIVATION, inj.modeFor(n));
         inj.injectIfAbsent(n);
@@ -78,9 +78,9 @@ class PeftModelPartsTest extends ManagedTest {
     void weightPathServesTheAdaptedWeightThroughTheStore() {
         Block enc = TestModels.tinyEncoder(manager, 1, DataType.FLOAT32);
         ModuleTree.Node n = ModuleTree.byPath(enc).get("encoder.0.query");
-        Injector inj = new Injector(InjectionMode.AUTO, l -> null);
+        Injector inj = new Injector(InjectionMode.AUTO, new AdapterSet());
         assertEquals(InjectionMode.WEIGHT, inj.modeFor(n), "TinyBlock keeps its layers in private fields");
-        Injector forced = new Injector(InjectionMode.ACTIVATION, l -> null);
+        Injector forced = new Injector(InjectionMode.ACTIVATION, new AdapterSet());
         IllegalArgumentException e =
                 assertThrows(IllegalArgumentException.class, () -> forced.check(n, new RowScale.Method(), "ROW_SCALE"));
         assertTrue(e.getMessage().contains("cannot take an activation-path adapter"), e.getMessage());

@@ -276,6 +276,99 @@ class TrainCliTest {
         assertTrue(e.out().contains("accuracy"), e.out());
     }
 
+    @Test
+    void transfersAFullFineTuneAndScalesItByDepth() throws IOException {
+        Path ft = tmp.resolve("full-ft");
+        CliRun t = CliRun.of(train(ft, "--method", "full", "--max-steps", "6", "--lr", "1e-3"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        Path again = tmp.resolve("transferred");
+        Path vector = tmp.resolve("vector");
+        CliRun tr = CliRun.of(
+                "transfer",
+                "--base",
+                tiny.toString(),
+                "--fine-tuned",
+                ft.resolve("model").toString(),
+                "--save-vector",
+                vector.toString(),
+                "--output",
+                again.toString());
+        assertEquals(0, tr.code(), tr.err() + tr.out());
+        assertTrue(tr.out().contains("new in the fine-tuned model [classifier.bias, classifier.weight]"), tr.out());
+        // the update applied to the base it came from is the fine-tuned model: same predictions
+        String text = "Cheap watches, limited offer";
+        double p = predict(ft.resolve("model"), null, text)
+                .get("probabilities")
+                .get("spam")
+                .asDouble();
+        double q = predict(again, null, text).get("probabilities").get("spam").asDouble();
+        assertEquals(p, q, 1e-5);
+        // LiNeS with alpha 0: the first layer's and the embeddings' updates are gone, the last layer's kept
+        Path scaled = tmp.resolve("transferred-lines");
+        CliRun li = CliRun.of(
+                "transfer",
+                "--vector",
+                vector.toString(),
+                "--onto",
+                tiny.toString(),
+                "--lines",
+                "--output",
+                scaled.toString());
+        assertEquals(0, li.code(), li.err() + li.out());
+        assertTrue(li.out().contains("LiNeS over 2 layers"), li.out());
+        Map<String, float[]> base = modelTensors(tiny);
+        Map<String, float[]> fine = modelTensors(ft.resolve("model"));
+        Map<String, float[]> out = modelTensors(scaled);
+        String first = "encoder.layer.0.attention.self.query.weight";
+        String last = "encoder.layer.1.attention.self.query.weight";
+        assertArrayEquals(base.get(first), out.get("bert." + first), 0f);
+        assertArrayEquals(fine.get("bert." + last), out.get("bert." + last), 1e-6f);
+        assertArrayEquals(
+                base.get("embeddings.word_embeddings.weight"), out.get("bert.embeddings.word_embeddings.weight"), 0f);
+        assertTrue(!java.util.Arrays.equals(base.get(last), fine.get("bert." + last)), "the last layer trained");
+
+        CliRun none = CliRun.of("transfer", "--fine-tuned", ft.toString(), "--output", again.toString());
+        assertEquals(2, none.code(), none.out());
+        assertTrue(none.err().contains("give --base and --fine-tuned"), none.err());
+    }
+
+    @Test
+    void linesScalesATrainedAdapterByDepth() throws IOException {
+        Path run = tmp.resolve("lines-run");
+        assertEquals(0, CliRun.of(train(run, "--max-steps", "6")).code());
+        Path out = tmp.resolve("lines-adapter");
+        CliRun c = CliRun.of(
+                "lines", "--adapter", run.resolve("adapter").toString(), "--alpha", "0.5", "--output", out.toString());
+        assertEquals(0, c.code(), c.err() + c.out());
+        assertTrue(c.out().contains("LiNeS over 2 layers (factors 0.500 to 1.50)"), c.out());
+        Map<String, float[]> a = tensors(run.resolve("adapter"));
+        Map<String, float[]> b = tensors(out);
+        String b0 = "base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight";
+        String b1 = "base_model.model.bert.encoder.layer.1.attention.self.query.lora_B.weight";
+        for (int i = 0; i < a.get(b0).length; i++) {
+            assertEquals(0.5 * a.get(b0)[i], b.get(b0)[i], 1e-7);
+            assertEquals(1.5 * a.get(b1)[i], b.get(b1)[i], 1e-6);
+        }
+        String a0 = "base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight";
+        assertArrayEquals(a.get(a0), b.get(a0), 0f);
+        assertArrayEquals(a.get("base_model.model.classifier.weight"), b.get("base_model.model.classifier.weight"));
+        CliRun e = eval(out);
+        assertEquals(0, e.code(), e.err());
+    }
+
+    static Map<String, float[]> modelTensors(Path dir) throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, float[]> out = new java.util.TreeMap<>();
+            Safetensors.read(dir.resolve("model.safetensors"), m)
+                    .tensors()
+                    .forEach((k, v) -> out.put(
+                            k,
+                            v.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+                                    .toFloatArray()));
+            return out;
+        }
+    }
+
     /** The acceptance: stop at 10, resume to 24, the same adapter file as an uninterrupted run. */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"lora,", "dora,", "ssf,", "sara,--sara-fraction=0.05", "spiel,--regrow-every=8"})

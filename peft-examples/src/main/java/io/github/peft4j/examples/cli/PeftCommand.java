@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
             PredictCommand.class,
             MergeCommand.class,
             CombineCommand.class,
+            LinesCommand.class,
+            TransferCommand.class,
             InspectCommand.class,
             QuickstartCommand.class,
             CommandLine.HelpCommand.class
