@@ -1,15 +1,23 @@
 package io.github.peft4j.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.peft4j.core.io.Json;
+import io.github.peft4j.train.listener.MetricsFile;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** Writes {@code report.html}: the run's settings, its loss and accuracy curves (inline SVG) and the test figures. */
+/**
+ * Writes {@code report.html}: the run's outcome, its curves drawn with ECharts (training and validation loss,
+ * validation accuracy, learning rate, and from the run's {@code metrics.jsonl} throughput and resident memory over
+ * the steps), the test confusion matrix and the settings. One self-contained file ({@link EChartsPage}).
+ */
 public final class TrainingReport {
 
     private TrainingReport() {}
@@ -17,7 +25,7 @@ public final class TrainingReport {
     /**
      * Writes the report.
      *
-     * @param file the HTML file
+     * @param file the HTML file; a {@code metrics.jsonl} beside it adds the throughput and memory charts
      * @param title the heading
      * @param settings the run's settings, in display order
      * @param result the training outcome
@@ -33,62 +41,125 @@ public final class TrainingReport {
             Evaluation test,
             List<String> classes)
             throws IOException {
-        StringBuilder h = new StringBuilder();
-        h.append("<!doctype html><html><head><meta charset=\"utf-8\"><title>")
-                .append(esc(title))
-                .append("</title><style>body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}"
-                        + "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
-                        + "h2{margin-top:1.5em}</style></head><body>");
-        h.append("<h1>").append(esc(title)).append("</h1>");
+        EChartsPage page = new EChartsPage(title);
         if (test != null) {
-            h.append(String.format(
+            page.html(String.format(
                     Locale.ROOT,
-                    "<p><b>Test accuracy %.4f</b>, macro-F1 %.4f, loss %.4f on %d" + " examples.</p>",
+                    "<p><b>Test accuracy %.4f</b>, macro-F1 %.4f, loss %.4f on %d examples.</p>",
                     test.accuracy(),
                     test.macroF1(),
                     test.loss(),
                     test.examples()));
         }
-        h.append(String.format(
+        page.paragraph(String.format(
                 Locale.ROOT,
-                "<p>%d optimizer steps of %d planned in %.0f s%s.</p>",
+                "%d optimizer steps of %d planned in %.0f s%s.",
                 result.steps(),
                 result.totalSteps(),
                 result.seconds(),
                 result.stoppedEarly() ? " (stopped early)" : ""));
         List<double[]> loss = new ArrayList<>();
+        List<double[]> evalLoss = new ArrayList<>();
         List<double[]> acc = new ArrayList<>();
+        List<double[]> lr = new ArrayList<>();
         for (FitContext.Point p : result.history()) {
             loss.add(new double[] {p.step(), p.loss()});
+            lr.add(new double[] {p.step(), p.lr()});
             if (p.evaluation() != null) {
+                evalLoss.add(new double[] {p.step(), p.evaluation().loss()});
                 acc.add(new double[] {p.step(), p.evaluation().accuracy()});
             }
         }
-        h.append("<h2>Training loss</h2>").append(chart(smooth(loss, 10), "step", "loss (10-step mean)"));
+        Map<String, List<double[]>> losses = new LinkedHashMap<>();
+        losses.put("training loss (10-step mean)", smooth(loss, 10));
+        if (!evalLoss.isEmpty()) {
+            losses.put("validation loss", evalLoss);
+        }
+        page.heading("Loss").chart("loss", EChartsPage.lineChart("Loss", "step", "loss", false, losses), 320);
         if (!acc.isEmpty()) {
-            h.append("<h2>Validation accuracy</h2>").append(chart(acc, "step", "accuracy"));
+            page.heading("Validation accuracy")
+                    .chart(
+                            "accuracy",
+                            EChartsPage.lineChart(
+                                    "Validation accuracy", "step", "accuracy", false, Map.of("validation", acc)),
+                            280);
+        }
+        page.heading("Learning rate")
+                .chart(
+                        "lr",
+                        EChartsPage.lineChart("Learning rate", "step", "lr", false, Map.of("learning rate", lr)),
+                        260);
+        Path metrics = file.resolveSibling(MetricsFile.NAME);
+        if (Files.isRegularFile(metrics)) {
+            addMetricsCharts(page, metrics);
         }
         if (test != null) {
-            h.append("<h2>Test confusion matrix</h2><table><tr><th>true \\ predicted</th>");
-            classes.forEach(c -> h.append("<th>").append(esc(c)).append("</th>"));
-            h.append("</tr>");
+            List<String> header = new ArrayList<>();
+            header.add("true \\ predicted");
+            header.addAll(classes);
+            List<List<String>> rows = new ArrayList<>();
             for (int i = 0; i < classes.size(); i++) {
-                h.append("<tr><th>").append(esc(classes.get(i))).append("</th>");
+                List<String> r = new ArrayList<>();
+                r.add(classes.get(i));
                 for (int j = 0; j < classes.size(); j++) {
-                    h.append("<td>").append(test.confusion()[i][j]).append("</td>");
+                    r.add(Long.toString(test.confusion()[i][j]));
                 }
-                h.append("</tr>");
+                rows.add(r);
             }
-            h.append("</table>");
+            page.heading("Test confusion matrix").table(header, rows);
         }
-        h.append("<h2>Settings</h2><table>");
-        settings.forEach((k, v) -> h.append("<tr><th>")
-                .append(esc(k))
-                .append("</th><td>")
-                .append(esc(v))
-                .append("</td></tr>"));
-        h.append("</table></body></html>\n");
-        Files.writeString(file, h.toString(), StandardCharsets.UTF_8);
+        List<List<String>> rows = new ArrayList<>();
+        settings.forEach((k, v) -> rows.add(List.of(k, v)));
+        page.heading("Settings").table(List.of("setting", "value"), rows);
+        page.write(file);
+    }
+
+    /** Throughput (steps per second over 10-step windows) and resident memory, from the step lines. */
+    private static void addMetricsCharts(EChartsPage page, Path metrics) throws IOException {
+        List<double[]> elapsed = new ArrayList<>();
+        List<double[]> rss = new ArrayList<>();
+        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) {
+                continue;
+            }
+            JsonNode n = Json.MAPPER.readTree(line);
+            double step = n.path("step").asDouble();
+            if (n.has("elapsed_s")) {
+                elapsed.add(new double[] {step, n.path("elapsed_s").asDouble()});
+            }
+            if (n.has("rss_mb")) {
+                rss.add(new double[] {step, n.path("rss_mb").asDouble()});
+            }
+        }
+        List<double[]> throughput = new ArrayList<>();
+        int w = 10;
+        for (int i = w; i < elapsed.size(); i++) {
+            double[] a = elapsed.get(i - w);
+            double[] b = elapsed.get(i);
+            double dt = b[1] - a[1];
+            if (dt > 0 && b[0] > a[0]) {
+                throughput.add(new double[] {b[0], (b[0] - a[0]) / dt});
+            }
+        }
+        if (!throughput.isEmpty()) {
+            page.heading("Throughput")
+                    .chart(
+                            "throughput",
+                            EChartsPage.lineChart(
+                                    "Optimizer steps per second (10-step windows, evaluations included)",
+                                    "step",
+                                    "steps/s",
+                                    false,
+                                    Map.of("steps/s", throughput)),
+                            260);
+        }
+        if (!rss.isEmpty()) {
+            page.heading("Memory")
+                    .chart(
+                            "rss",
+                            EChartsPage.lineChart("Resident set size", "step", "MiB", false, Map.of("RSS", rss)),
+                            260);
+        }
     }
 
     private static List<double[]> smooth(List<double[]> pts, int w) {
@@ -102,64 +173,5 @@ public final class TrainingReport {
             out.add(new double[] {pts.get(i)[0], sum / Math.min(i + 1, w)});
         }
         return out;
-    }
-
-    private static String chart(List<double[]> pts, String xLabel, String yLabel) {
-        int width = 900;
-        int height = 260;
-        int pad = 50;
-        double minX = pts.stream().mapToDouble(p -> p[0]).min().orElse(0);
-        double maxX = pts.stream().mapToDouble(p -> p[0]).max().orElse(1);
-        double minY = pts.stream().mapToDouble(p -> p[1]).min().orElse(0);
-        double maxY = pts.stream().mapToDouble(p -> p[1]).max().orElse(1);
-        if (maxX == minX) {
-            maxX = minX + 1;
-        }
-        if (maxY == minY) {
-            maxY = minY + 1;
-        }
-        StringBuilder poly = new StringBuilder();
-        for (double[] p : pts) {
-            double x = pad + (p[0] - minX) / (maxX - minX) * (width - 2 * pad);
-            double y = height - pad + -(p[1] - minY) / (maxY - minY) * (height - 2 * pad);
-            poly.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
-        }
-        return String.format(
-                Locale.ROOT,
-                "<svg width=\"%d\" height=\"%d\" xmlns=\"http://www.w3.org/2000/svg\">"
-                        + "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>"
-                        + "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"%s\"/>"
-                        + "<text x=\"%d\" y=\"%d\" font-size=\"12\">%s</text>"
-                        + "<text x=\"5\" y=\"%d\" font-size=\"12\">%.4g</text>"
-                        + "<text x=\"5\" y=\"%d\" font-size=\"12\">%.4g</text>"
-                        + "<text x=\"%d\" y=\"%d\" font-size=\"12\">%.0f</text>"
-                        + "<text x=\"%d\" y=\"%d\" font-size=\"12\">%.0f"
-                        + "</text><text x=\"%d\" y=\"15\" font-size=\"12\">%s</text></svg>",
-                width,
-                height,
-                pad,
-                pad,
-                width - 2 * pad,
-                height - 2 * pad,
-                poly,
-                width / 2,
-                height - 10,
-                esc(xLabel),
-                pad + 4,
-                maxY,
-                height - pad,
-                minY,
-                pad,
-                height - pad + 15,
-                minX,
-                width - pad - 20,
-                height - pad + 15,
-                maxX,
-                pad,
-                esc(yLabel));
-    }
-
-    private static String esc(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 }

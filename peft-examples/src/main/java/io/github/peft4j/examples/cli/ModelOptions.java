@@ -51,6 +51,19 @@ public final class ModelOptions {
      * @throws IOException if MiniLM cannot be materialised or the directory does not exist
      */
     Path modelDir() throws IOException {
+        return modelDir(model, revision, "--model");
+    }
+
+    /**
+     * Resolves a model name as {@code --model} does.
+     *
+     * @param model minilm, a directory or a hub id
+     * @param revision the hub revision
+     * @param option the option's name, for the message
+     * @return the model directory
+     * @throws IOException if MiniLM cannot be materialised or the name is none of these
+     */
+    static Path modelDir(String model, String revision, String option) throws IOException {
         if ("minilm".equalsIgnoreCase(model)) {
             return MiniLm.directory();
         }
@@ -61,7 +74,7 @@ public final class ModelOptions {
         if (HubCache.isRepoId(model)) {
             return HubCache.fromEnvironment().resolve(model, revision);
         }
-        throw new IOException("--model: '" + model + "' is neither 'minilm', a directory, nor a hub id (org/name)");
+        throw new IOException(option + ": '" + model + "' is neither 'minilm', a directory, nor a hub id (org/name)");
     }
 
     /**

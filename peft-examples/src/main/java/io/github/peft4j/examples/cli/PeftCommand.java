@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             CombineCommand.class,
             LinesCommand.class,
             TransferCommand.class,
+            DiagnoseCommand.class,
             InspectCommand.class,
             QuickstartCommand.class,
             CommandLine.HelpCommand.class

@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.merge.Lines;
 import io.github.peft4j.merge.TaskVector;
-import io.github.peft4j.models.bert.MiniLm;
-import io.github.peft4j.models.hub.HubCache;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,17 +107,7 @@ public final class TransferCommand implements Callable<Integer> {
     }
 
     private static Path dir(String model) throws IOException {
-        if ("minilm".equalsIgnoreCase(model)) {
-            return MiniLm.directory();
-        }
-        Path p = Path.of(model);
-        if (Files.isDirectory(p)) {
-            return p;
-        }
-        if (HubCache.isRepoId(model)) {
-            return HubCache.fromEnvironment().resolve(model, "main");
-        }
-        throw new IOException("'" + model + "' is neither 'minilm', a directory, nor a hub id (org/name)");
+        return ModelOptions.modelDir(model, "main", "--base/--onto");
     }
 
     private static int layers(Path base, TaskVector v) throws IOException {

@@ -18,9 +18,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Writes {@code metrics.jsonl}: one JSON line per step (step, epoch, loss, lr, grad_norm, rss_mb, and the
- * evaluation's eval_loss, eval_accuracy, eval_macro_f1 when one was made). A resumed run first drops the lines of
- * steps after its checkpoint (written by the interrupted run after it), then appends.
+ * Writes {@code metrics.jsonl}: one JSON line per step (step, epoch, loss, lr, grad_norm, elapsed_s since this
+ * process started training, rss_mb, and the evaluation's eval_loss, eval_accuracy, eval_macro_f1 when one was made).
+ * A resumed run first drops the lines of steps after its checkpoint (written by the interrupted run after it), then
+ * appends.
  */
 public final class MetricsFile implements FitListener {
 
@@ -28,6 +29,7 @@ public final class MetricsFile implements FitListener {
     public static final String NAME = "metrics.jsonl";
 
     private BufferedWriter out;
+    private long startNanos;
 
     @Override
     public void onFitStart(FitContext ctx) throws IOException {
@@ -42,6 +44,7 @@ public final class MetricsFile implements FitListener {
             }
             Files.write(file, kept, StandardCharsets.UTF_8);
         }
+        startNanos = System.nanoTime();
         out = Files.newBufferedWriter(
                 file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
@@ -54,7 +57,8 @@ public final class MetricsFile implements FitListener {
                 .put("epoch", step.epoch())
                 .put("loss", step.loss())
                 .put("lr", step.lr())
-                .put("grad_norm", step.gradNorm());
+                .put("grad_norm", step.gradNorm())
+                .put("elapsed_s", Math.round((System.nanoTime() - startNanos) / 1e6) / 1e3);
         long rss = ProcessMemory.residentKb();
         if (rss > 0) {
             line.put("rss_mb", rss / 1024.0);
