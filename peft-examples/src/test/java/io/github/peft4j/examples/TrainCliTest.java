@@ -329,6 +329,43 @@ class TrainCliTest {
                 base.get("embeddings.word_embeddings.weight"), out.get("bert.embeddings.word_embeddings.weight"), 0f);
         assertTrue(!java.util.Arrays.equals(base.get(last), fine.get("bert." + last)), "the last layer trained");
 
+        // grafting all of the update gives the fine-tuned model's accuracy; none of it, the base with the new head
+        Path graft = tmp.resolve("graft");
+        CliRun g = CliRun.of(
+                "graft",
+                "--base",
+                tiny.toString(),
+                "--fine-tuned",
+                ft.resolve("model").toString(),
+                "--data",
+                data.toString(),
+                "--max-length",
+                "24",
+                "--fractions",
+                "0,0.01,1",
+                "--output",
+                graft.toString());
+        assertEquals(0, g.code(), g.err() + g.out());
+        JsonNode grafts =
+                Json.MAPPER.readTree(graft.resolve("results.json").toFile()).get("grafts");
+        assertEquals(3, grafts.size());
+        assertEquals(0, grafts.get(0).get("entries").asLong());
+        long all = Json.MAPPER
+                .readTree(graft.resolve("results.json").toFile())
+                .get("entries")
+                .asLong();
+        assertEquals(Math.round(0.01 * all), grafts.get(1).get("entries").asLong(), 1.0);
+        CliRun fe = CliRun.of(
+                "eval", "--model", ft.resolve("model").toString(), "--data", data.toString(), "--max-length", "24");
+        assertEquals(0, fe.code(), fe.err());
+        String acc = String.format(
+                java.util.Locale.ROOT,
+                "%.4f",
+                grafts.get(2).get("test_accuracy").asDouble());
+        assertTrue(fe.out().contains("accuracy  " + acc), "grafting everything is the fine-tuned model: " + fe.out());
+        assertTrue(Files.readString(graft.resolve("graft.html"))
+                .contains("echarts.init(document.getElementById('graft')"));
+
         CliRun none = CliRun.of("transfer", "--fine-tuned", ft.toString(), "--output", again.toString());
         assertEquals(2, none.code(), none.out());
         assertTrue(none.err().contains("give --base and --fine-tuned"), none.err());

@@ -221,6 +221,54 @@ public final class TaskVector {
     }
 
     /**
+     * Returns the vector with the entries a predicate rejects set to 0 (the added tensors unchanged). The predicate
+     * sees the entries in key order, then index order.
+     *
+     * @param keep whether to keep an entry, given its tensor's key and its value
+     * @return the masked vector
+     */
+    public TaskVector masked(EntryFilter keep) {
+        Map<String, LoraAdapter.Tensor> out = new LinkedHashMap<>();
+        deltas.forEach((k, t) -> {
+            float[] v = new float[t.values().length];
+            for (int i = 0; i < v.length; i++) {
+                float x = t.values()[i];
+                v[i] = keep.test(k, x) ? x : 0f;
+            }
+            out.put(k, new LoraAdapter.Tensor(v, t.shape()));
+        });
+        return new TaskVector(out, added, prefix, fineTunedConfig);
+    }
+
+    /** Decides whether an entry of an update is kept. */
+    @FunctionalInterface
+    public interface EntryFilter {
+        /**
+         * Tests an entry.
+         *
+         * @param key the tensor's key
+         * @param value the entry
+         * @return whether to keep it
+         */
+        boolean test(String key, float value);
+    }
+
+    /**
+     * The number of non-zero update entries.
+     *
+     * @return the count
+     */
+    public long nonZeros() {
+        long n = 0;
+        for (LoraAdapter.Tensor t : deltas.values()) {
+            for (float v : t.values()) {
+                n += v != 0 ? 1 : 0;
+            }
+        }
+        return n;
+    }
+
+    /**
      * Returns the sum of this vector and another of the same architecture (task arithmetic); the added tensors of
      * this one are kept.
      *

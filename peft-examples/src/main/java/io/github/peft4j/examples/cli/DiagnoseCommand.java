@@ -1,6 +1,9 @@
 package io.github.peft4j.examples.cli;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.io.AdapterFiles;
+import io.github.peft4j.core.io.Json;
 import io.github.peft4j.diagnose.DiagnosisReport;
 import io.github.peft4j.diagnose.IntruderReduction;
 import io.github.peft4j.diagnose.LayerDiagnosis;
@@ -49,6 +52,9 @@ public final class DiagnoseCommand implements Callable<Integer> {
     @Option(names = "--output", description = "the HTML page to write (default: diagnose.html in the first update)")
     private Path output;
 
+    @Option(names = "--json", description = "also write the per-layer figures to this JSON file")
+    private Path json;
+
     @Option(
             names = "--reduce-intruders",
             description = "also write the first update (a LoRA adapter) with its intruder dimensions reduced, as"
@@ -96,6 +102,32 @@ public final class DiagnoseCommand implements Callable<Integer> {
         Path page = output != null ? output : resolve(updates.get(0)).resolve("diagnose.html");
         DiagnosisReport.write(page, "peft4j diagnose", results, topK, epsilon);
         System.out.println("plots: " + page.toAbsolutePath());
+        if (json != null) {
+            ObjectNode root = Json.MAPPER.createObjectNode().put("top_k", topK).put("epsilon", epsilon);
+            ObjectNode all = root.putObject("updates");
+            results.forEach((label, ds) -> {
+                DiagnosisReport.Summary s = DiagnosisReport.summarize(ds);
+                ObjectNode u = all.putObject(label)
+                        .put("layers", s.layers())
+                        .put("intruders", s.intruders())
+                        .put("layers_with_intruders", s.layersWithIntruders())
+                        .put("mean_effective_rank", s.meanEffectiveRank())
+                        .put("mean_relative_norm", s.meanRelativeNorm());
+                ArrayNode per = u.putArray("per_layer");
+                for (LayerDiagnosis l : ds) {
+                    ObjectNode o = per.addObject()
+                            .put("layer", l.layer())
+                            .put("relative_norm", l.relativeNorm())
+                            .put("effective_rank", l.effectiveRank())
+                            .put("intruders", l.intruders());
+                    ArrayNode c = o.putArray("best_cosines");
+                    for (double v : l.bestCosines()) {
+                        c.add(v);
+                    }
+                }
+            });
+            Files.writeString(json, Json.write(root));
+        }
         if (reduced != null) {
             Path first = resolve(updates.get(0));
             if (!Files.isRegularFile(first.resolve(AdapterFiles.CONFIG))) {

@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             LinesCommand.class,
             TransferCommand.class,
             DiagnoseCommand.class,
+            GraftCommand.class,
             InspectCommand.class,
             QuickstartCommand.class,
             CommandLine.HelpCommand.class
