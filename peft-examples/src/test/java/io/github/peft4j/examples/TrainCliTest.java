@@ -641,6 +641,78 @@ class TrainCliTest {
     }
 
     @Test
+    void composesSparseFineTunesAndReportsConflicts() throws IOException {
+        Path one = tmp.resolve("compose-spiel-1");
+        Path two = tmp.resolve("compose-spiel-2");
+        String[] opts = {"--method", "spiel", "--density", "0.1", "--max-steps", "6", "--regrow-every", "100"};
+        assertEquals(
+                0,
+                CliRun.of(train(tmp.resolve("composed-lora-run"), "--max-steps", "2"))
+                        .code());
+        Files.move(tmp.resolve("composed-lora-run/adapter"), tmp.resolve("composed-lora"));
+        assertEquals(0, CliRun.of(train(one, concat(opts, "--seed", "1"))).code());
+        assertEquals(0, CliRun.of(train(two, concat(opts, "--seed", "2"))).code());
+        Path out = tmp.resolve("composed");
+        CliRun c = CliRun.of(
+                "compose",
+                "--adapter",
+                one.resolve("adapter").toString(),
+                "--adapter",
+                two.resolve("adapter").toString(),
+                "--base",
+                tiny.toString(),
+                "--output",
+                out.toString());
+        assertEquals(0, c.code(), c.err() + c.out());
+        String layer = "base_model.model.bert.encoder.layer.0.attention.self.query.spiel_";
+        Map<Integer, Double> expected = new java.util.TreeMap<>();
+        int overlap = 0;
+        for (Path p : List.of(one.resolve("adapter"), two.resolve("adapter"))) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                Map<String, NDArray> t = Safetensors.read(p.resolve("adapter_model.safetensors"), m)
+                        .tensors();
+                int[] idx = t.get(layer + "indices").toIntArray();
+                float[] val = t.get(layer + "values").toFloatArray();
+                for (int i = 0; i < idx.length; i++) {
+                    overlap += expected.containsKey(idx[i]) ? 1 : 0;
+                    expected.merge(idx[i], (double) val[i], Double::sum);
+                }
+            }
+        }
+        // the model is the base plus both updates: W + d1 + d2 at every position, W elsewhere
+        Map<String, float[]> base = modelTensors(tiny);
+        Map<String, float[]> composed = modelTensors(out);
+        float[] w = base.get("encoder.layer.0.attention.self.query.weight");
+        float[] sum = composed.get("bert.encoder.layer.0.attention.self.query.weight");
+        for (int i = 0; i < w.length; i++) {
+            assertEquals(w[i] + expected.getOrDefault(i, 0.0), sum[i], 1e-6, "entry " + i);
+        }
+        assertTrue(overlap > 0, "two 10% selections of a 32x32 weight overlap");
+        assertTrue(
+                c.out().contains("bert.encoder.layer.0.attention.self.query: " + expected.size() + " entries"),
+                c.out());
+        assertTrue(c.out().contains(overlap + " conflicts"), c.out());
+        double p = predict(out, null, "Cheap meds, click here")
+                .get("probabilities")
+                .get("spam")
+                .asDouble();
+        assertTrue(p >= 0 && p <= 1, "the composed model predicts");
+
+        CliRun lora = CliRun.of(
+                "compose",
+                "--adapter",
+                one.resolve("adapter").toString(),
+                "--adapter",
+                tmp.resolve("composed-lora").toString(),
+                "--base",
+                tiny.toString(),
+                "--output",
+                tmp.resolve("x").toString());
+        assertTrue(lora.code() != 0, "a LoRA adapter is not a sparse fine-tune");
+        assertTrue(lora.err().contains("is a LORA adapter"), lora.err());
+    }
+
+    @Test
     void badArgumentsFailWithAMessage() throws IOException {
         CliRun noData = CliRun.of("train", "--output", tmp.resolve("x").toString());
         assertEquals(2, noData.code());

@@ -58,6 +58,15 @@ public final class TaskVector {
         this.fineTunedConfig = fineTunedConfig;
     }
 
+    /** A vector from parts (the composition of sparse fine-tunes builds one). */
+    static TaskVector of(
+            Map<String, LoraAdapter.Tensor> deltas,
+            Map<String, LoraAdapter.Tensor> added,
+            String prefix,
+            ObjectNode fineTunedConfig) {
+        return new TaskVector(deltas, added, prefix, fineTunedConfig);
+    }
+
     /**
      * Computes fine-tuned − base for every floating-point tensor of the fine-tuned model.
      *

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             TransferCommand.class,
             DiagnoseCommand.class,
             GraftCommand.class,
+            ComposeCommand.class,
             InspectCommand.class,
             QuickstartCommand.class,
             CommandLine.HelpCommand.class
