@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
-import ai.djl.training.ParameterServer;
 import ai.djl.training.ParameterStore;
 import java.util.function.Function;
 
@@ -13,9 +12,8 @@ import java.util.function.Function;
  * W + ΔW for weight-path layers. Everything else goes to the caller's store, so optimizers update the adapter
  * parameters as any other.
  */
-final class InterceptingStore extends ParameterStore {
+final class InterceptingStore extends DelegatingStore {
 
-    private final ParameterStore delegate;
     private final NDManager scope;
     private final Function<Parameter, Parameter> redirect;
     private final Function<Parameter, LayerAdapter> weightAdapter;
@@ -33,8 +31,7 @@ final class InterceptingStore extends ParameterStore {
             NDManager scope,
             Function<Parameter, Parameter> redirect,
             Function<Parameter, LayerAdapter> weightAdapter) {
-        super(delegate.getManager(), false);
-        this.delegate = delegate;
+        super(delegate);
         this.scope = scope;
         this.redirect = redirect;
         this.weightAdapter = weightAdapter;
@@ -48,25 +45,5 @@ final class InterceptingStore extends ParameterStore {
         NDArray value = delegate.getValue(redirect.apply(parameter), device, training);
         LayerAdapter a = weightAdapter.apply(parameter);
         return a == null ? value : a.adaptWeight(delegate, value, scope, training);
-    }
-
-    @Override
-    public void setParameterServer(ParameterServer parameterServer, Device[] devices) {
-        delegate.setParameterServer(parameterServer, devices);
-    }
-
-    @Override
-    public void updateAllParameters() {
-        delegate.updateAllParameters();
-    }
-
-    @Override
-    public NDManager getManager() {
-        return delegate.getManager();
-    }
-
-    @Override
-    public void sync() {
-        delegate.sync();
     }
 }

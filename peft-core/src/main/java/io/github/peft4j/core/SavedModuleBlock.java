@@ -9,7 +9,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.training.ParameterServer;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.peft4j.core.nn.AdapterWrapper;
@@ -84,14 +83,12 @@ final class SavedModuleBlock extends AbstractBlock implements AdapterWrapper {
     }
 
     /** The store of one group: the group's adapter's copy of a saved parameter, else the parameter itself. */
-    private final class GroupStore extends ParameterStore {
+    private final class GroupStore extends DelegatingStore {
 
-        private final ParameterStore delegate;
         private final String adapter;
 
         GroupStore(ParameterStore delegate, String adapter) {
-            super(delegate.getManager(), false);
-            this.delegate = delegate;
+            super(delegate);
             this.adapter = adapter;
         }
 
@@ -102,26 +99,6 @@ final class SavedModuleBlock extends AbstractBlock implements AdapterWrapper {
             }
             Parameter copy = adapters.savedCopy(adapter, parameter);
             return delegate.getValue(copy == null ? parameter : copy, device, training);
-        }
-
-        @Override
-        public void setParameterServer(ParameterServer parameterServer, Device[] devices) {
-            delegate.setParameterServer(parameterServer, devices);
-        }
-
-        @Override
-        public void updateAllParameters() {
-            delegate.updateAllParameters();
-        }
-
-        @Override
-        public NDManager getManager() {
-            return delegate.getManager();
-        }
-
-        @Override
-        public void sync() {
-            delegate.sync();
         }
     }
 }

@@ -272,6 +272,22 @@ class TrainCliTest {
             assertEquals(0.25 * s * a2[i], cat[a1.length + i], 1e-6, "second adapter's rows");
         }
         assertArrayEquals(b.get("base_model.model.classifier.weight"), m.get("base_model.model.classifier.weight"));
+        // the spelling: peft merge --adapters A,B --combination ...
+        Path viaMerge = tmp.resolve("combined-via-merge");
+        CliRun vm = CliRun.of(
+                "merge",
+                "--adapters",
+                one.resolve("adapter") + "," + two.resolve("adapter"),
+                "--weights",
+                "0.5,0.25",
+                "--combination",
+                "cat",
+                "--modules-to-save-from",
+                "2",
+                "--output",
+                viaMerge.toString());
+        assertEquals(0, vm.code(), vm.err() + vm.out());
+        assertSameAdapter(out, viaMerge);
         assertTrue(Files.isRegularFile(out.resolve("labels.json")));
         CliRun e = eval(out);
         assertEquals(0, e.code(), e.err());

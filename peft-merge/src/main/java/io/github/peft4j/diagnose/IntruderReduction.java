@@ -1,9 +1,9 @@
 package io.github.peft4j.diagnose;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.github.peft4j.linalg.ExactSvd;
 import io.github.peft4j.linalg.LowRank;
+import io.github.peft4j.merge.BaseWeights;
 import io.github.peft4j.merge.LoraAdapter;
 import io.github.peft4j.merge.LoraFactors;
 import io.github.peft4j.models.HfCheckpoint;
@@ -57,19 +57,7 @@ public final class IntruderReduction {
                 NDManager m = NDManager.newBaseManager()) {
             for (Map.Entry<String, LoraFactors> e : adapter.layers().entrySet()) {
                 LoraFactors f = e.getValue();
-                String key = SpectralDiagnosis.weightKey(base, e.getKey(), baseModel);
-                double[] w;
-                try (NDArray a = base.read(key, m)) {
-                    float[] v = a.toFloatArray();
-                    if (v.length != f.out() * f.in()) {
-                        throw new IllegalArgumentException("layer " + e.getKey() + ": base weight " + a.getShape()
-                                + " does not fit the update [" + f.out() + ", " + f.in() + "]");
-                    }
-                    w = new double[v.length];
-                    for (int i = 0; i < v.length; i++) {
-                        w[i] = v[i];
-                    }
-                }
+                double[] w = BaseWeights.read(base, e.getKey(), baseModel, f.out() * (long) f.in(), m);
                 double[] delta = f.deltaWeight();
                 double[] merged = new double[w.length];
                 for (int i = 0; i < w.length; i++) {
@@ -78,16 +66,9 @@ public final class IntruderReduction {
                 LowRank.Svd ws = ExactSvd.svd(w, f.out(), f.in());
                 LowRank.Svd ms = ExactSvd.svd(merged, f.out(), f.in());
                 List<Integer> intruders = new ArrayList<>();
-                for (int i = 0; i < Math.min(diagnosis.topK(), ms.rank()); i++) {
-                    double max = 0;
-                    for (int j = 0; j < ws.rank(); j++) {
-                        double dot = 0;
-                        for (int r = 0; r < f.out(); r++) {
-                            dot += ms.u(r, i) * ws.u(r, j);
-                        }
-                        max = Math.max(max, Math.abs(dot));
-                    }
-                    if (max < diagnosis.epsilon()) {
+                double[] best = SpectralDiagnosis.bestCosines(ms, ws, diagnosis.topK());
+                for (int i = 0; i < best.length; i++) {
+                    if (best[i] < diagnosis.epsilon()) {
                         intruders.add(i);
                     }
                 }

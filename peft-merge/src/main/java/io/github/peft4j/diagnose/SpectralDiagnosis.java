@@ -1,9 +1,9 @@
 package io.github.peft4j.diagnose;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.github.peft4j.linalg.ExactSvd;
 import io.github.peft4j.linalg.LowRank;
+import io.github.peft4j.merge.BaseWeights;
 import io.github.peft4j.merge.LoraAdapter;
 import io.github.peft4j.merge.LoraFactors;
 import io.github.peft4j.merge.TaskVector;
@@ -93,20 +93,10 @@ public final class SpectralDiagnosis {
         LowRank.Svd base = ExactSvd.svd(w, out, in);
         LowRank.Svd ft = ExactSvd.svd(tuned, out, in);
         LowRank.Svd upd = ExactSvd.svd(delta, out, in);
-        int k = Math.min(topK, ft.rank());
-        double[] best = new double[k];
+        double[] best = bestCosines(ft, base, topK);
         int intruders = 0;
-        for (int i = 0; i < k; i++) {
-            double max = 0;
-            for (int j = 0; j < base.rank(); j++) {
-                double dot = 0;
-                for (int r = 0; r < out; r++) {
-                    dot += ft.u(r, i) * base.u(r, j);
-                }
-                max = Math.max(max, Math.abs(dot));
-            }
-            best[i] = max;
-            if (max < epsilon) {
+        for (double c : best) {
+            if (c < epsilon) {
                 intruders++;
             }
         }
@@ -138,8 +128,7 @@ public final class SpectralDiagnosis {
                 NDManager m = NDManager.newBaseManager()) {
             for (Map.Entry<String, LoraFactors> e : adapter.layers().entrySet()) {
                 LoraFactors f = e.getValue();
-                String key = weightKey(base, e.getKey(), baseModel);
-                double[] w = read(base, key, m, f.out() * (long) f.in(), e.getKey());
+                double[] w = BaseWeights.read(base, e.getKey(), baseModel, f.out() * (long) f.in(), m);
                 out.add(layer(e.getKey(), w, f.deltaWeight(), f.out(), f.in()));
             }
         }
@@ -168,7 +157,12 @@ public final class SpectralDiagnosis {
                 }
                 int rows = Math.toIntExact(shape[0]);
                 int cols = Math.toIntExact(shape[1]);
-                double[] tuned = read(ft, e.getKey(), m, (long) rows * cols, e.getKey());
+                double[] tuned = BaseWeights.read(
+                        ft,
+                        e.getKey().substring(0, e.getKey().length() - ".weight".length()),
+                        fineTuned,
+                        (long) rows * cols,
+                        m);
                 float[] d = e.getValue().values();
                 double[] delta = new double[d.length];
                 double[] w = new double[d.length];
@@ -183,34 +177,29 @@ public final class SpectralDiagnosis {
         return out;
     }
 
-    /** The base checkpoint's key of a layer's weight, with or without the adapter path's first component. */
-    static String weightKey(HfCheckpoint base, String layer, Path dir) {
-        String key = layer + ".weight";
-        if (base.has(key)) {
-            return key;
-        }
-        int dot = layer.indexOf('.');
-        if (dot > 0 && base.has(layer.substring(dot + 1) + ".weight")) {
-            return layer.substring(dot + 1) + ".weight";
-        }
-        throw new IllegalArgumentException("the base model " + dir + " has no weight for layer " + layer + " (looked"
-                + " for " + key + (dot > 0 ? " and " + layer.substring(dot + 1) + ".weight" : "")
-                + "): is it the model the adapter was trained on?");
-    }
-
-    private static double[] read(HfCheckpoint c, String key, NDManager m, long size, String layer) throws IOException {
-        try (NDArray a = c.read(key, m)) {
-            if (a.size() != size) {
-                throw new IllegalArgumentException("layer " + layer + ": the base weight " + key + " has shape "
-                        + a.getShape() + ", " + a.size() + " values, the update " + size);
+    /**
+     * For each of the top k left singular vectors of a fine-tuned weight, its largest |cosine| with any left singular
+     * vector of the base weight.
+     *
+     * @param tuned the SVD of W + ΔW
+     * @param base the SVD of W
+     * @param k how many of the fine-tuned vectors
+     * @return min(k, rank) cosines, in the fine-tuned vectors' order
+     */
+    static double[] bestCosines(LowRank.Svd tuned, LowRank.Svd base, int k) {
+        double[] best = new double[Math.min(k, tuned.rank())];
+        for (int i = 0; i < best.length; i++) {
+            double max = 0;
+            for (int j = 0; j < base.rank(); j++) {
+                double dot = 0;
+                for (int r = 0; r < tuned.rows(); r++) {
+                    dot += tuned.u(r, i) * base.u(r, j);
+                }
+                max = Math.max(max, Math.abs(dot));
             }
-            float[] f = a.toFloatArray();
-            double[] d = new double[f.length];
-            for (int i = 0; i < f.length; i++) {
-                d[i] = f[i];
-            }
-            return d;
+            best[i] = max;
         }
+        return best;
     }
 
     /** Roy and Vetterli's effective rank: exp of the entropy of the normalised singular values. */

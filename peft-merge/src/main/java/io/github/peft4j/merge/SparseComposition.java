@@ -144,7 +144,7 @@ public final class SparseComposition {
             Map<String, LoraAdapter.Tensor> deltas = new LinkedHashMap<>();
             String prefix = null;
             for (String layer : layers) {
-                String key = weightKey(base, layer, baseModel);
+                String key = BaseWeights.key(base, layer, baseModel);
                 String p = layer.substring(0, layer.length() - (key.length() - ".weight".length()));
                 if (prefix != null && !prefix.equals(p)) {
                     throw new IllegalArgumentException("the adapters' layer paths mix prefixes ('" + prefix + "' and '"
@@ -216,20 +216,8 @@ public final class SparseComposition {
         return i;
     }
 
-    private static String weightKey(HfCheckpoint base, String layer, Path dir) {
-        String key = layer + ".weight";
-        if (!base.has(key)) {
-            int dot = layer.indexOf('.');
-            key = dot > 0 ? layer.substring(dot + 1) + ".weight" : key;
-        }
-        if (!base.has(key)) {
-            throw new IllegalArgumentException("the base model " + dir + " has no weight for layer " + layer);
-        }
-        return key;
-    }
-
     private static float[] weight(HfCheckpoint base, String layer, Path dir, NDManager m) throws IOException {
-        try (NDArray a = base.read(weightKey(base, layer, dir), m)) {
+        try (NDArray a = base.read(BaseWeights.key(base, layer, dir), m)) {
             return a.toFloatArray();
         }
     }

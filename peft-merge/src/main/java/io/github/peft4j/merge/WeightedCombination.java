@@ -74,6 +74,27 @@ public final class WeightedCombination {
             throw new IllegalArgumentException(
                     "modules to save from '" + modulesToSaveFrom + "': no such adapter among " + names);
         }
+        requireOneBase(names, adapters);
+    }
+
+    /** Fails when two adapters name different base models in {@code base_model_name_or_path}. */
+    private static void requireOneBase(List<String> names, List<LoraAdapter> adapters) {
+        String first = null;
+        String firstName = null;
+        for (int i = 0; i < adapters.size(); i++) {
+            String base =
+                    adapters.get(i).config().path("base_model_name_or_path").asText("");
+            if (base.isEmpty()) {
+                continue;
+            }
+            if (first == null) {
+                first = base;
+                firstName = names.get(i);
+            } else if (!first.equals(base)) {
+                throw new IllegalArgumentException("adapters of different base models cannot be combined: '" + firstName
+                        + "' was trained on " + first + ", '" + names.get(i) + "' on " + base);
+            }
+        }
     }
 
     /**

@@ -37,6 +37,32 @@ class WeightedCombinationTest {
     }
 
     @Test
+    void adaptersOfDifferentBasesAreRefused() throws IOException {
+        LoraAdapter in = input("a");
+        LoraAdapter b = input("b");
+        LoraAdapter a = new LoraAdapter(
+                in.config().deepCopy().put("base_model_name_or_path", "some/model"), in.layers(), in.others());
+        LoraAdapter other = new LoraAdapter(
+                b.config().deepCopy().put("base_model_name_or_path", "another/model"), b.layers(), b.others());
+        LoraAdapter same = new LoraAdapter(
+                b.config().deepCopy().put("base_model_name_or_path", "some/model"), b.layers(), b.others());
+        WeightedCombination.builder()
+                .addAdapter("a", a, 1)
+                .addAdapter("b", same, 1)
+                .setType(CombinationType.CAT)
+                .build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WeightedCombination.builder()
+                .addAdapter("a", a, 1)
+                .addAdapter("b", other, 1)
+                .setType(CombinationType.CAT)
+                .build());
+        assertTrue(
+                e.getMessage().contains("different base models")
+                        && e.getMessage().contains("another/model"),
+                e.getMessage());
+    }
+
+    @Test
     void dareIsReproducibleForASeedAndPrunes() throws IOException {
         for (CombinationType type : CombinationType.values()) {
             if (!type.isRandom()) {

@@ -26,7 +26,11 @@ public final class CombineCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--adapter", required = true, description = "an adapter directory; repeat for each adapter")
+    @Option(
+            names = {"--adapter", "--adapters"},
+            required = true,
+            split = ",",
+            description = "adapter directories: repeat --adapter, or --adapters A,B")
     private List<Path> adapters;
 
     @Option(
@@ -35,7 +39,10 @@ public final class CombineCommand implements Callable<Integer> {
             description = "one weight per adapter, in order; negative subtracts (default: 1 each)")
     private List<Double> weights;
 
-    @Option(names = "--type", defaultValue = "svd", description = "the combination type (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = {"--type", "--combination"},
+            defaultValue = "svd",
+            description = "the combination type (default: ${DEFAULT-VALUE})")
     private String type;
 
     @Option(names = "--density", description = "ties, dare and magnitude_prune types: the fraction of values kept")
