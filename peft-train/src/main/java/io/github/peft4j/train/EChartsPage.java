@@ -205,8 +205,9 @@ public final class EChartsPage {
         y.put("scale", true);
         ArrayNode s = o.putArray("series");
         series.forEach((name, pts) -> {
+            // a few points (validations) are drawn as symbols too: a single point has no line to show
             ObjectNode line =
-                    s.addObject().put("name", name).put("type", "line").put("showSymbol", false);
+                    s.addObject().put("name", name).put("type", "line").put("showSymbol", pts.size() <= 30);
             ArrayNode data = line.putArray("data");
             for (double[] p : pts) {
                 if (Double.isFinite(p[1]) && (!logY || p[1] > 0)) {
