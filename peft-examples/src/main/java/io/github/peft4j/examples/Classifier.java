@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -79,6 +80,21 @@ public record Classifier(Block model, BertForSequenceClassification base, List<S
         List<String> out = new ArrayList<>();
         n.forEach(x -> out.add(x.asText()));
         return out;
+    }
+
+    /**
+     * Copies {@code labels.json} from one directory to another, when the first has one (a derived adapter or model
+     * keeps the class names of the one it came from).
+     *
+     * @param from the source directory
+     * @param to the target directory
+     * @throws IOException if copying fails
+     */
+    public static void copyLabels(Path from, Path to) throws IOException {
+        Path labels = from.resolve(LABELS);
+        if (Files.isRegularFile(labels)) {
+            Files.copy(labels, to.resolve(LABELS), StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 
     /**

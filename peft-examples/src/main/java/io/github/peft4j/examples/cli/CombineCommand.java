@@ -5,9 +5,7 @@ import io.github.peft4j.merge.CombinationType;
 import io.github.peft4j.merge.LoraAdapter;
 import io.github.peft4j.merge.MajoritySign;
 import io.github.peft4j.merge.WeightedCombination;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -108,11 +106,7 @@ public final class CombineCommand implements Callable<Integer> {
         WeightedCombination combination = b.optSeed(seed).build();
         LoraAdapter combined = combination.combine();
         combined.save(output, "# Combined LoRA adapter\n\n" + combination.describe());
-        Path labels = adapters.get(modulesToSaveFrom == null ? 0 : modulesToSaveFrom - 1)
-                .resolve(Classifier.LABELS);
-        if (Files.isRegularFile(labels)) {
-            Files.copy(labels, output.resolve(Classifier.LABELS), StandardCopyOption.REPLACE_EXISTING);
-        }
+        Classifier.copyLabels(adapters.get(modulesToSaveFrom == null ? 0 : modulesToSaveFrom - 1), output);
         System.out.printf(
                 "%s of %d adapters, rank %d, %d layers: written to %s%n",
                 type,

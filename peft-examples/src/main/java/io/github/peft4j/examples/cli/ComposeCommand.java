@@ -2,9 +2,7 @@ package io.github.peft4j.examples.cli;
 
 import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.merge.SparseComposition;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -50,10 +48,7 @@ public final class ComposeCommand implements Callable<Integer> {
                         l.signConflicts());
             }
         }
-        Path labels = adapters.get(0).resolve(Classifier.LABELS);
-        if (Files.isRegularFile(labels)) {
-            Files.copy(labels, output.resolve(Classifier.LABELS), StandardCopyOption.REPLACE_EXISTING);
-        }
+        Classifier.copyLabels(adapters.get(0), output);
         System.out.printf(
                 Locale.ROOT,
                 "%s + ... of %d adapters: %d layers, %d entries, %d conflicts: model written to %s%n",

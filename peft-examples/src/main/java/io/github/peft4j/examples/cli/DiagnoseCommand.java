@@ -14,7 +14,6 @@ import io.github.peft4j.models.HfCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -145,10 +144,7 @@ public final class DiagnoseCommand implements Callable<Integer> {
                             "# LoRA adapter with reduced intruder dimensions\n\nFrom `" + first.getFileName() + "`: "
                                     + n + " intruder dimensions (top " + topK + ", epsilon " + epsilon
                                     + ") kept at " + lambda + " of their size.\n");
-            Path labels = first.resolve(Classifier.LABELS);
-            if (Files.isRegularFile(labels)) {
-                Files.copy(labels, reduced.resolve(Classifier.LABELS), StandardCopyOption.REPLACE_EXISTING);
-            }
+            Classifier.copyLabels(first, reduced);
             System.out.printf(Locale.ROOT, "%d intruder dimensions reduced to %.2f: %s%n", n, lambda, reduced);
         }
         return 0;

@@ -3,9 +3,7 @@ package io.github.peft4j.examples.cli;
 import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.merge.Lines;
 import io.github.peft4j.merge.LoraAdapter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -61,10 +59,7 @@ public final class LinesCommand implements Callable<Integer> {
                 "# LiNeS-scaled LoRA adapter\n\nFrom `" + adapter.getFileName() + "`: each layer's update multiplied"
                         + " by " + alpha + " + " + beta + " * l / " + Math.max(1, layers - 1) + " (" + layers
                         + " layers); layers outside the blocks by " + alpha + ".\n");
-        Path labels = adapter.resolve(Classifier.LABELS);
-        if (Files.isRegularFile(labels)) {
-            Files.copy(labels, output.resolve(Classifier.LABELS), StandardCopyOption.REPLACE_EXISTING);
-        }
+        Classifier.copyLabels(adapter, output);
         System.out.printf(
                 "LiNeS over %d layers (factors %.3g to %.3g) on %d LoRA layers: written to %s%n",
                 layers, alpha, alpha + beta, a.layers().size(), output.toAbsolutePath());
