@@ -1,15 +1,19 @@
 package io.github.peft4j.diagnose;
 
+import io.github.peft4j.merge.Lines;
 import io.github.peft4j.train.EChartsPage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The diagnostics page of one or more updates of the same base (adapters, full fine-tunes): a summary table, intruder
@@ -95,7 +99,11 @@ public final class DiagnosisReport {
                         rows);
         Set<String> layerNames = new LinkedHashSet<>();
         updates.values().forEach(ds -> ds.forEach(d -> layerNames.add(d.layer())));
+        // by depth (the block index in the path), then in the order the updates list them
+        List<String> seen = new ArrayList<>(layerNames);
         List<String> cats = new ArrayList<>(layerNames);
+        cats.sort(Comparator.comparingInt((String l) -> Lines.layerOf(l).orElse(Integer.MAX_VALUE))
+                .thenComparingInt(seen::indexOf));
         String prefix = commonPrefix(cats);
         List<String> shortNames =
                 cats.stream().map(c -> c.substring(prefix.length())).toList();
@@ -192,13 +200,11 @@ public final class DiagnosisReport {
     }
 
     private static Map<String, double[]> perLayer(
-            Map<String, List<LayerDiagnosis>> updates,
-            List<String> layers,
-            java.util.function.ToDoubleFunction<LayerDiagnosis> f) {
+            Map<String, List<LayerDiagnosis>> updates, List<String> layers, ToDoubleFunction<LayerDiagnosis> f) {
         Map<String, double[]> out = new LinkedHashMap<>();
         updates.forEach((label, ds) -> {
             double[] v = new double[layers.size()];
-            java.util.Arrays.fill(v, Double.NaN);
+            Arrays.fill(v, Double.NaN);
             for (LayerDiagnosis d : ds) {
                 v[layers.indexOf(d.layer())] = f.applyAsDouble(d);
             }
