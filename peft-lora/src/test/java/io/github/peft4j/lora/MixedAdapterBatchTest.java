@@ -250,6 +250,59 @@ class MixedAdapterBatchTest extends ManagedTest {
     }
 
     @Test
+    void servingThreadsSeeWholeAdaptersWhileOneIsSwapped(@TempDir Path dir) throws Exception {
+        PeftModel peft = threeAdapters();
+        peft.saveAdapter("v", dir.resolve("v"));
+        List<String> names = List.of("dora", "v", PeftModel.BASE_ROWS, "default", "v", "dora", "default");
+        float[] expected;
+        try (NDManager m = manager.newSubManager()) {
+            expected = peft.forward(new ParameterStore(m, false), batch(m), names)
+                    .singletonOrThrow()
+                    .toFloatArray();
+        }
+        java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.List<Throwable> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Runnable serve = () -> {
+            while (!stop.get()) {
+                try (NDManager m = manager.newSubManager()) {
+                    float[] got = peft.forward(new ParameterStore(m, false), batch(m), names)
+                            .singletonOrThrow()
+                            .toFloatArray();
+                    for (int i = 0; i < got.length; i++) {
+                        if (Math.abs(got[i] - expected[i]) > 1e-6) {
+                            throw new AssertionError("logit " + i + ": " + got[i] + " while swapping, " + expected[i]);
+                        }
+                    }
+                    served.incrementAndGet();
+                } catch (IllegalArgumentException e) {
+                    if (!e.getMessage().contains("'v', which is not loaded")) {
+                        failures.add(e);
+                    }
+                    refused.incrementAndGet(); // a pass that started while v was deleted
+                } catch (Throwable t) {
+                    failures.add(t);
+                }
+            }
+        };
+        Thread a = new Thread(serve);
+        Thread b = new Thread(serve);
+        a.start();
+        b.start();
+        for (int k = 0; k < 8; k++) {
+            peft.deleteAdapter("v");
+            peft.loadAdapter(dir.resolve("v"), "v");
+        }
+        Thread.sleep(50);
+        stop.set(true);
+        a.join();
+        b.join();
+        assertTrue(failures.isEmpty(), "serving failed while swapping: " + failures);
+        assertTrue(served.get() > 0, "some passes were served (" + refused.get() + " refused)");
+    }
+
+    @Test
     void unloadRemovesTheHeadWrappers() {
         PeftModel peft = threeAdapters();
         Block base = peft.unload();
