@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.github.peft4j.core.ModuleSelector;
+import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.Targets;
 import io.github.peft4j.models.decoder.CausalLanguageModel;
@@ -19,8 +21,10 @@ import io.github.peft4j.models.text.HfTokenizer;
 import io.github.peft4j.testing.TinyDecoders;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -47,6 +51,82 @@ class DecoderLoraTest {
             List<String> paths = peft.getTargetPaths(PeftModel.DEFAULT_ADAPTER);
             assertEquals(layers, paths.size(), paths.toString());
             assertFalse(paths.stream().anyMatch(p -> p.contains("lm_head")), paths.toString());
+        }
+    }
+
+    @Test
+    void mixedAdapterGenerationEqualsEachPromptAlone() throws IOException {
+        Path dir = TinyDecoders.copy("llama", tmp).resolve("base");
+        try (NDManager m = NDManager.newBaseManager();
+                HfTokenizer tokenizer = HfTokenizer.open(dir)) {
+            PeftModel peft = PeftModel.builder()
+                    .setBaseModel(Decoders.load(dir, m))
+                    .setConfig(LoraConfig.builder()
+                            .setTargetModules("q_proj", "v_proj")
+                            .optRank(4)
+                            .optAlpha(8)
+                            .build())
+                    .build();
+            peft.addAdapter(
+                    "b",
+                    LoraConfig.builder()
+                            .setTargetModules("down_proj", "o_proj")
+                            .optRank(2)
+                            .optAlpha(4)
+                            .build());
+            SplittableRandom r = new SplittableRandom(9);
+            for (String name : peft.getAdapterNames()) {
+                peft.getAdapterTensors(name).forEach((k, a) -> {
+                    float[] v = new float[Math.toIntExact(a.size())];
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = (float) (0.5 * r.nextGaussian());
+                    }
+                    try (NDArray src = m.create(v, a.getShape())) {
+                        ParameterValues.copyInto(a, src);
+                    }
+                });
+            }
+            CausalLanguageModel base = (CausalLanguageModel) peft.getBaseModel();
+            Generator g = new Generator(peft, base.getConfig(), tokenizer);
+            List<long[]> prompts = List.of(
+                    tokenizer.encode("Subject: meeting tomorrow at noon", true),
+                    tokenizer.encode("Win a prize", true),
+                    tokenizer.encode("The build is green", true));
+            List<String> names = List.of(PeftModel.DEFAULT_ADAPTER, PeftModel.BASE_ROWS, "b");
+            GenerationConfig c = GenerationConfig.builder().optMaxNewTokens(8).build();
+            List<Generation> mixed = g.generate(prompts, c, m, null, names);
+            List<String> distinct = new ArrayList<>();
+            for (int i = 0; i < prompts.size(); i++) {
+                long[] alone = null;
+                for (String name : List.of(PeftModel.DEFAULT_ADAPTER, PeftModel.BASE_ROWS, "b")) {
+                    if (name.equals(PeftModel.BASE_ROWS)) {
+                        peft.disableAdapters();
+                    } else {
+                        peft.enableAdapters();
+                        peft.setActiveAdapter(name);
+                    }
+                    long[] t = g.generate(List.of(prompts.get(i)), c, m, null)
+                            .get(0)
+                            .tokens();
+                    distinct.add(i + ":" + Arrays.toString(t));
+                    if (name.equals(names.get(i))) {
+                        alone = t;
+                    }
+                }
+                peft.enableAdapters();
+                assertArrayEquals(alone, mixed.get(i).tokens(), "prompt " + i + " with " + names.get(i));
+            }
+            // guards the comparison: each prompt's three continuations are not all the same
+            for (int i = 0; i < prompts.size(); i++) {
+                String prefix = i + ":";
+                assertTrue(
+                        distinct.stream()
+                                        .filter(x -> x.startsWith(prefix))
+                                        .distinct()
+                                        .count()
+                                > 1,
+                        "the adapters change prompt " + i + "'s continuation: " + distinct);
+            }
         }
     }
 

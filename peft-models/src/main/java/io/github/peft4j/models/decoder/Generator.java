@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.models.text.HfTokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -98,6 +99,35 @@ public final class Generator {
      * @throws IllegalArgumentException if a prompt is empty or longer than the model's context
      */
     public List<Generation> generate(List<long[]> prompts, GenerationConfig c, NDManager manager, Listener listener) {
+        return generate(prompts, c, manager, listener, null);
+    }
+
+    /**
+     * Generates for a batch of prompts, each through its own adapter of a {@link PeftModel} (Python PEFT's
+     * {@code generate(..., adapter_names=...)}): prompt i runs with adapter {@code adapterNames.get(i)}, or the base
+     * model alone for {@value PeftModel#BASE_ROWS}, in one batch and without merging.
+     *
+     * @param prompts token ids of each prompt (special tokens included as the model expects)
+     * @param c how to pick tokens
+     * @param manager parent of the generation's arrays
+     * @param listener receives new text as it comes (needs a tokenizer); may be null
+     * @param adapterNames one adapter name per prompt, or null for the model as it is
+     * @return one generation per prompt
+     * @throws IllegalArgumentException if a prompt is empty or too long, the names do not match the prompts, or the
+     *     model is not a {@link PeftModel} while names are given
+     */
+    public List<Generation> generate(
+            List<long[]> prompts, GenerationConfig c, NDManager manager, Listener listener, List<String> adapterNames) {
+        if (adapterNames != null) {
+            if (!(model instanceof PeftModel)) {
+                throw new IllegalArgumentException("adapter names need a PeftModel; this generator runs a "
+                        + model.getClass().getSimpleName());
+            }
+            if (adapterNames.size() != prompts.size()) {
+                throw new IllegalArgumentException(adapterNames.size() + " adapter name(s) for " + prompts.size()
+                        + " prompt(s): give one per prompt");
+            }
+        }
         int b = prompts.size();
         int longest = 0;
         for (int i = 0; i < b; i++) {
@@ -149,6 +179,9 @@ public final class Generator {
             PairList<String, Object> params = new PairList<>();
             if (cache != null) {
                 params.add(KvCache.PARAM, cache);
+            }
+            if (adapterNames != null) {
+                params.add(PeftModel.ADAPTER_NAMES, List.copyOf(adapterNames));
             }
             for (int step = 0; step < newTokens; step++) {
                 float[][] last;
