@@ -520,6 +520,31 @@ class TrainCliTest {
     }
 
     @Test
+    void ia3TrainsSavesInPythonsLayoutAndMerges() throws IOException {
+        Path out = tmp.resolve("ia3");
+        CliRun t = CliRun.of(train(out, "--method", "ia3"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertEquals("IA3", cfg.get("peft_type").asText());
+        assertEquals("output.dense", cfg.get("feedforward_modules").get(0).asText());
+        Map<String, float[]> tensors = tensors(out.resolve("adapter"));
+        // key/value scale their 32 outputs, the feed-forward output.dense its 64 inputs; the attention's output.dense
+        // is a target too and, matching "output.dense", scales its 32 inputs
+        assertEquals(32, tensors.get("base_model.model.bert.encoder.layer.0.attention.self.key.ia3_l").length);
+        assertEquals(64, tensors.get("base_model.model.bert.encoder.layer.0.output.dense.ia3_l").length);
+        boolean trained = false;
+        for (float v : tensors.get("base_model.model.bert.encoder.layer.1.attention.self.value.ia3_l")) {
+            trained |= v != 1f;
+        }
+        assertTrue(trained, "the scales moved from 1");
+        assertMergeKeepsPredictions(out.resolve("adapter"), "Cheap meds, click here", 1e-5);
+        CliRun bad = CliRun.of(train(tmp.resolve("x"), "--method", "lora", "--feedforward-modules", "dense"));
+        assertEquals(2, bad.code(), bad.out());
+        assertTrue(bad.err().contains("--feedforward-modules does not apply to --method lora"), bad.err());
+    }
+
+    @Test
     void ssfTrainsAndMerges() throws IOException {
         Path out = tmp.resolve("ssf");
         CliRun t = CliRun.of(train(out, "--method", "ssf"));
@@ -735,10 +760,11 @@ class TrainCliTest {
         assertTrue(noData.err().contains("Missing required option: '--data"), noData.err());
 
         CliRun method = CliRun.of(
-                "train", "--data", data.toString(), "--output", tmp.resolve("x").toString(), "--method", "ia3");
+                "train", "--data", data.toString(), "--output", tmp.resolve("x").toString(), "--method", "vera");
         assertEquals(2, method.code());
         assertTrue(
-                method.err().startsWith("--method must be one of [lora, dora, ssf, sara, spiel, full]; got 'ia3'"),
+                method.err()
+                        .startsWith("--method must be one of [lora, dora, ssf, ia3, sara, spiel, full]; got 'vera'"),
                 method.err());
 
         CliRun rank = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--rank", "4"));

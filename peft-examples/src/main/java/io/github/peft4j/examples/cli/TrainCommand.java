@@ -12,6 +12,7 @@ import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.examples.cli.method.FullFineTuning;
+import io.github.peft4j.examples.cli.method.Ia3MethodOption;
 import io.github.peft4j.examples.cli.method.LoraOptions;
 import io.github.peft4j.examples.cli.method.SparseOptions;
 import io.github.peft4j.examples.cli.method.SsfMethodOption;
@@ -98,14 +99,22 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(
             names = "--method",
             defaultValue = "lora",
-            description = "lora, dora, ssf, sara, spiel or full (default: ${DEFAULT-VALUE})")
+            description = "lora, dora, ssf, ia3, sara, spiel or full (default: ${DEFAULT-VALUE})")
     private String method;
+
+    @Option(
+            names = "--feedforward-modules",
+            split = ",",
+            description = "ia3: the targets whose input, not output, is scaled (default: output.dense with the default"
+                    + " targets, none with --targets)")
+    private List<String> feedforwardModules;
 
     @Option(
             names = "--targets",
             split = ",",
             description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
-                    + " for lora and dora; query,key,value,dense,LayerNorm for ssf; all-linear for sara and spiel)")
+                    + " for lora and dora; query,key,value,dense,LayerNorm for ssf; key,value,output.dense for ia3;"
+                    + " all-linear for sara and spiel)")
     private List<String> targets;
 
     @Option(names = "--lr", description = "peak learning rate (default: 5e-4, 5e-5 for full)")
@@ -201,6 +210,7 @@ public final class TrainCommand implements Callable<Integer> {
                 loraOptions.method(false),
                 loraOptions.method(true),
                 new SsfMethodOption(),
+                new Ia3MethodOption(feedforwardModules, targets != null),
                 sparseOptions.sara(),
                 sparseOptions.spiel(),
                 new FullFineTuning())) {
