@@ -79,14 +79,19 @@ public final class Ia3Layer implements LayerAdapter {
 
     @Override
     public NDArray forward(ParameterStore store, NDArray input, NDArray baseOutput, boolean training) {
+        // the reshaped view would belong to the parameter's manager: it goes to the pass's manager instead
         if (!feedforward) {
             NDArray l = store.getValue(scale, baseOutput.getDevice(), training);
-            return baseOutput.mul(l.reshape(l.getShape().get(0)));
+            NDArray row = l.reshape(l.getShape().get(0));
+            row.attach(baseOutput.getManager());
+            return baseOutput.mul(row);
         }
         NDArray l = store.getValue(scale, input.getDevice(), training);
+        NDArray row = l.reshape(l.getShape().get(1));
+        row.attach(input.getManager());
         NDArray w = store.getValue(layer.weight(), input.getDevice(), training);
         NDArray b = layer.bias() == null ? null : store.getValue(layer.bias(), input.getDevice(), training);
-        NDList out = Linear.linear(input.mul(l.reshape(l.getShape().get(1))), w, b);
+        NDList out = Linear.linear(input.mul(row), w, b);
         return out.singletonOrThrow();
     }
 
@@ -121,8 +126,9 @@ public final class Ia3Layer implements LayerAdapter {
             newW.attach(s);
             MergeChecks.requireFinite(newW, "IA3 merged weight");
             if (!feedforward && layer.bias() != null) {
-                try (NDArray bias = layer.bias().getArray().stopGradient()) {
-                    NDArray newB = bias.mul(l.reshape(bias.getShape()));
+                try (NDArray bias = layer.bias().getArray().stopGradient();
+                        NDArray lb = l.reshape(bias.getShape())) {
+                    NDArray newB = bias.mul(lb);
                     newB.attach(s);
                     MergeChecks.requireFinite(newB, "IA3 merged bias");
                     bias.set(new NDIndex("..."), newB);
@@ -143,8 +149,9 @@ public final class Ia3Layer implements LayerAdapter {
             oldW.attach(s);
             w.set(new NDIndex("..."), oldW);
             if (!feedforward && layer.bias() != null) {
-                try (NDArray bias = layer.bias().getArray().stopGradient()) {
-                    NDArray oldB = bias.div(safe.reshape(bias.getShape()));
+                try (NDArray bias = layer.bias().getArray().stopGradient();
+                        NDArray sb = safe.reshape(bias.getShape())) {
+                    NDArray oldB = bias.div(sb);
                     oldB.attach(s);
                     bias.set(new NDIndex("..."), oldB);
                 }
