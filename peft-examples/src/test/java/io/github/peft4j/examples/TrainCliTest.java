@@ -545,6 +545,21 @@ class TrainCliTest {
     }
 
     @Test
+    void lohaTrainsInPythonsLayoutAndMerges() throws IOException {
+        Path out = tmp.resolve("loha");
+        CliRun t = CliRun.of(train(out, "--method", "loha", "--rank", "2", "--alpha", "4"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertEquals("LOHA", cfg.get("peft_type").asText());
+        assertEquals(2, cfg.get("r").asInt());
+        Map<String, float[]> tensors = tensors(out.resolve("adapter"));
+        assertEquals(
+                32 * 2, tensors.get("base_model.model.bert.encoder.layer.0.attention.self.query.hada_w1_a").length);
+        assertMergeKeepsPredictions(out.resolve("adapter"), "Cheap meds, click here", 1e-5);
+    }
+
+    @Test
     void ssfTrainsAndMerges() throws IOException {
         Path out = tmp.resolve("ssf");
         CliRun t = CliRun.of(train(out, "--method", "ssf"));
@@ -764,7 +779,8 @@ class TrainCliTest {
         assertEquals(2, method.code());
         assertTrue(
                 method.err()
-                        .startsWith("--method must be one of [lora, dora, ssf, ia3, sara, spiel, full]; got 'vera'"),
+                        .startsWith(
+                                "--method must be one of [lora, dora, ssf, ia3, loha, sara, spiel, full]; got 'vera'"),
                 method.err());
 
         CliRun rank = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--rank", "4"));

@@ -8,6 +8,7 @@ import io.github.peft4j.lora.LoraInit;
 import io.github.peft4j.lora.init.Eva;
 import io.github.peft4j.lora.init.LoraGa;
 import io.github.peft4j.lora.init.Pissa;
+import io.github.peft4j.methods.loha.LohaConfig;
 import io.github.peft4j.train.TrainingData;
 import java.util.List;
 import java.util.Locale;
@@ -55,6 +56,52 @@ public final class LoraOptions {
      */
     public TrainMethod method(boolean dora) {
         return new Method(dora);
+    }
+
+    /**
+     * Returns {@code --method loha}, which takes {@code --rank} and {@code --alpha} with their LoRA defaults.
+     *
+     * @return the method
+     */
+    public TrainMethod loha() {
+        return new TrainMethod() {
+            @Override
+            public String name() {
+                return "loha";
+            }
+
+            @Override
+            public Set<String> options() {
+                return Set.of("--rank", "--alpha");
+            }
+
+            @Override
+            public List<String> defaultTargets() {
+                return List.of("query", "value");
+            }
+
+            @Override
+            public void validate() {
+                if (rank < 1) {
+                    throw new IllegalArgumentException("--rank must be ≥ 1; got " + rank);
+                }
+            }
+
+            @Override
+            public AdapterConfig config(Run run) {
+                return new LohaConfig(run.targets(), rank, alpha, true);
+            }
+
+            @Override
+            public boolean trains(AdapterConfig config) {
+                return config instanceof LohaConfig;
+            }
+
+            @Override
+            public String describe(List<String> targets) {
+                return "LoHa r=" + rank + ", alpha=" + alpha + ", targets=" + targets;
+            }
+        };
     }
 
     private final class Method implements TrainMethod {
