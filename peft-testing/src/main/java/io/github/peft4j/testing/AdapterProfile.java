@@ -6,12 +6,56 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.InjectionMode;
+import io.github.peft4j.core.testing.TestModels;
 
 /**
  * One case of the adapter contract suite: a model, a method config and the method's quirks. A new method joins the
  * suite by adding profiles; the checks themselves live in {@link AdapterContract}.
  */
 public interface AdapterProfile {
+
+    /**
+     * A profile on the test MLP ({@code TestModels.mlp}: layers {@code 0} 8→16, {@code 2} 16→16, {@code 4} 16→4;
+     * input [5, 8]) with the method's defaults otherwise.
+     *
+     * @param name the case name
+     * @param config the config with the identity initialization
+     * @param nonIdentity a config whose adapter changes the outputs at init
+     * @return the profile
+     */
+    static AdapterProfile onMlp(String name, AdapterConfig config, AdapterConfig nonIdentity) {
+        return new AdapterProfile() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public Block newBaseModel(NDManager manager) {
+                return TestModels.mlp(manager, 1, DataType.FLOAT32);
+            }
+
+            @Override
+            public Shape inputShape() {
+                return new Shape(5, 8);
+            }
+
+            @Override
+            public AdapterConfig config() {
+                return config;
+            }
+
+            @Override
+            public AdapterConfig nonIdentityConfig() {
+                return nonIdentity;
+            }
+
+            @Override
+            public String toString() {
+                return name;
+            }
+        };
+    }
 
     /**
      * Returns the case name shown in test reports.

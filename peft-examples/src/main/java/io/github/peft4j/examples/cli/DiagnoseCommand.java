@@ -74,7 +74,7 @@ public final class DiagnoseCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        Path baseDir = dir(base);
+        Path baseDir = ModelOptions.modelDir(base, "main", "--base");
         Map<String, List<LayerDiagnosis>> results = new LinkedHashMap<>();
         for (Path u : updates) {
             Path target = resolve(u);
@@ -164,9 +164,5 @@ public final class DiagnoseCommand implements Callable<Integer> {
         }
         throw new IOException(p + " is neither an adapter (" + AdapterFiles.CONFIG + "), a model ("
                 + HfCheckpoint.SINGLE + ") nor a run directory holding adapter/ or model/");
-    }
-
-    private static Path dir(String model) throws IOException {
-        return ModelOptions.modelDir(model, "main", "--base");
     }
 }

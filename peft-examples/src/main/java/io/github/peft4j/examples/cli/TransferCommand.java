@@ -84,7 +84,9 @@ public final class TransferCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(
                     spec.commandLine(), "nothing to write: give --output, --save-vector or both");
         }
-        TaskVector v = vector != null ? TaskVector.read(vector) : TaskVector.between(dir(base), fineTuned);
+        TaskVector v = vector != null
+                ? TaskVector.read(vector)
+                : TaskVector.between(ModelOptions.modelDir(base, "main", "--base"), fineTuned);
         System.out.printf(
                 "update of %d tensors (norm %.4g), %d tensors new in the fine-tuned model %s%n",
                 v.deltas().size(), v.norm(), v.added().size(), v.added().keySet());
@@ -95,7 +97,7 @@ public final class TransferCommand implements Callable<Integer> {
         if (output == null) {
             return 0;
         }
-        Path target = dir(onto != null ? onto : base);
+        Path target = ModelOptions.modelDir(onto != null ? onto : base, "main", onto != null ? "--onto" : "--base");
         if (lines) {
             int layers = numLayers != null ? numLayers : layers(target, v);
             v = new Lines(alpha, beta, layers).apply(v);
@@ -104,10 +106,6 @@ public final class TransferCommand implements Callable<Integer> {
         v.applyTo(target, scale, output);
         System.out.printf("%s + %.4g x update written to %s%n", target, scale, output.toAbsolutePath());
         return 0;
-    }
-
-    private static Path dir(String model) throws IOException {
-        return ModelOptions.modelDir(model, "main", "--base/--onto");
     }
 
     private static int layers(Path base, TaskVector v) throws IOException {

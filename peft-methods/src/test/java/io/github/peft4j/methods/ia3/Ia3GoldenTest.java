@@ -12,7 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Interop with Python PEFT's IA3: an adapter Python wrote for the tiny Llama (k_proj, v_proj, and down_proj as a
- * feed-forward module; {@code golden/ia3/make_golden.py}) gives Python's logits adapted and merged and is saved back
+ * feed-forward module; {@code golden/make_golden.py ia3}) gives Python's logits adapted and merged and is saved back
  * as Python wrote it ({@link PythonGolden}).
  */
 class Ia3GoldenTest {

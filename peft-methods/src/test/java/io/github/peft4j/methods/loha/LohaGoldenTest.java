@@ -12,7 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Interop with Python PEFT's LoHa: an adapter Python wrote for the tiny Llama (r=4, alpha=8 on q_proj, v_proj, o_proj,
- * every factor non-zero; {@code golden/loha/make_golden.py}) gives Python's logits adapted and merged and is saved
+ * every factor non-zero; {@code golden/make_golden.py loha}) gives Python's logits adapted and merged and is saved
  * back as Python wrote it ({@link PythonGolden}).
  */
 class LohaGoldenTest {
