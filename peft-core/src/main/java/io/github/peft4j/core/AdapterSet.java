@@ -159,11 +159,12 @@ final class AdapterSet {
     }
 
     /**
-     * The parameter the base model reads: the active adapter's copy of a module saved whole, else the parameter. In a
-     * mixed batch the parameter itself: the saved module's wrapper picks the copy per group of rows.
+     * The parameter the base model reads: the active adapter's copy of a module saved whole, else the parameter. (A
+     * mixed batch does not use it: its store reads parameters as they are, and the saved module's wrapper picks the
+     * copy per group of rows.)
      */
     Parameter redirect(Parameter p) {
-        if (enabled && active != null && mixed.get() == null) {
+        if (enabled && active != null) {
             Parameter copy = adapters.get(active).saved.copyOf(p);
             if (copy != null) {
                 return copy;
