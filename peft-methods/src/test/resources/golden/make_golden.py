@@ -5,12 +5,14 @@ adapter of one method, its trainable tensors seeded so that every one matters:
   ia3   IA3 as Python PEFT builds it for Llama: target_modules k_proj, v_proj, down_proj, down_proj a feed-forward
         module (its input is scaled); l = 1 + 0.3·N(0, 1)
   loha  LoHa r=4, alpha=8 on q_proj, v_proj, o_proj; all four factors 0.3·N(0, 1) (at init one is zero)
+  vera  VeRA r=16, projection_prng_key=42 on q_proj, v_proj, up_proj, down_proj (shared A [16, 160], B [160, 16]
+        from the key, saved as save_projection does); lambda_b and lambda_d 0.5·N(0, 1) (at init lambda_b is zero)
 Written into <method>/llama/:
   adapter_config.json, adapter_model.safetensors   the adapter (save_pretrained; no machine path in the config)
   expected_logits.safetensors                      logits of the shared input_ids / attention_mask with the adapter
                                                    ("adapted") and after merge_and_unload ("merged")
 
-    python3 make_golden.py ia3|loha SHARED/golden/hf-decoders/llama    # with torch 2.13, transformers, peft 0.21
+    python3 make_golden.py ia3|loha|vera SHARED/golden/hf-decoders/llama    # with torch 2.13, transformers, peft 0.21
 """
 
 import json
@@ -18,7 +20,7 @@ import os
 import sys
 
 import torch
-from peft import IA3Config, LoHaConfig, get_peft_model
+from peft import IA3Config, LoHaConfig, VeraConfig, get_peft_model
 from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM
 
@@ -31,6 +33,9 @@ METHODS = {
             "ia3_l", lambda shape, g: 1 + 0.3 * torch.randn(shape, generator=g)),
     "loha": (lambda: LoHaConfig(task_type="CAUSAL_LM", r=4, alpha=8, target_modules=["q_proj", "v_proj", "o_proj"]),
              "hada_", lambda shape, g: 0.3 * torch.randn(shape, generator=g)),
+    "vera": (lambda: VeraConfig(task_type="CAUSAL_LM", r=16, projection_prng_key=42,
+                                target_modules=["q_proj", "v_proj", "up_proj", "down_proj"]),
+             "vera_lambda_", lambda shape, g: 0.5 * torch.randn(shape, generator=g)),
 }
 
 

@@ -4,6 +4,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -88,6 +89,44 @@ public interface AdapterMethod<C extends AdapterConfig, L extends LayerAdapter> 
      * @throws IllegalArgumentException if the config does not fit the layer (e.g. the rank is too large)
      */
     L createAdapter(TargetLayer layer, C config, AdapterContext context);
+
+    /**
+     * Creates the adapters of all target layers of one adapter, in model order. The default calls
+     * {@link #createAdapter} per layer; a method whose layers share state sized by all of them (VeRA's projections,
+     * as large as the largest layer) overrides it. On failure, the adapters already created are closed.
+     *
+     * @param layers the target layers, in model order
+     * @param config the config
+     * @param context the adapter name, seed and manager
+     * @return the adapters by module path, in model order
+     * @throws IllegalArgumentException if the config does not fit a layer
+     */
+    default Map<String, L> createAdapters(List<TargetLayer> layers, C config, AdapterContext context) {
+        Map<String, L> out = new LinkedHashMap<>();
+        try {
+            for (TargetLayer t : layers) {
+                out.put(t.path(), createAdapter(t, config, context));
+            }
+        } catch (RuntimeException e) {
+            out.values().forEach(LayerAdapter::close);
+            throw e;
+        }
+        return out;
+    }
+
+    /**
+     * Returns the tensors an adapter saves outside its layers (VeRA's shared projections), keyed by their name after
+     * {@code base_model.} in {@code adapter_model.safetensors}, e.g. {@code vera_A}. They never train. A loaded file
+     * must hold exactly these (besides the layers' tensors), and their values replace the ones created. None by
+     * default.
+     *
+     * @param config the adapter's config
+     * @param layers the adapter's layers by module path
+     * @return name to tensor, in save order
+     */
+    default Map<String, Parameter> sharedTensors(C config, Map<String, L> layers) {
+        return Map.of();
+    }
 
     /**
      * Returns the {@code adapter_config.json} to write for an adapter. The default is {@code config.toJson()}; a

@@ -35,6 +35,7 @@ final class AdapterSerializer {
             a.layers().forEach((path, layer) -> layer.exportTensors(scope)
                     .forEach((k, t) -> tensors.put(AdapterFiles.KEY_PREFIX + path + "." + k, t)));
             a.saved.parameters().forEach((k, p) -> tensors.put(AdapterFiles.KEY_PREFIX + k, p.getArray()));
+            a.sharedTensors().forEach((k, p) -> tensors.put(AdapterFiles.SHARED_PREFIX + k, p.getArray()));
             AdapterFiles.write(dir, json, tensors, ModelCard.render(a, seed));
         }
     }
@@ -76,6 +77,7 @@ final class AdapterSerializer {
     static Map<String, Parameter> expectedTensors(NamedAdapter<?, ?> a) {
         Map<String, Parameter> out = new LinkedHashMap<>();
         a.parametersByPath().forEach((k, p) -> out.put(AdapterFiles.KEY_PREFIX + k, p));
+        a.sharedTensors().forEach((k, p) -> out.put(AdapterFiles.SHARED_PREFIX + k, p));
         return out;
     }
 

@@ -50,13 +50,10 @@ final class NamedAdapter<C extends AdapterConfig, L extends LayerAdapter> implem
             List<TargetLayer> targets,
             AdapterContext context,
             SavedModules saved) {
-        Map<String, L> layers = new LinkedHashMap<>();
+        Map<String, L> layers;
         try {
-            for (TargetLayer t : targets) {
-                layers.put(t.path(), method.createAdapter(t, config, context));
-            }
+            layers = new LinkedHashMap<>(method.createAdapters(targets, config, context));
         } catch (RuntimeException e) {
-            layers.values().forEach(LayerAdapter::close);
             saved.close();
             throw e;
         }
@@ -86,6 +83,13 @@ final class NamedAdapter<C extends AdapterConfig, L extends LayerAdapter> implem
 
     List<String> modelCardNotes() {
         return method.modelCardNotes(config, view);
+    }
+
+    /**
+     * The tensors the adapter saves outside its layers, keyed by their name after {@code base_model.} (frozen).
+     */
+    Map<String, Parameter> sharedTensors() {
+        return method.sharedTensors(config, view);
     }
 
     /**

@@ -560,6 +560,28 @@ class TrainCliTest {
     }
 
     @Test
+    void veraTrainsInPythonsLayoutAndMerges() throws IOException {
+        Path out = tmp.resolve("vera");
+        CliRun t = CliRun.of(train(out, "--method", "vera", "--rank", "16", "--lr", "1e-2"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertEquals("VERA", cfg.get("peft_type").asText());
+        assertEquals(16, cfg.get("r").asInt());
+        Map<String, float[]> tensors = tensors(out.resolve("adapter"));
+        // the shared projections, as large as the largest target (query and value of the test model: 32 → 32)
+        assertEquals(16 * 32, tensors.get("base_model.vera_A").length);
+        float[] lambdaB = tensors.get("base_model.model.bert.encoder.layer.0.attention.self.query.vera_lambda_b");
+        assertEquals(32, lambdaB.length);
+        double moved = 0;
+        for (float v : lambdaB) {
+            moved = Math.max(moved, Math.abs(v));
+        }
+        assertTrue(moved > 0, "λ_b trained away from 0");
+        assertMergeKeepsPredictions(out.resolve("adapter"), "Cheap meds, click here", 1e-5);
+    }
+
+    @Test
     void ssfTrainsAndMerges() throws IOException {
         Path out = tmp.resolve("ssf");
         CliRun t = CliRun.of(train(out, "--method", "ssf"));
@@ -775,12 +797,12 @@ class TrainCliTest {
         assertTrue(noData.err().contains("Missing required option: '--data"), noData.err());
 
         CliRun method = CliRun.of(
-                "train", "--data", data.toString(), "--output", tmp.resolve("x").toString(), "--method", "vera");
+                "train", "--data", data.toString(), "--output", tmp.resolve("x").toString(), "--method", "vero");
         assertEquals(2, method.code());
         assertTrue(
                 method.err()
-                        .startsWith(
-                                "--method must be one of [lora, dora, ssf, ia3, loha, sara, spiel, full]; got 'vera'"),
+                        .startsWith("--method must be one of [lora, dora, ssf, ia3, loha, vera, sara, spiel, full];"
+                                + " got 'vero'"),
                 method.err());
 
         CliRun rank = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--rank", "4"));

@@ -17,6 +17,7 @@ import io.github.peft4j.models.decoder.Decoders;
 import io.github.peft4j.testing.TinyDecoders;
 import java.io.IOException;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -61,8 +62,26 @@ public final class PythonGolden {
      * @throws URISyntaxException if the resource cannot be located
      */
     public static JsonNode check(String method, Path tmp, int tensors) throws IOException, URISyntaxException {
-        Path golden = Path.of(
-                PythonGolden.class.getResource("/golden/" + method + "/llama").toURI());
+        return check(
+                Path.of(PythonGolden.class
+                        .getResource("/golden/" + method + "/llama")
+                        .toURI()),
+                tmp,
+                tensors);
+    }
+
+    /**
+     * Runs the check on a folder laid out as {@code golden/<method>/llama}.
+     *
+     * @param golden the folder: the adapter and its {@code expected_logits.safetensors}
+     * @param tmp a scratch directory
+     * @param tensors the number of tensors the adapter file must hold
+     * @return the config peft4j saved back
+     * @throws IOException if a file cannot be read or written
+     */
+    public static JsonNode check(Path golden, Path tmp, int tensors) throws IOException {
+        String method = golden.getParent().getFileName().toString();
+        Files.createDirectories(tmp);
         Path dir = TinyDecoders.copy("llama", tmp);
         try (NDManager m = NDManager.newBaseManager()) {
             Map<String, NDArray> want = Safetensors.read(golden.resolve("expected_logits.safetensors"), m)

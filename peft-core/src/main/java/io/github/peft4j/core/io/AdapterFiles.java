@@ -23,6 +23,8 @@ public final class AdapterFiles {
     public static final String CARD = "README.md";
     /** The prefix of every tensor key, as Python PEFT writes it. */
     public static final String KEY_PREFIX = "base_model.model.";
+    /** The prefix of the tensors an adapter keeps outside the model's modules (VeRA's {@code base_model.vera_A}). */
+    public static final String SHARED_PREFIX = "base_model.";
 
     private AdapterFiles() {}
 

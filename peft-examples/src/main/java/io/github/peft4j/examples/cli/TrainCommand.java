@@ -99,7 +99,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(
             names = "--method",
             defaultValue = "lora",
-            description = "lora, dora, ssf, ia3, loha, sara, spiel or full (default: ${DEFAULT-VALUE})")
+            description = "lora, dora, ssf, ia3, loha, vera, sara, spiel or full (default: ${DEFAULT-VALUE})")
     private String method;
 
     @Option(
@@ -113,7 +113,7 @@ public final class TrainCommand implements Callable<Integer> {
             names = "--targets",
             split = ",",
             description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
-                    + " for lora, dora and loha; query,key,value,dense,LayerNorm for ssf; key,value,output.dense"
+                    + " for lora, dora, loha and vera; query,key,value,dense,LayerNorm for ssf; key,value,output.dense"
                     + " for ia3; all-linear for sara and spiel)")
     private List<String> targets;
 
@@ -212,6 +212,7 @@ public final class TrainCommand implements Callable<Integer> {
                 new SsfMethodOption(),
                 new Ia3MethodOption(feedforwardModules, targets != null),
                 loraOptions.loha(),
+                loraOptions.vera(),
                 sparseOptions.sara(),
                 sparseOptions.spiel(),
                 new FullFineTuning())) {

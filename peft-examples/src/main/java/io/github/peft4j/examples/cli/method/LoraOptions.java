@@ -9,6 +9,7 @@ import io.github.peft4j.lora.init.Eva;
 import io.github.peft4j.lora.init.LoraGa;
 import io.github.peft4j.lora.init.Pissa;
 import io.github.peft4j.methods.loha.LohaConfig;
+import io.github.peft4j.methods.vera.VeraConfig;
 import io.github.peft4j.train.TrainingData;
 import java.util.List;
 import java.util.Locale;
@@ -18,7 +19,11 @@ import picocli.CommandLine.Option;
 /** The options of {@code --method lora} and {@code --method dora}, and the two methods built from them. */
 public final class LoraOptions {
 
-    @Option(names = "--rank", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--rank",
+            description = "rank of lora, dora and loha (default: 8); of vera's shared projections" + " (default: 256)")
+    Integer rankOption;
+
     int rank;
 
     @Option(names = "--alpha", defaultValue = "16", description = "LoRA alpha (default: ${DEFAULT-VALUE})")
@@ -58,6 +63,60 @@ public final class LoraOptions {
         return new Method(dora);
     }
 
+    /** The rank the methods read: --rank, or the default given. */
+    private int rank(int absent) {
+        int r = rankOption != null ? rankOption : absent;
+        if (r < 1) {
+            throw new IllegalArgumentException("--rank must be ≥ 1; got " + r);
+        }
+        return r;
+    }
+
+    /**
+     * Returns {@code --method vera}, which takes {@code --rank} (the shared projections' width, default 256 as
+     * Python's) and keeps Python's other defaults (key 0, projections saved, no dropout).
+     *
+     * @return the method
+     */
+    public TrainMethod vera() {
+        return new TrainMethod() {
+            @Override
+            public String name() {
+                return "vera";
+            }
+
+            @Override
+            public Set<String> options() {
+                return Set.of("--rank");
+            }
+
+            @Override
+            public List<String> defaultTargets() {
+                return List.of("query", "value");
+            }
+
+            @Override
+            public void validate() {
+                rank(256);
+            }
+
+            @Override
+            public AdapterConfig config(Run run) {
+                return new VeraConfig(run.targets(), rank(256), 0, true, 0, 0.1, true);
+            }
+
+            @Override
+            public boolean trains(AdapterConfig config) {
+                return config instanceof VeraConfig;
+            }
+
+            @Override
+            public String describe(List<String> targets) {
+                return "VeRA r=" + rank(256) + ", targets=" + targets;
+            }
+        };
+    }
+
     /**
      * Returns {@code --method loha}, which takes {@code --rank} and {@code --alpha} with their LoRA defaults.
      *
@@ -82,9 +141,7 @@ public final class LoraOptions {
 
             @Override
             public void validate() {
-                if (rank < 1) {
-                    throw new IllegalArgumentException("--rank must be ≥ 1; got " + rank);
-                }
+                rank = rank(8);
             }
 
             @Override
@@ -128,6 +185,7 @@ public final class LoraOptions {
 
         @Override
         public void validate() {
+            rank = rank(8);
             String i = init.toLowerCase(Locale.ROOT);
             if (!List.of("default", "gaussian", "pissa", "lora-ga", "eva").contains(i)) {
                 throw new IllegalArgumentException(
