@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import java.util.SplittableRandom;
 
 /** Writing values into parameter arrays outside autograd. */
 public final class ParameterValues {
@@ -84,5 +86,42 @@ public final class ParameterValues {
                 typed.close();
             }
         }
+    }
+
+    /**
+     * Creates a trainable parameter ({@code WEIGHT}) holding Java values, in the type and on the device of
+     * {@code like}.
+     *
+     * @param manager owns the array
+     * @param name the parameter's name (its Hugging Face name inside the module, e.g. {@code hada_w1_a})
+     * @param values row-major values
+     * @param shape the shape
+     * @param like the array whose type and device the result takes
+     * @return the parameter
+     */
+    public static Parameter weight(NDManager manager, String name, float[] values, Shape shape, NDArray like) {
+        return Parameter.builder()
+                .setName(name)
+                .setType(Parameter.Type.WEIGHT)
+                .optArray(create(manager, values, shape, like))
+                .build();
+    }
+
+    /**
+     * Draws a [rows, cols] weight as torch's default {@code kaiming_uniform_(a=√5)} does in distribution:
+     * U(−1/√cols, 1/√cols).
+     *
+     * @param random the stream
+     * @param rows the first dimension
+     * @param cols the second dimension (the fan-in)
+     * @return row-major values
+     */
+    public static float[] kaimingUniform(SplittableRandom random, int rows, int cols) {
+        double bound = 1 / Math.sqrt(cols);
+        float[] v = new float[Math.multiplyExact(rows, cols)];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
+        }
+        return v;
     }
 }

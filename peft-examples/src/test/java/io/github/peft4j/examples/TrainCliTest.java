@@ -560,6 +560,22 @@ class TrainCliTest {
     }
 
     @Test
+    void lokrTrainsInPythonsLayoutAndMerges() throws IOException {
+        Path out = tmp.resolve("lokr");
+        CliRun t = CliRun.of(train(out, "--method", "lokr", "--rank", "2", "--alpha", "4"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertEquals("LOKR", cfg.get("peft_type").asText());
+        Map<String, float[]> tensors = tensors(out.resolve("adapter"));
+        // 32 = 4 · 8: w1 [4, 4] full, w2 [8, 8] a rank-2 product (2 < 8 / 2)
+        String query = "base_model.model.bert.encoder.layer.0.attention.self.query.";
+        assertEquals(16, tensors.get(query + "lokr_w1").length);
+        assertEquals(8 * 2, tensors.get(query + "lokr_w2_a").length);
+        assertMergeKeepsPredictions(out.resolve("adapter"), "Cheap meds, click here", 1e-5);
+    }
+
+    @Test
     void veraTrainsInPythonsLayoutAndMerges() throws IOException {
         Path out = tmp.resolve("vera");
         CliRun t = CliRun.of(train(out, "--method", "vera", "--rank", "16", "--lr", "1e-2"));
@@ -801,8 +817,9 @@ class TrainCliTest {
         assertEquals(2, method.code());
         assertTrue(
                 method.err()
-                        .startsWith("--method must be one of [lora, dora, ssf, ia3, loha, vera, sara, spiel, full];"
-                                + " got 'vero'"),
+                        .startsWith(
+                                "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, sara, spiel, full];"
+                                        + " got 'vero'"),
                 method.err());
 
         CliRun rank = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--rank", "4"));

@@ -99,7 +99,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(
             names = "--method",
             defaultValue = "lora",
-            description = "lora, dora, ssf, ia3, loha, vera, sara, spiel or full (default: ${DEFAULT-VALUE})")
+            description = "lora, dora, ssf, ia3, loha, lokr, vera, sara, spiel or full (default: ${DEFAULT-VALUE})")
     private String method;
 
     @Option(
@@ -113,8 +113,8 @@ public final class TrainCommand implements Callable<Integer> {
             names = "--targets",
             split = ",",
             description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
-                    + " for lora, dora, loha and vera; query,key,value,dense,LayerNorm for ssf; key,value,output.dense"
-                    + " for ia3; all-linear for sara and spiel)")
+                    + " for lora, dora, loha, lokr and vera; query,key,value,dense,LayerNorm for ssf;"
+                    + " key,value,output.dense for ia3; all-linear for sara and spiel)")
     private List<String> targets;
 
     @Option(names = "--lr", description = "peak learning rate (default: 5e-4, 5e-5 for full)")
@@ -212,6 +212,7 @@ public final class TrainCommand implements Callable<Integer> {
                 new SsfMethodOption(),
                 new Ia3MethodOption(feedforwardModules, targets != null),
                 loraOptions.loha(),
+                loraOptions.lokr(),
                 loraOptions.vera(),
                 sparseOptions.sara(),
                 sparseOptions.spiel(),

@@ -39,33 +39,18 @@ public final class LohaLayer implements LayerAdapter {
         SplittableRandom r = ctx.random(layer.path());
         NDManager m = ctx.manager();
         NDArray like = layer.weight().getArray();
-        w1a = param(m, "hada_w1_a", kaiming(r, out, rank), new Shape(out, rank), like);
-        w1b = param(m, "hada_w1_b", kaiming(r, rank, in), new Shape(rank, in), like);
-        w2a = param(m, "hada_w2_a", kaiming(r, out, rank), new Shape(out, rank), like);
-        w2b = param(
+        w1a = ParameterValues.weight(
+                m, "hada_w1_a", ParameterValues.kaimingUniform(r, out, rank), new Shape(out, rank), like);
+        w1b = ParameterValues.weight(
+                m, "hada_w1_b", ParameterValues.kaimingUniform(r, rank, in), new Shape(rank, in), like);
+        w2a = ParameterValues.weight(
+                m, "hada_w2_a", ParameterValues.kaimingUniform(r, out, rank), new Shape(out, rank), like);
+        w2b = ParameterValues.weight(
                 m,
                 "hada_w2_b",
-                config.initWeights() ? new float[rank * in] : kaiming(r, rank, in),
+                config.initWeights() ? new float[rank * in] : ParameterValues.kaimingUniform(r, rank, in),
                 new Shape(rank, in),
                 like);
-    }
-
-    /** Kaiming-uniform with a = √5 on a [rows, cols] tensor: U(−1/√cols, 1/√cols), as torch's default. */
-    private static float[] kaiming(SplittableRandom r, int rows, int cols) {
-        double bound = 1 / Math.sqrt(cols);
-        float[] v = new float[rows * cols];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) ((r.nextDouble() * 2 - 1) * bound);
-        }
-        return v;
-    }
-
-    private static Parameter param(NDManager m, String name, float[] v, Shape shape, NDArray like) {
-        return Parameter.builder()
-                .setName(name)
-                .setType(Parameter.Type.WEIGHT)
-                .optArray(ParameterValues.create(m, v, shape, like))
-                .build();
     }
 
     @Override

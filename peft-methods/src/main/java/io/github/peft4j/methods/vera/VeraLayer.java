@@ -59,22 +59,14 @@ public final class VeraLayer implements LayerAdapter {
             }
         }
         NDArray like = layer.weight().getArray();
-        lambdaB = param(ctx.manager(), "vera_lambda_b", b, new Shape(o), like);
-        lambdaD = param(ctx.manager(), "vera_lambda_d", d, new Shape(rank), like);
+        lambdaB = ParameterValues.weight(ctx.manager(), "vera_lambda_b", b, new Shape(o), like);
+        lambdaD = ParameterValues.weight(ctx.manager(), "vera_lambda_d", d, new Shape(rank), like);
     }
 
     private static double gaussian(SplittableRandom r) {
         double u1 = 1 - r.nextDouble();
         double u2 = r.nextDouble();
         return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
-    }
-
-    private static Parameter param(NDManager m, String name, float[] v, Shape shape, NDArray like) {
-        return Parameter.builder()
-                .setName(name)
-                .setType(Parameter.Type.WEIGHT)
-                .optArray(ParameterValues.create(m, v, shape, like))
-                .build();
     }
 
     /** The shared projections this layer reads. */

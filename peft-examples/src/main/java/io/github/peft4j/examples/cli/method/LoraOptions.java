@@ -3,12 +3,15 @@ package io.github.peft4j.examples.cli.method;
 import ai.djl.training.loss.Loss;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.PeftModel;
+import io.github.peft4j.core.Targets;
 import io.github.peft4j.lora.LoraConfig;
 import io.github.peft4j.lora.LoraInit;
 import io.github.peft4j.lora.init.Eva;
 import io.github.peft4j.lora.init.LoraGa;
 import io.github.peft4j.lora.init.Pissa;
 import io.github.peft4j.methods.loha.LohaConfig;
+import io.github.peft4j.methods.lokr.LokrConfig;
+import io.github.peft4j.methods.lokr.LokrInit;
 import io.github.peft4j.methods.vera.VeraConfig;
 import io.github.peft4j.train.TrainingData;
 import java.util.List;
@@ -123,10 +126,30 @@ public final class LoraOptions {
      * @return the method
      */
     public TrainMethod loha() {
+        return rankAlpha("loha", "LoHa", (t, r, a) -> new LohaConfig(t, r, a, true), LohaConfig.class);
+    }
+
+    /**
+     * Returns {@code --method lokr}, which takes {@code --rank} and {@code --alpha} with their LoRA defaults (Python's
+     * other defaults: w1 full, factors near square roots).
+     *
+     * @return the method
+     */
+    public TrainMethod lokr() {
+        return rankAlpha(
+                "lokr", "LoKr", (t, r, a) -> new LokrConfig(t, r, a, false, -1, LokrInit.DEFAULT), LokrConfig.class);
+    }
+
+    /** Builds a method's config from the targets, rank and alpha. */
+    private interface RankAlphaConfig {
+        AdapterConfig create(Targets targets, int rank, double alpha);
+    }
+
+    private TrainMethod rankAlpha(String name, String label, RankAlphaConfig factory, Class<?> type) {
         return new TrainMethod() {
             @Override
             public String name() {
-                return "loha";
+                return name;
             }
 
             @Override
@@ -146,17 +169,17 @@ public final class LoraOptions {
 
             @Override
             public AdapterConfig config(Run run) {
-                return new LohaConfig(run.targets(), rank, alpha, true);
+                return factory.create(run.targets(), rank, alpha);
             }
 
             @Override
             public boolean trains(AdapterConfig config) {
-                return config instanceof LohaConfig;
+                return type.isInstance(config);
             }
 
             @Override
             public String describe(List<String> targets) {
-                return "LoHa r=" + rank + ", alpha=" + alpha + ", targets=" + targets;
+                return label + " r=" + rank + ", alpha=" + alpha + ", targets=" + targets;
             }
         };
     }
