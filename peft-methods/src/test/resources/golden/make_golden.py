@@ -5,6 +5,8 @@ adapter of one method, its trainable tensors seeded so that every one matters:
   ia3   IA3 as Python PEFT builds it for Llama: target_modules k_proj, v_proj, down_proj, down_proj a feed-forward
         module (its input is scaled); l = 1 + 0.3·N(0, 1)
   loha  LoHa r=4, alpha=8 on q_proj, v_proj, o_proj; all four factors 0.3·N(0, 1) (at init one is zero)
+  ln_tuning  LayerNorm tuning of every RMSNorm (input_layernorm, post_attention_layernorm, the final norm); the copies'
+        weights 1 + 0.3·N(0, 1)
   lokr  LoKr r=4, alpha=8, decompose_both on q_proj, v_proj (full lokr_w1, lokr_w2) and down_proj (160 → 64: both
         factors decomposed, lokr_w1_a/b, lokr_w2_a/b); every factor 0.3·N(0, 1) (at init w1 is zero)
   vera  VeRA r=16, projection_prng_key=42 on q_proj, v_proj, up_proj, down_proj (shared A [16, 160], B [160, 16]
@@ -14,7 +16,7 @@ Written into <method>/llama/:
   expected_logits.safetensors                      logits of the shared input_ids / attention_mask with the adapter
                                                    ("adapted") and after merge_and_unload ("merged")
 
-    python3 make_golden.py ia3|loha|lokr|vera SHARED/golden/hf-decoders/llama    # with torch 2.13, transformers, peft 0.21
+    python3 make_golden.py ia3|ln_tuning|loha|lokr|vera SHARED/golden/hf-decoders/llama    # with torch 2.13, transformers, peft 0.21
 """
 
 import json
@@ -22,7 +24,7 @@ import os
 import sys
 
 import torch
-from peft import IA3Config, LoHaConfig, LoKrConfig, VeraConfig, get_peft_model
+from peft import IA3Config, LNTuningConfig, LoHaConfig, LoKrConfig, VeraConfig, get_peft_model
 from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM
 
@@ -35,6 +37,9 @@ METHODS = {
             "ia3_l", lambda shape, g: 1 + 0.3 * torch.randn(shape, generator=g)),
     "loha": (lambda: LoHaConfig(task_type="CAUSAL_LM", r=4, alpha=8, target_modules=["q_proj", "v_proj", "o_proj"]),
              "hada_", lambda shape, g: 0.3 * torch.randn(shape, generator=g)),
+    "ln_tuning": (lambda: LNTuningConfig(task_type="CAUSAL_LM",
+                                         target_modules=["input_layernorm", "post_attention_layernorm", "norm"]),
+                  "ln_tuning_layers", lambda shape, g: 1 + 0.3 * torch.randn(shape, generator=g)),
     "lokr": (lambda: LoKrConfig(task_type="CAUSAL_LM", r=4, alpha=8, decompose_both=True,
                                 target_modules=["q_proj", "v_proj", "down_proj"]),
              "lokr_", lambda shape, g: 0.3 * torch.randn(shape, generator=g)),

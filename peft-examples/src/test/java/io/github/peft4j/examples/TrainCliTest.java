@@ -576,6 +576,25 @@ class TrainCliTest {
     }
 
     @Test
+    void lnTuningTrainsEveryLayerNormAndMerges() throws IOException {
+        Path out = tmp.resolve("ln");
+        CliRun t = CliRun.of(train(out, "--method", "ln", "--lr", "1e-2"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertEquals("LN_TUNING", cfg.get("peft_type").asText());
+        Map<String, float[]> tensors = tensors(out.resolve("adapter"));
+        // embeddings.LayerNorm and two per encoder layer (2 layers), weight and bias each
+        assertEquals(
+                2 * (1 + 2 * 2),
+                tensors.keySet().stream()
+                        .filter(k -> k.contains(".ln_tuning_layers."))
+                        .count());
+        assertTrue(tensors.containsKey("base_model.model.bert.encoder.layer.1.output.LayerNorm.ln_tuning_layers.bias"));
+        assertMergeKeepsPredictions(out.resolve("adapter"), "Cheap meds, click here", 1e-5);
+    }
+
+    @Test
     void veraTrainsInPythonsLayoutAndMerges() throws IOException {
         Path out = tmp.resolve("vera");
         CliRun t = CliRun.of(train(out, "--method", "vera", "--rank", "16", "--lr", "1e-2"));
@@ -817,9 +836,9 @@ class TrainCliTest {
         assertEquals(2, method.code());
         assertTrue(
                 method.err()
-                        .startsWith(
-                                "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, sara, spiel, full];"
-                                        + " got 'vero'"),
+                        .startsWith("--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, ln, sara, spiel,"
+                                + " full];"
+                                + " got 'vero'"),
                 method.err());
 
         CliRun rank = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--rank", "4"));

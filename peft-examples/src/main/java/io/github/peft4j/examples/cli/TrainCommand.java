@@ -13,6 +13,7 @@ import io.github.peft4j.core.io.Json;
 import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.examples.cli.method.FullFineTuning;
 import io.github.peft4j.examples.cli.method.Ia3MethodOption;
+import io.github.peft4j.examples.cli.method.LnTuningMethodOption;
 import io.github.peft4j.examples.cli.method.LoraOptions;
 import io.github.peft4j.examples.cli.method.SparseOptions;
 import io.github.peft4j.examples.cli.method.SsfMethodOption;
@@ -99,7 +100,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(
             names = "--method",
             defaultValue = "lora",
-            description = "lora, dora, ssf, ia3, loha, lokr, vera, sara, spiel or full (default: ${DEFAULT-VALUE})")
+            description = "lora, dora, ssf, ia3, loha, lokr, vera, ln, sara, spiel or full (default: ${DEFAULT-VALUE})")
     private String method;
 
     @Option(
@@ -114,7 +115,7 @@ public final class TrainCommand implements Callable<Integer> {
             split = ",",
             description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
                     + " for lora, dora, loha, lokr and vera; query,key,value,dense,LayerNorm for ssf;"
-                    + " key,value,output.dense for ia3; all-linear for sara and spiel)")
+                    + " key,value,output.dense for ia3; LayerNorm for ln; all-linear for sara and spiel)")
     private List<String> targets;
 
     @Option(names = "--lr", description = "peak learning rate (default: 5e-4, 5e-5 for full)")
@@ -214,6 +215,7 @@ public final class TrainCommand implements Callable<Integer> {
                 loraOptions.loha(),
                 loraOptions.lokr(),
                 loraOptions.vera(),
+                new LnTuningMethodOption(),
                 sparseOptions.sara(),
                 sparseOptions.spiel(),
                 new FullFineTuning())) {
