@@ -6,6 +6,7 @@ import ai.djl.nn.Parameter;
 import io.github.peft4j.core.Scalars;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
 
 /**
  * AdamW (Loshchilov and Hutter, https://arxiv.org/abs/1711.05101) as PyTorch computes it, with its state in arrays
@@ -48,10 +49,27 @@ public final class AdamW implements AutoCloseable {
      * @param lr the learning rate
      */
     public void step(Map<String, Parameter> params, double lr) {
+        step(params, lr, k -> 1);
+    }
+
+    /**
+     * Applies one update to every parameter from its accumulated gradient, each at its own learning rate (as PyTorch's
+     * parameter groups: the weight decay scales with it).
+     *
+     * @param params the trainable parameters by stable key
+     * @param lr the base learning rate
+     * @param scale the factor on {@code lr} of each key; a parameter whose factor is 0 is not updated (its moments
+     *     neither)
+     */
+    public void step(Map<String, Parameter> params, double lr, ToDoubleFunction<String> scale) {
         t++;
         double c1 = 1 - Math.pow(beta1, (double) t);
         double c2 = 1 - Math.pow(beta2, (double) t);
         for (Map.Entry<String, Parameter> e : params.entrySet()) {
+            double plr = lr * scale.applyAsDouble(e.getKey());
+            if (plr == 0) {
+                continue;
+            }
             NDArray p = e.getValue().getArray();
             try (NDManager scope = manager.newSubManager();
                     NDArray g = p.getGradient();
@@ -63,9 +81,9 @@ public final class AdamW implements AutoCloseable {
                 Scalars.muli(mk, beta1).addi(scoped(scope, Scalars.mul(gg, 1 - beta1)));
                 Scalars.muli(vk, beta2).addi(Scalars.muli(scoped(scope, gg.square()), 1 - beta2));
                 NDArray denom = Scalars.addi(scoped(scope, Scalars.div(vk, c2)).sqrt(), eps);
-                NDArray update = Scalars.muli(scoped(scope, Scalars.div(mk, c1)).divi(denom), lr);
+                NDArray update = Scalars.muli(scoped(scope, Scalars.div(mk, c1)).divi(denom), plr);
                 if (weightDecay != 0) {
-                    Scalars.muli(w, 1 - lr * weightDecay);
+                    Scalars.muli(w, 1 - plr * weightDecay);
                 }
                 w.subi(update);
             }

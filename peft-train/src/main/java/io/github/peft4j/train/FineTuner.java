@@ -73,6 +73,7 @@ public final class FineTuner {
     private final Duration gracefulStop;
     private final long stopAfter;
     private final Precision precision;
+    private final List<TrainingRecipe> recipes;
 
     /**
      * The outcome of {@link #fit}.
@@ -108,6 +109,7 @@ public final class FineTuner {
         this.gracefulStop = b.gracefulStop;
         this.stopAfter = b.stopAfter;
         this.precision = b.precision;
+        this.recipes = List.copyOf(b.recipes);
     }
 
     /**
@@ -177,6 +179,10 @@ public final class FineTuner {
         if (precision == Precision.BF16) {
             storeBaseInBf16();
         }
+        Map<String, Parameter> trainableAtStart = trainableParameters();
+        for (TrainingRecipe r : recipes) {
+            r.prepare(model, trainableParameters(), state != null);
+        }
         Map<String, Parameter> trainable = trainableParameters();
         if (trainable.isEmpty()) {
             throw new IllegalArgumentException("the model has no trainable parameter: wrap it in a PeftModel or"
@@ -222,6 +228,8 @@ public final class FineTuner {
                     break;
                 }
             }
+            // recipes may have frozen some for a while, or for the run: the model leaves training as it came
+            trainableAtStart.values().forEach(p -> p.freeze(false));
             for (FitListener l : listeners) {
                 l.onFitEnd(ctx);
             }
@@ -249,6 +257,7 @@ public final class FineTuner {
             out.add(new EarlyStopping(config.earlyStoppingPatience()));
         }
         out.add(new MetricsFile());
+        out.add(new RecipeRecord(recipes));
         out.addAll(extraListeners);
         // last, so that every other listener's state at this step is in the checkpoint
         List<FitListener> withState = new ArrayList<>(out);
@@ -308,6 +317,15 @@ public final class FineTuner {
         }
 
         StepRecord step(long step, long total) {
+            for (TrainingRecipe r : recipes) {
+                r.beforeStep(step, trainable);
+            }
+            Map<String, Parameter> active = new LinkedHashMap<>();
+            trainable.forEach((k, p) -> {
+                if (p.requiresGradient()) {
+                    active.put(k, p);
+                }
+            });
             long epoch = step / perEpoch;
             if (epoch != orderEpoch) {
                 order = permutation(train.size(), config.seed() * 31 + epoch);
@@ -331,11 +349,20 @@ public final class FineTuner {
                 }
             }
             hooks.beforeStep(step);
-            double gradNorm = clipGradients();
+            for (TrainingRecipe r : recipes) {
+                r.adjustGradients(step, active);
+            }
+            double gradNorm = clipGradients(active);
             double lr = config.schedule().at(config.learningRate(), step, warmup, total);
             boolean skip = !Double.isFinite(gradNorm) || !Double.isFinite(lossValue);
             if (!skip) {
-                opt.step(trainable, lr);
+                opt.step(active, lr, key -> {
+                    double f = 1;
+                    for (TrainingRecipe r : recipes) {
+                        f *= r.learningRateScale(key, step);
+                    }
+                    return f;
+                });
             } else {
                 // as mixed-precision loss scalers do: a non-finite gradient must never reach the weights
                 skipped++;
@@ -345,7 +372,7 @@ public final class FineTuner {
                         Double.isFinite(lossValue) ? "gradient norm" : "loss",
                         lossValue,
                         skipped,
-                        nonFiniteGradients());
+                        nonFiniteGradients(active));
             }
             hooks.afterStep(step, (param, positions) -> {
                 for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
@@ -354,14 +381,14 @@ public final class FineTuner {
                     }
                 }
             });
-            zeroGradients();
+            zeroGradients(active);
             long done = step + 1;
             return new StepRecord(done, total, (double) done / perEpoch, lossValue, lr, gradNorm, skip);
         }
 
-        private double clipGradients() {
+        private double clipGradients(Map<String, Parameter> active) {
             double sq = 0;
-            for (Parameter p : trainable.values()) {
+            for (Parameter p : active.values()) {
                 try (NDArray g = p.getArray().getGradient();
                         NDArray g2 = g.square();
                         NDArray n = g2.sum()) {
@@ -371,7 +398,7 @@ public final class FineTuner {
             double norm = Math.sqrt(sq);
             if (config.maxGradNorm() > 0 && norm > config.maxGradNorm()) {
                 double scale = config.maxGradNorm() / (norm + 1e-6);
-                for (Parameter p : trainable.values()) {
+                for (Parameter p : active.values()) {
                     try (NDArray g = p.getArray().getGradient()) {
                         Scalars.muli(g, scale);
                     }
@@ -380,9 +407,9 @@ public final class FineTuner {
             return norm;
         }
 
-        private List<String> nonFiniteGradients() {
+        private List<String> nonFiniteGradients(Map<String, Parameter> active) {
             List<String> bad = new ArrayList<>();
-            for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
+            for (Map.Entry<String, Parameter> e : active.entrySet()) {
                 try (NDArray g = e.getValue().getArray().getGradient();
                         NDArray nan = g.isNaN();
                         NDArray inf = g.isInfinite();
@@ -396,8 +423,8 @@ public final class FineTuner {
             return bad.size() > 6 ? bad.subList(0, 6) : bad;
         }
 
-        private void zeroGradients() {
-            for (Parameter p : trainable.values()) {
+        private void zeroGradients(Map<String, Parameter> active) {
+            for (Parameter p : active.values()) {
                 try (NDArray g = p.getArray().getGradient()) {
                     Scalars.fill(g, 0);
                 }
@@ -433,6 +460,7 @@ public final class FineTuner {
         private Duration gracefulStop;
         private long stopAfter = Long.MAX_VALUE;
         private Precision precision = Precision.FP32;
+        private final List<TrainingRecipe> recipes = new ArrayList<>();
 
         private Builder() {}
 
@@ -555,6 +583,18 @@ public final class FineTuner {
                 throw new IllegalArgumentException("stop-after step must be >= 1; got " + step);
             }
             this.stopAfter = step;
+            return this;
+        }
+
+        /**
+         * Adds a training recipe (layer freezing, layer-wise learning rates, LISA, LP-FT, LoRA+, LoRA-Pro...); recipes
+         * apply in the order added and combine.
+         *
+         * @param recipe the recipe
+         * @return this builder
+         */
+        public Builder addRecipe(TrainingRecipe recipe) {
+            recipes.add(Objects.requireNonNull(recipe, "recipe"));
             return this;
         }
 
