@@ -595,6 +595,70 @@ class TrainCliTest {
     }
 
     @Test
+    void recipesCombineFromTheCommandLineAndAreRecordedInTheCheckpoint() throws IOException {
+        Path out = tmp.resolve("recipes");
+        CliRun t = CliRun.of(train(
+                out,
+                "--lora-plus-ratio",
+                "16",
+                "--llrd",
+                "0.9",
+                "--lisa-layers",
+                "1",
+                "--lisa-period",
+                "4",
+                "--lp-steps",
+                "3",
+                "--freeze-bottom",
+                "1"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode state = Json.MAPPER.readTree(
+                out.resolve("checkpoint/trainer_state.json").toFile());
+        List<String> recipes = new ArrayList<>();
+        state.get("recipes").forEach(n -> recipes.add(n.asText()));
+        assertEquals(
+                List.of(
+                        "freeze embeddings and bottom 1 layers",
+                        "LISA 1 layers every 4 steps (seed 42)",
+                        "LP-FT: [classifier] alone for 3 steps",
+                        "layer-wise lr decay 0.9",
+                        "LoRA+ ratio 16.0"),
+                recipes);
+        // freezing the bottom layer left its adapter as it started: B = 0
+        Map<String, float[]> tensors = tensors(out.resolve("adapter"));
+        for (float v : tensors.get("base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight")) {
+            assertEquals(0f, v);
+        }
+        // resuming with other recipes is refused
+        CliRun other =
+                CliRun.of(train(out, "--resume", out.resolve("checkpoint").toString(), "--llrd", "0.8"));
+        assertEquals(1, other.code(), other.out());
+        assertTrue(other.err().contains("resume with the same recipe options"), other.err());
+    }
+
+    @Test
+    void loraProAndReinitTrainAndMisplacedRecipesFailWithAMessage() throws IOException {
+        CliRun pro = CliRun.of(train(tmp.resolve("pro"), "--lora-pro"));
+        assertEquals(0, pro.code(), pro.err() + pro.out());
+        CliRun reinit =
+                CliRun.of(train(tmp.resolve("reinit"), "--method", "full", "--reinit-top", "1", "--lr", "1e-3"));
+        assertEquals(0, reinit.code(), reinit.err() + reinit.out());
+
+        String[][] bad = {
+            {"--reinit-top", "1"}, {"use it with --method full"},
+            {"--method", "dora", "--lora-pro"}, {"--lora-pro adjusts plain LoRA's gradients"},
+            {"--method", "ia3", "--lora-plus-ratio", "16"}, {"applies to --method lora or dora, not ia3"},
+            {"--lisa-period", "5"}, {"--lisa-period needs --lisa-layers"},
+            {"--method", "ia3", "--lisa-layers", "9"}, {"LISA: γ = 9 but the model has 2 layers"},
+        };
+        for (int i = 0; i < bad.length; i += 2) {
+            CliRun r = CliRun.of(train(tmp.resolve("bad" + i), bad[i]));
+            assertTrue(r.code() != 0, String.join(" ", bad[i]));
+            assertTrue(r.err().contains(bad[i + 1][0]), String.join(" ", bad[i]) + ": " + r.err());
+        }
+    }
+
+    @Test
     void veraTrainsInPythonsLayoutAndMerges() throws IOException {
         Path out = tmp.resolve("vera");
         CliRun t = CliRun.of(train(out, "--method", "vera", "--rank", "16", "--lr", "1e-2"));

@@ -174,6 +174,7 @@ public final class FineTuner {
         ObjectNode state = null;
         if (resume != null) {
             state = Checkpoint.readState(resume, config.seed());
+            new RecipeRecord(recipes).requireSame(state);
             hooks.loadState(resume.resolve(Checkpoint.MODEL)); // may add the adapters the checkpoint was trained with
         }
         if (precision == Precision.BF16) {

@@ -23,8 +23,14 @@ final class RecipeRecord implements FitListener {
         recipes.forEach(a::add);
     }
 
-    @Override
-    public void restoreState(ObjectNode state) {
+    /**
+     * Fails unless a checkpoint's state was written with these recipes; called before anything is restored (other
+     * recipes may train another set of parameters).
+     *
+     * @param state the checkpoint's {@code trainer_state.json}
+     * @throws IllegalArgumentException naming both lists
+     */
+    void requireSame(ObjectNode state) {
         List<String> saved = new ArrayList<>();
         state.path("recipes").forEach(n -> saved.add(n.asText()));
         if (!saved.equals(recipes)) {

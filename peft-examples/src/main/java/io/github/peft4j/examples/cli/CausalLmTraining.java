@@ -20,6 +20,7 @@ import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
 import io.github.peft4j.train.Precision;
 import io.github.peft4j.train.ProcessMemory;
+import io.github.peft4j.train.TrainingRecipe;
 import io.github.peft4j.train.TrainingReport;
 import io.github.peft4j.train.listener.Progress;
 import java.io.IOException;
@@ -51,6 +52,7 @@ import java.util.SplittableRandom;
  * @param progress whether to show progress
  * @param packing whether to pack examples into blocks of max length
  * @param fullLoss whether every token counts (otherwise only completions)
+ * @param recipes the training recipes (--llrd, --lisa-layers, ...)
  */
 record CausalLmTraining(
         ModelOptions model,
@@ -65,7 +67,8 @@ record CausalLmTraining(
         Precision precision,
         boolean progress,
         boolean packing,
-        boolean fullLoss) {
+        boolean fullLoss,
+        List<TrainingRecipe> recipes) {
 
     /** The tokenizer files copied next to a saved model or adapter. */
     static final List<String> TOKENIZER_FILES = List.of(
@@ -130,6 +133,7 @@ record CausalLmTraining(
                 tb.optStopAfterStep(stopAfter);
             }
             tb.optPrecision(precision);
+            recipes.forEach(tb::addRecipe);
             if (resume == null) {
                 System.out.println(TrainCommand.counts(trained, peft));
             }

@@ -31,6 +31,7 @@ import io.github.peft4j.train.Precision;
 import io.github.peft4j.train.ProcessMemory;
 import io.github.peft4j.train.Schedule;
 import io.github.peft4j.train.TextClassificationData;
+import io.github.peft4j.train.TrainingRecipe;
 import io.github.peft4j.train.TrainingReport;
 import io.github.peft4j.train.listener.Progress;
 import java.io.IOException;
@@ -81,6 +82,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Mixin
     private SparseOptions sparseOptions;
+
+    @Mixin
+    private RecipeOptions recipeOptions;
 
     @Option(
             names = "--task",
@@ -258,6 +262,12 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainMethod m = chosenMethod();
+        List<TrainingRecipe> recipes;
+        try {
+            recipes = recipeOptions.recipes(m.name(), task, seed);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         FineTuneConfig cfg = fineTuneConfig(m);
         Precision prec;
         try {
@@ -285,7 +295,8 @@ public final class TrainCommand implements Callable<Integer> {
                             prec,
                             !noProgress,
                             packing,
-                            fullLoss)
+                            fullLoss,
+                            recipes)
                     .run();
         }
         if (!"seq-cls".equals(task)) {
@@ -303,7 +314,7 @@ public final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException(
                     "--max-length must be ≤ 512 for BERT-family classifiers; got " + modelOptions.maxLength);
         }
-        return classifier(m, cfg);
+        return classifier(m, cfg, recipes);
     }
 
     private FineTuneConfig fineTuneConfig(TrainMethod m) {
@@ -336,7 +347,7 @@ public final class TrainCommand implements Callable<Integer> {
         return cfg;
     }
 
-    private int classifier(TrainMethod m, FineTuneConfig cfg) throws IOException {
+    private int classifier(TrainMethod m, FineTuneConfig cfg, List<TrainingRecipe> recipes) throws IOException {
         boolean full = !m.adapts();
         List<String> targetList = targets != null ? targets : m.defaultTargets();
 
@@ -404,6 +415,7 @@ public final class TrainCommand implements Callable<Integer> {
                 tb.optStopAfterStep(stopAfter);
             }
             tb.optPrecision(Precision.parse(precision));
+            recipes.forEach(tb::addRecipe);
             FineTuner tuner = tb.build();
             if (resume == null) {
                 System.out.println(counts(model, peft));
