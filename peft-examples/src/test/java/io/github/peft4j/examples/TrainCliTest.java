@@ -659,6 +659,26 @@ class TrainCliTest {
     }
 
     @Test
+    void hydraTrainsBothBranchesAndMerges() throws IOException {
+        Path out = tmp.resolve("hydra");
+        CliRun t = CliRun.of(train(out, "--method", "hydra", "--rank", "2"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertEquals("HYDRA", cfg.get("peft_type").asText());
+        Map<String, float[]> tensors = tensors(out.resolve("adapter"));
+        String query = "base_model.model.bert.encoder.layer.0.attention.self.query.";
+        for (String branch : new String[] {"hydra_p_B", "hydra_s_B"}) {
+            double moved = 0;
+            for (float v : tensors.get(query + branch)) {
+                moved = Math.max(moved, Math.abs(v));
+            }
+            assertTrue(moved > 0, branch + " trained away from 0");
+        }
+        assertMergeKeepsPredictions(out.resolve("adapter"), "Cheap meds, click here", 1e-5);
+    }
+
+    @Test
     void veraTrainsInPythonsLayoutAndMerges() throws IOException {
         Path out = tmp.resolve("vera");
         CliRun t = CliRun.of(train(out, "--method", "vera", "--rank", "16", "--lr", "1e-2"));
@@ -900,9 +920,10 @@ class TrainCliTest {
         assertEquals(2, method.code());
         assertTrue(
                 method.err()
-                        .startsWith("--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, ln, sara, spiel,"
-                                + " full];"
-                                + " got 'vero'"),
+                        .startsWith(
+                                "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, hydra, ln, sara, spiel,"
+                                        + " full];"
+                                        + " got 'vero'"),
                 method.err());
 
         CliRun rank = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--rank", "4"));

@@ -104,7 +104,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(
             names = "--method",
             defaultValue = "lora",
-            description = "lora, dora, ssf, ia3, loha, lokr, vera, ln, sara, spiel or full (default: ${DEFAULT-VALUE})")
+            description = "lora, dora, ssf, ia3, loha, lokr, vera, hydra, ln, sara, spiel or full"
+                    + " (default: ${DEFAULT-VALUE})")
     private String method;
 
     @Option(
@@ -118,7 +119,7 @@ public final class TrainCommand implements Callable<Integer> {
             names = "--targets",
             split = ",",
             description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
-                    + " for lora, dora, loha, lokr and vera; query,key,value,dense,LayerNorm for ssf;"
+                    + " for lora, dora, loha, lokr, vera and hydra; query,key,value,dense,LayerNorm for ssf;"
                     + " key,value,output.dense for ia3; LayerNorm for ln; all-linear for sara and spiel)")
     private List<String> targets;
 
@@ -219,6 +220,7 @@ public final class TrainCommand implements Callable<Integer> {
                 loraOptions.loha(),
                 loraOptions.lokr(),
                 loraOptions.vera(),
+                loraOptions.hydra(),
                 new LnTuningMethodOption(),
                 sparseOptions.sara(),
                 sparseOptions.spiel(),

@@ -9,6 +9,7 @@ import io.github.peft4j.lora.LoraInit;
 import io.github.peft4j.lora.init.Eva;
 import io.github.peft4j.lora.init.LoraGa;
 import io.github.peft4j.lora.init.Pissa;
+import io.github.peft4j.methods.hydra.HydraConfig;
 import io.github.peft4j.methods.loha.LohaConfig;
 import io.github.peft4j.methods.lokr.LokrConfig;
 import io.github.peft4j.methods.lokr.LokrInit;
@@ -138,6 +139,16 @@ public final class LoraOptions {
     public TrainMethod lokr() {
         return rankAlpha(
                 "lokr", "LoKr", (t, r, a) -> new LokrConfig(t, r, a, false, -1, LokrInit.DEFAULT), LokrConfig.class);
+    }
+
+    /**
+     * Returns {@code --method hydra}: parallel and sequential branches of rank {@code --rank}, scaling
+     * {@code --alpha} / r.
+     *
+     * @return the method
+     */
+    public TrainMethod hydra() {
+        return rankAlpha("hydra", "Hydra", (t, r, a) -> new HydraConfig(t, r, a, true), HydraConfig.class);
     }
 
     /** Builds a method's config from the targets, rank and alpha. */
