@@ -70,6 +70,16 @@ public interface AdapterMethod<C extends AdapterConfig, L extends LayerAdapter> 
     }
 
     /**
+     * Whether the method's update can be merged into the base weights. False for nonlinear adapters (bottleneck
+     * adapters), which {@link PeftModel#merge()} then refuses with a message instead of changing the weights.
+     *
+     * @return true by default
+     */
+    default boolean supportsMerge() {
+        return true;
+    }
+
+    /**
      * Reads {@code adapter_config.json}. Unknown keys are ignored with a warning; known keys whose value peft4j does
      * not support fail with a message naming the key.
      *

@@ -356,13 +356,18 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
      * Merges the active adapter into the base weights (W ← W + ΔW), so inference costs no more than the base model.
      * Merging twice warns and does nothing. Refuses an adapter with non-finite values.
      *
-     * @throws IllegalStateException if there is no active adapter
+     * @throws IllegalStateException if there is no active adapter, or its method cannot be merged
+     *     ({@link AdapterMethod#supportsMerge()})
      */
     public void merge() {
         lock.writeLock().lock();
         try {
             requireUsable();
             NamedAdapter<?, ?> a = adapters.requireActive();
+            if (!a.method.supportsMerge()) {
+                throw new IllegalStateException("adapter '" + a.name + "' (" + a.config.peftType() + ") is not linear"
+                        + " in the weights and cannot be merged into them; serve it unmerged");
+            }
             if (isMerged()) {
                 LOG.warn("adapter '{}' is already merged; merge() does nothing", a.name);
                 return;

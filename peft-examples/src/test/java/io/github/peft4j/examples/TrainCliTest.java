@@ -679,6 +679,41 @@ class TrainCliTest {
     }
 
     @Test
+    void bottleneckAdaptersFollowTheirPlacementAndRefuseToMerge() throws IOException {
+        Path houlsby = tmp.resolve("houlsby");
+        CliRun t = CliRun.of(train(houlsby, "--method", "adapter", "--reduction-factor", "8"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        Map<String, float[]> h = tensors(houlsby.resolve("adapter"));
+        String layer = "base_model.model.bert.encoder.layer.0.";
+        // after the attention output and the feed-forward output; 32 / 8 = 4 wide
+        assertEquals(4 * 32, h.get(layer + "attention.output.dense.adapter_down.weight").length);
+        assertTrue(h.containsKey(layer + "output.dense.adapter_up.weight"));
+        Path pfeiffer = tmp.resolve("pfeiffer");
+        CliRun p = CliRun.of(train(pfeiffer, "--method", "adapter", "--placement", "pfeiffer"));
+        assertEquals(0, p.code(), p.err() + p.out());
+        Map<String, float[]> f = tensors(pfeiffer.resolve("adapter"));
+        assertTrue(f.containsKey(layer + "output.dense.adapter_up.weight"));
+        assertTrue(
+                !f.containsKey(layer + "attention.output.dense.adapter_up.weight"),
+                f.keySet().toString());
+        // evaluation loads it; merging is refused with a message
+        CliRun e = eval(houlsby.resolve("adapter"));
+        assertEquals(0, e.code(), e.err());
+        CliRun m = CliRun.of(
+                "merge",
+                "--model",
+                tiny.toString(),
+                "--adapter",
+                houlsby.resolve("adapter").toString(),
+                "--output",
+                tmp.resolve("merged").toString());
+        assertEquals(1, m.code(), m.out());
+        assertTrue(m.err().contains("cannot be merged"), m.err());
+        CliRun bad = CliRun.of(train(tmp.resolve("x"), "--method", "adapter", "--placement", "middle"));
+        assertTrue(bad.err().contains("--placement must be houlsby or pfeiffer"), bad.err());
+    }
+
+    @Test
     void veraTrainsInPythonsLayoutAndMerges() throws IOException {
         Path out = tmp.resolve("vera");
         CliRun t = CliRun.of(train(out, "--method", "vera", "--rank", "16", "--lr", "1e-2"));
@@ -921,7 +956,7 @@ class TrainCliTest {
         assertTrue(
                 method.err()
                         .startsWith(
-                                "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, hydra, ln, sara, spiel,"
+                                "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, ln, sara, spiel,"
                                         + " full];"
                                         + " got 'vero'"),
                 method.err());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Model;
@@ -266,6 +267,14 @@ public abstract class AdapterContract {
         PeftModel peft = wrapNonIdentity(p, base, 7);
         NDArray x = input(p, 2, manager);
         double[] unmerged = run(peft, x);
+        if (!p.mergeable()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, peft::merge);
+            assertTrue(e.getMessage().contains("cannot be merged"), e.getMessage());
+            assertFalse(peft.isMerged());
+            assertEquals(0.0, maxDiff(baseWeights, snapshot(base)), "a refused merge must not change the weights");
+            assertEquals(0.0, maxRelDiff(unmerged, run(peft, x)));
+            return;
+        }
         peft.merge();
         assertTrue(peft.isMerged());
         double[] merged = run(peft, x);
@@ -303,6 +312,11 @@ public abstract class AdapterContract {
         PeftModel peft = wrapNonIdentity(p, base, 7);
         NDArray x = input(p, 4, manager);
         double[] adapted = run(peft, x);
+        if (!p.mergeable()) {
+            assertThrows(IllegalStateException.class, peft::mergeAndUnload);
+            assertEquals(0.0, maxRelDiff(adapted, run(peft, x)), "a refused merge leaves the model usable");
+            return;
+        }
         Block plain = peft.mergeAndUnload();
         assertTrue(maxRelDiff(adapted, run(plain, x)) <= p.mergeTolerance());
         for (ModuleTree.Node n : ModuleTree.walk(plain)) {

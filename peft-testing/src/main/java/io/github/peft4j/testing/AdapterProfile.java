@@ -95,6 +95,16 @@ public interface AdapterProfile {
     AdapterConfig nonIdentityConfig();
 
     /**
+     * Whether the method merges into the base weights; for one that does not (a nonlinear adapter), the merge checks
+     * expect {@code merge()} and {@code mergeAndUnload()} to refuse, leaving the weights unchanged.
+     *
+     * @return true by default
+     */
+    default boolean mergeable() {
+        return true;
+    }
+
+    /**
      * Makes a freshly wrapped adapter non-identity, for methods whose every init is the identity (SaRA starts from
      * W's own values), so the merge and round-trip checks cannot pass trivially. Does nothing by default (the
      * {@link #nonIdentityConfig()} suffices).

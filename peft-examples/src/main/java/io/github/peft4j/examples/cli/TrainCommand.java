@@ -11,6 +11,7 @@ import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.examples.Classifier;
+import io.github.peft4j.examples.cli.method.BottleneckOptions;
 import io.github.peft4j.examples.cli.method.FullFineTuning;
 import io.github.peft4j.examples.cli.method.Ia3MethodOption;
 import io.github.peft4j.examples.cli.method.LnTuningMethodOption;
@@ -86,6 +87,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     private RecipeOptions recipeOptions;
 
+    @Mixin
+    private BottleneckOptions bottleneckOptions;
+
     @Option(
             names = "--task",
             defaultValue = "seq-cls",
@@ -104,7 +108,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(
             names = "--method",
             defaultValue = "lora",
-            description = "lora, dora, ssf, ia3, loha, lokr, vera, hydra, ln, sara, spiel or full"
+            description = "lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, ln, sara, spiel or full"
                     + " (default: ${DEFAULT-VALUE})")
     private String method;
 
@@ -120,7 +124,8 @@ public final class TrainCommand implements Callable<Integer> {
             split = ",",
             description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
                     + " for lora, dora, loha, lokr, vera and hydra; query,key,value,dense,LayerNorm for ssf;"
-                    + " key,value,output.dense for ia3; LayerNorm for ln; all-linear for sara and spiel)")
+                    + " key,value,output.dense for ia3; LayerNorm for ln; output.dense for adapter (houlsby);"
+                    + " all-linear for sara and spiel)")
     private List<String> targets;
 
     @Option(names = "--lr", description = "peak learning rate (default: 5e-4, 5e-5 for full)")
@@ -221,6 +226,7 @@ public final class TrainCommand implements Callable<Integer> {
                 loraOptions.lokr(),
                 loraOptions.vera(),
                 loraOptions.hydra(),
+                bottleneckOptions.method(),
                 new LnTuningMethodOption(),
                 sparseOptions.sara(),
                 sparseOptions.spiel(),
