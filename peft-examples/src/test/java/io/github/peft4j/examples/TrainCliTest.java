@@ -714,6 +714,38 @@ class TrainCliTest {
     }
 
     @Test
+    void adaloraPrunesToItsBudgetAndSavesTheRankPattern() throws IOException {
+        Path out = tmp.resolve("adalora");
+        // 24 steps: 4 of warm-up, pruning from init_r 4 towards 2, the last 6 at the final pattern
+        CliRun t = CliRun.of(
+                train(out, "--method", "adalora", "--init-r", "4", "--rank", "2", "--tinit", "4", "--tfinal", "6"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertEquals("ADALORA", cfg.get("peft_type").asText());
+        assertEquals(24, cfg.get("total_step").asInt());
+        JsonNode pattern = cfg.get("rank_pattern");
+        assertEquals(4, pattern.size(), "query and value of 2 layers");
+        int kept = 0;
+        Map<String, float[]> tensors = tensors(out.resolve("adapter"));
+        for (var it = pattern.fields(); it.hasNext(); ) {
+            var e = it.next();
+            int n = 0;
+            for (JsonNode b : e.getValue()) {
+                n += b.asBoolean() ? 1 : 0;
+            }
+            kept += n;
+            String module = e.getKey().substring(0, e.getKey().length() - ".lora_E".length());
+            // the saved tensors hold the surviving triplets only
+            assertEquals(n, tensors.get("base_model.model." + module + ".lora_E").length, module);
+        }
+        assertEquals(2 * 4, kept, "the budget: target_r 2 per layer on average");
+        assertMergeKeepsPredictions(out.resolve("adapter"), "Cheap meds, click here", 1e-5);
+        CliRun bad = CliRun.of(train(tmp.resolve("x"), "--method", "adalora", "--rank", "16"));
+        assertTrue(bad.err().contains("must be ≤ --init-r 12"), bad.err());
+    }
+
+    @Test
     void veraTrainsInPythonsLayoutAndMerges() throws IOException {
         Path out = tmp.resolve("vera");
         CliRun t = CliRun.of(train(out, "--method", "vera", "--rank", "16", "--lr", "1e-2"));
@@ -956,8 +988,8 @@ class TrainCliTest {
         assertTrue(
                 method.err()
                         .startsWith(
-                                "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, ln, sara, spiel,"
-                                        + " full];"
+                                "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, ln, sara,"
+                                        + " spiel, full];"
                                         + " got 'vero'"),
                 method.err());
 

@@ -11,6 +11,7 @@ import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.Json;
 import io.github.peft4j.examples.Classifier;
+import io.github.peft4j.examples.cli.method.AdaLoraOptions;
 import io.github.peft4j.examples.cli.method.BottleneckOptions;
 import io.github.peft4j.examples.cli.method.FullFineTuning;
 import io.github.peft4j.examples.cli.method.Ia3MethodOption;
@@ -90,6 +91,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     private BottleneckOptions bottleneckOptions;
 
+    @Mixin
+    private AdaLoraOptions adaLoraOptions;
+
     @Option(
             names = "--task",
             defaultValue = "seq-cls",
@@ -108,7 +112,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(
             names = "--method",
             defaultValue = "lora",
-            description = "lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, ln, sara, spiel or full"
+            description = "lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, ln, sara, spiel or full"
                     + " (default: ${DEFAULT-VALUE})")
     private String method;
 
@@ -123,7 +127,7 @@ public final class TrainCommand implements Callable<Integer> {
             names = "--targets",
             split = ",",
             description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
-                    + " for lora, dora, loha, lokr, vera and hydra; query,key,value,dense,LayerNorm for ssf;"
+                    + " for lora, dora, loha, lokr, vera, hydra and adalora; query,key,value,dense,LayerNorm for ssf;"
                     + " key,value,output.dense for ia3; LayerNorm for ln; output.dense for adapter (houlsby);"
                     + " all-linear for sara and spiel)")
     private List<String> targets;
@@ -227,6 +231,7 @@ public final class TrainCommand implements Callable<Integer> {
                 loraOptions.vera(),
                 loraOptions.hydra(),
                 bottleneckOptions.method(),
+                adaLoraOptions.method(loraOptions),
                 new LnTuningMethodOption(),
                 sparseOptions.sara(),
                 sparseOptions.spiel(),

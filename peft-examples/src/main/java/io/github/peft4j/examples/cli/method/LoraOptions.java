@@ -67,6 +67,15 @@ public final class LoraOptions {
         return new Method(dora);
     }
 
+    /**
+     * The rank {@code --rank} gives, 8 by default (AdaLoRA's target rank).
+     *
+     * @return the rank
+     */
+    int targetRank() {
+        return rank(8);
+    }
+
     /** The rank the methods read: --rank, or the default given. */
     private int rank(int absent) {
         int r = rankOption != null ? rankOption : absent;
