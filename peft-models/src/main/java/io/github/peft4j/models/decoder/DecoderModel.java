@@ -19,6 +19,7 @@ abstract class DecoderModel extends HfModule implements CausalLanguageModel {
 
     private final DecoderConfig config;
     private final String body;
+    private final Block embedding;
     private DataType dataType = DataType.FLOAT32;
 
     /**
@@ -32,6 +33,7 @@ abstract class DecoderModel extends HfModule implements CausalLanguageModel {
     DecoderModel(DecoderConfig config, String body, Block module, Block embedding) {
         this.config = config;
         this.body = body;
+        this.embedding = embedding;
         register(body, module);
         register("lm_head", config.tieWordEmbeddings() ? new TiedLmHead(embedding) : new LmHead(config.vocabSize()));
     }
@@ -48,6 +50,31 @@ abstract class DecoderModel extends HfModule implements CausalLanguageModel {
      */
     abstract NDArray hidden(
             ParameterStore ps, Block module, Inputs x, boolean training, PairList<String, Object> params);
+
+    @Override
+    public Block inputEmbedding() {
+        return embedding;
+    }
+
+    /**
+     * The embeddings of a forward pass: those passed as {@link CausalLanguageModel#INPUTS_EMBEDS}, or the embedding of
+     * the ids.
+     */
+    static NDArray embed(
+            Block embedding, ParameterStore ps, boolean training, PairList<String, Object> params, NDArray ids) {
+        Object given = params == null ? null : params.get(INPUTS_EMBEDS);
+        if (given == null) {
+            return Ops.call(embedding, ps, training, params, ids);
+        }
+        NDArray e = (NDArray) given;
+        if (e.getShape().dimension() != 3
+                || e.getShape().get(0) != ids.getShape().get(0)
+                || e.getShape().get(1) != ids.getShape().get(1)) {
+            throw new IllegalArgumentException(INPUTS_EMBEDS + " must be [batch, seq, hidden] with the input ids'"
+                    + " batch and seq " + ids.getShape() + "; got " + e.getShape());
+        }
+        return e;
+    }
 
     @Override
     public DecoderConfig getConfig() {

@@ -159,7 +159,7 @@ final class Gpt2Layers {
         @Override
         protected NDList forwardInternal(
                 ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
-            NDArray x = Ops.call(module("wte"), ps, training, params, in.get(0))
+            NDArray x = DecoderModel.embed(module("wte"), ps, training, params, in.get(0))
                     .add(Ops.call(module("wpe"), ps, training, params, in.get(1)));
             x = Ops.dropout(x, c.embeddingDropout(), training);
             NDList out = module("h").forward(ps, new NDList(x, in.get(2)), training, params);

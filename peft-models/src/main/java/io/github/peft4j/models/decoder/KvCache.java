@@ -68,6 +68,22 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
+     * Puts a layer's first keys and values into an empty cache: a prefix every later position attends to (prefix
+     * tuning's learned keys and values, with their gradients).
+     *
+     * @param layer the layer index
+     * @param k the keys, [batch, kv heads, prefix, head dim]
+     * @param v the values, same shape
+     * @throws IllegalStateException if the layer already holds positions
+     */
+    public void prefill(int layer, NDArray k, NDArray v) {
+        if (keys[layer] != null) {
+            throw new IllegalStateException("layer " + layer + " of the KV cache already holds positions");
+        }
+        update(layer, k, v);
+    }
+
+    /**
      * Keeps only some rows of the batch (finished sequences dropped by a generator).
      *
      * @param rows the rows to keep, int64 [n]

@@ -216,7 +216,7 @@ final class LlamaLayers {
         @Override
         protected NDList forwardInternal(
                 ParameterStore ps, NDList in, boolean training, PairList<String, Object> params) {
-            NDArray h = Ops.call(module("embed_tokens"), ps, training, params, in.get(0));
+            NDArray h = DecoderModel.embed(module("embed_tokens"), ps, training, params, in.get(0));
             NDList out = module("layers").forward(ps, new NDList(h, in.get(1), in.get(2), in.get(3)), training, params);
             return new NDList(Ops.call(module("norm"), ps, training, params, out.get(0)));
         }
