@@ -62,6 +62,11 @@ public final class AdapterMethods {
      */
     public static AdapterMethod<?, ?> forPeftType(String peftType) {
         AdapterMethod<?, ?> m = Holder.BY_TYPE.get(peftType);
+        if (m == null && ("PROMPT_TUNING".equals(peftType) || "PREFIX_TUNING".equals(peftType))) {
+            throw new IllegalArgumentException("peft_type '" + peftType + "' is a prompt-learning adapter, not a layer"
+                    + " adapter of a PeftModel: load it with io.github.peft4j.prompt.PromptLearningModel.load"
+                    + " (module peft-prompt); peft generate and peft eval do not serve prompt-learning adapters yet");
+        }
         if (m == null) {
             String module = MODULES.get(peftType);
             throw new IllegalArgumentException("peft_type '" + peftType + "' is not supported by the peft4j modules on"

@@ -96,6 +96,47 @@ class CausalLmCliTest {
     }
 
     @Test
+    void promptAndPrefixTuningTrainAndSaveInPythonsLayout() throws IOException {
+        for (String method : new String[] {"prompt", "prefix"}) {
+            Path out = dir.resolve(method);
+            CliRun t = CliRun.of(
+                    train(out, "--method", method, "--virtual-tokens", "6", "--max-steps", "20", "--eval-every", "10"));
+            assertEquals(0, t.code(), t.out() + t.err());
+            List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+            double first = Json.MAPPER.readTree(metrics.get(9)).get("eval_loss").asDouble();
+            double last = Json.MAPPER.readTree(metrics.get(19)).get("eval_loss").asDouble();
+            assertTrue(last < first, method + ": validation loss must fall: " + first + " -> " + last);
+            JsonNode config = Json.readObject(out.resolve("adapter/adapter_config.json"));
+            assertEquals(
+                    method.equals("prompt") ? "PROMPT_TUNING" : "PREFIX_TUNING",
+                    config.get("peft_type").asText());
+            assertEquals(6, config.get("num_virtual_tokens").asInt());
+            // the Java API loads what the command line saved
+            try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+                io.github.peft4j.prompt.PromptLearningModel loaded = io.github.peft4j.prompt.PromptLearningModel.load(
+                        io.github.peft4j.models.decoder.Decoders.load(model, m), out.resolve("adapter"));
+                assertEquals(6, loaded.getConfig().numVirtualTokens());
+            }
+        }
+        CliRun text = CliRun.of(train(
+                dir.resolve("prompt-text"),
+                "--method",
+                "prompt",
+                "--prompt-init",
+                "text",
+                "--prompt-init-text",
+                "Label the mail:",
+                "--max-steps",
+                "2"));
+        assertEquals(0, text.code(), text.out() + text.err());
+        JsonNode config = Json.readObject(dir.resolve("prompt-text/adapter/adapter_config.json"));
+        assertEquals("TEXT", config.get("prompt_tuning_init").asText());
+        CliRun bad = CliRun.of(train(dir.resolve("bad"), "--method", "prefix", "--prompt-init", "text"));
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--prompt-init does not apply to --method prefix"), bad.err());
+    }
+
+    @Test
     void trainsThenGeneratesWithTheAdapter() throws IOException {
         Path out = dir.resolve("lora");
         CliRun t = CliRun.of(train(out, "--max-steps", "30", "--eval-every", "10"));

@@ -989,9 +989,13 @@ class TrainCliTest {
                 method.err()
                         .startsWith(
                                 "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, ln, sara,"
-                                        + " spiel, full];"
+                                        + " spiel, full, prompt, prefix];"
                                         + " got 'vero'"),
                 method.err());
+
+        CliRun prompt = CliRun.of(train(tmp.resolve("x"), "--method", "prompt"));
+        assertEquals(2, prompt.code());
+        assertTrue(prompt.err().contains("it applies to --task causal-lm"), prompt.err());
 
         CliRun rank = CliRun.of(train(tmp.resolve("x"), "--method", "sara", "--rank", "4"));
         assertEquals(2, rank.code());

@@ -7,11 +7,13 @@ import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.Targets;
 import io.github.peft4j.core.io.Json;
+import io.github.peft4j.examples.cli.method.PromptOptions;
 import io.github.peft4j.examples.cli.method.TrainMethod;
 import io.github.peft4j.models.decoder.CausalLanguageModel;
 import io.github.peft4j.models.decoder.Decoders;
 import io.github.peft4j.models.text.CausalLmExamples;
 import io.github.peft4j.models.text.HfTokenizer;
+import io.github.peft4j.prompt.PromptLearningModel;
 import io.github.peft4j.train.CausalLmData;
 import io.github.peft4j.train.CausalLmLoss;
 import io.github.peft4j.train.Evaluation;
@@ -97,7 +99,11 @@ record CausalLmTraining(
             List<String> targetList = targets != null ? targets : List.of("all-linear");
             Block trained;
             PeftModel peft = null;
-            if (!method.adapts()) {
+            PromptLearningModel prompt = null;
+            if (method instanceof PromptOptions.PromptMethod pm) {
+                prompt = pm.wrap(base, tokenizer, model.model, config.seed());
+                trained = prompt;
+            } else if (!method.adapts()) {
                 base.getParameters().values().forEach(p -> p.freeze(false));
                 trained = base;
             } else {
@@ -122,6 +128,9 @@ record CausalLmTraining(
                     .optGracefulStop(Duration.ofMinutes(2));
             if (peft != null) {
                 tb.optHooks(peft).optCheckpointExport(peft::saveAdapters);
+            }
+            if (prompt != null) {
+                tb.optCheckpointExport(prompt::save);
             }
             if (val != null) {
                 tb.optEvaluation(Evaluator.languageModel(config.evalBatchSize()), val);
@@ -148,6 +157,9 @@ record CausalLmTraining(
             if (peft != null) {
                 saved = output.resolve("adapter");
                 peft.saveAdapters(saved);
+            } else if (prompt != null) {
+                saved = output.resolve("adapter");
+                prompt.save(saved);
             } else {
                 saved = output.resolve("model");
                 Decoders.save(saved, base);
@@ -183,7 +195,7 @@ record CausalLmTraining(
                     "%d steps in %.0f s; %s saved to %s%n",
                     result.steps(),
                     result.seconds(),
-                    peft == null ? "model" : "adapter",
+                    peft == null && prompt == null ? "model" : "adapter",
                     saved.toAbsolutePath());
             return 0;
         }

@@ -17,6 +17,7 @@ import io.github.peft4j.examples.cli.method.FullFineTuning;
 import io.github.peft4j.examples.cli.method.Ia3MethodOption;
 import io.github.peft4j.examples.cli.method.LnTuningMethodOption;
 import io.github.peft4j.examples.cli.method.LoraOptions;
+import io.github.peft4j.examples.cli.method.PromptOptions;
 import io.github.peft4j.examples.cli.method.SparseOptions;
 import io.github.peft4j.examples.cli.method.SsfMethodOption;
 import io.github.peft4j.examples.cli.method.TrainMethod;
@@ -94,6 +95,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     private AdaLoraOptions adaLoraOptions;
 
+    @Mixin
+    private PromptOptions promptOptions;
+
     @Option(
             names = "--task",
             defaultValue = "seq-cls",
@@ -112,7 +116,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(
             names = "--method",
             defaultValue = "lora",
-            description = "lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, ln, sara, spiel or full"
+            description = "lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, ln, sara, spiel, full;"
+                    + " prompt or prefix (--task causal-lm)"
                     + " (default: ${DEFAULT-VALUE})")
     private String method;
 
@@ -232,6 +237,8 @@ public final class TrainCommand implements Callable<Integer> {
                 loraOptions.hydra(),
                 bottleneckOptions.method(),
                 adaLoraOptions.method(loraOptions),
+                promptOptions.method(false),
+                promptOptions.method(true),
                 new LnTuningMethodOption(),
                 sparseOptions.sara(),
                 sparseOptions.spiel(),
@@ -319,6 +326,11 @@ public final class TrainCommand implements Callable<Integer> {
         if (packing || fullLoss) {
             throw new CommandLine.ParameterException(
                     spec.commandLine(), "--packing and --full-loss apply to --task causal-lm");
+        }
+        if (m instanceof PromptOptions.PromptMethod) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "--method " + m.name() + " tunes a decoder's prompt: it applies to --task causal-lm");
         }
         if (modelOptions.randomInit) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--random-init applies to --task causal-lm");
