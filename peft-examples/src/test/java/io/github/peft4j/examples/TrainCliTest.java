@@ -746,6 +746,26 @@ class TrainCliTest {
     }
 
     @Test
+    void dseeTrainsItsSparseAndLowRankPartsAndMerges() throws IOException {
+        Path out = tmp.resolve("dsee");
+        CliRun t = CliRun.of(train(out, "--method", "dsee", "--rank", "2", "--sparse-count", "16"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertEquals("DSEE", cfg.get("peft_type").asText());
+        Map<String, float[]> tensors = tensors(out.resolve("adapter"));
+        String query = "base_model.model.bert.encoder.layer.0.attention.self.query.";
+        float[] values = tensors.get(query + "dsee_values");
+        assertEquals(16, values.length);
+        double moved = 0;
+        for (float v : values) {
+            moved = Math.max(moved, Math.abs(v));
+        }
+        assertTrue(moved > 0, "the sparse entries trained");
+        assertMergeKeepsPredictions(out.resolve("adapter"), "Cheap meds, click here", 1e-5);
+    }
+
+    @Test
     void veraTrainsInPythonsLayoutAndMerges() throws IOException {
         Path out = tmp.resolve("vera");
         CliRun t = CliRun.of(train(out, "--method", "vera", "--rank", "16", "--lr", "1e-2"));
@@ -988,8 +1008,8 @@ class TrainCliTest {
         assertTrue(
                 method.err()
                         .startsWith(
-                                "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, ln, sara,"
-                                        + " spiel, full, prompt, prefix];"
+                                "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, dsee, ln,"
+                                        + " sara, spiel, full, prompt, prefix];"
                                         + " got 'vero'"),
                 method.err());
 

@@ -13,6 +13,7 @@ import io.github.peft4j.core.io.Json;
 import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.examples.cli.method.AdaLoraOptions;
 import io.github.peft4j.examples.cli.method.BottleneckOptions;
+import io.github.peft4j.examples.cli.method.DseeOptions;
 import io.github.peft4j.examples.cli.method.FullFineTuning;
 import io.github.peft4j.examples.cli.method.Ia3MethodOption;
 import io.github.peft4j.examples.cli.method.LnTuningMethodOption;
@@ -98,6 +99,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     private PromptOptions promptOptions;
 
+    @Mixin
+    private DseeOptions dseeOptions;
+
     @Option(
             names = "--task",
             defaultValue = "seq-cls",
@@ -116,9 +120,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(
             names = "--method",
             defaultValue = "lora",
-            description = "lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, ln, sara, spiel, full;"
-                    + " prompt or prefix (--task causal-lm)"
-                    + " (default: ${DEFAULT-VALUE})")
+            description =
+                    "lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, dsee, ln, sara, spiel, full;"
+                            + " prompt or prefix (--task causal-lm)"
+                            + " (default: ${DEFAULT-VALUE})")
     private String method;
 
     @Option(
@@ -132,9 +137,9 @@ public final class TrainCommand implements Callable<Integer> {
             names = "--targets",
             split = ",",
             description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
-                    + " for lora, dora, loha, lokr, vera, hydra and adalora; query,key,value,dense,LayerNorm for ssf;"
-                    + " key,value,output.dense for ia3; LayerNorm for ln; output.dense for adapter (houlsby);"
-                    + " all-linear for sara and spiel)")
+                    + " for lora, dora, loha, lokr, vera, hydra, adalora and dsee;"
+                    + " query,key,value,dense,LayerNorm for ssf; key,value,output.dense for ia3; LayerNorm for ln;"
+                    + " output.dense for adapter (houlsby); all-linear for sara and spiel)")
     private List<String> targets;
 
     @Option(names = "--lr", description = "peak learning rate (default: 5e-4, 5e-5 for full)")
@@ -237,12 +242,13 @@ public final class TrainCommand implements Callable<Integer> {
                 loraOptions.hydra(),
                 bottleneckOptions.method(),
                 adaLoraOptions.method(loraOptions),
-                promptOptions.method(false),
-                promptOptions.method(true),
+                dseeOptions.method(loraOptions, seed),
                 new LnTuningMethodOption(),
                 sparseOptions.sara(),
                 sparseOptions.spiel(),
-                new FullFineTuning())) {
+                new FullFineTuning(),
+                promptOptions.method(false),
+                promptOptions.method(true))) {
             m.put(t.name(), t);
         }
         return m;
