@@ -766,6 +766,18 @@ class TrainCliTest {
     }
 
     @Test
+    void cordaInitialisesFromTheTrainingDataAndSavesRelativeToTheBase() throws IOException {
+        Path out = tmp.resolve("corda");
+        CliRun t = CliRun.of(train(out, "--init", "corda-kpm", "--init-batches", "8"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        // the residual start is saved at rank 2r relative to the original base, as PiSSA's
+        assertEquals(16, cfg.get("r").asInt());
+        assertTrue(Files.readString(out.resolve("adapter/README.md")).contains("CorDA"));
+    }
+
+    @Test
     void veraTrainsInPythonsLayoutAndMerges() throws IOException {
         Path out = tmp.resolve("vera");
         CliRun t = CliRun.of(train(out, "--method", "vera", "--rank", "16", "--lr", "1e-2"));

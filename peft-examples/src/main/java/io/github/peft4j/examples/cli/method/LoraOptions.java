@@ -6,6 +6,7 @@ import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.Targets;
 import io.github.peft4j.lora.LoraConfig;
 import io.github.peft4j.lora.LoraInit;
+import io.github.peft4j.lora.init.Corda;
 import io.github.peft4j.lora.init.Eva;
 import io.github.peft4j.lora.init.LoraGa;
 import io.github.peft4j.lora.init.Pissa;
@@ -46,7 +47,9 @@ public final class LoraOptions {
             defaultValue = "default",
             description = "LoRA/DoRA initialisation: default (Kaiming A, B = 0), gaussian, pissa (weight SVD),"
                     + " lora-ga (gradient SVD over --init-batches batches of 2), eva (PCA of layer inputs, ranks"
-                    + " redistributed; reads up to --init-batches batches of 16) (default: ${DEFAULT-VALUE})")
+                    + " redistributed; reads up to --init-batches batches of 16), corda-ipm / corda-kpm (SVD of W"
+                    + " times the input covariance of up to --init-batches examples, default 256; the largest or the"
+                    + " smallest components) (default: ${DEFAULT-VALUE})")
     String init;
 
     @Option(
@@ -230,20 +233,21 @@ public final class LoraOptions {
         public void validate() {
             rank = rank(8);
             String i = init.toLowerCase(Locale.ROOT);
-            if (!List.of("default", "gaussian", "pissa", "lora-ga", "eva").contains(i)) {
-                throw new IllegalArgumentException(
-                        "--init must be default, gaussian, pissa, lora-ga or eva; got '" + init + "'");
+            if (!List.of("default", "gaussian", "pissa", "lora-ga", "eva", "corda-ipm", "corda-kpm")
+                    .contains(i)) {
+                throw new IllegalArgumentException("--init must be default, gaussian, pissa, lora-ga, eva, corda-ipm or"
+                        + " corda-kpm; got '" + init + "'");
             }
-            if (dora && (i.equals("pissa") || i.equals("lora-ga"))) {
+            if (dora && (i.equals("pissa") || i.equals("lora-ga") || i.startsWith("corda"))) {
                 throw new IllegalArgumentException("--init " + init + " trains on a residual of the base weights,"
                         + " which DoRA's magnitude is defined on; use it with --method lora");
             }
             if (initBatches != null && initBatches < 1) {
                 throw new IllegalArgumentException("--init-batches must be >= 1; got " + initBatches);
             }
-            if (initBatches != null && !(i.equals("lora-ga") || i.equals("eva"))) {
+            if (initBatches != null && !(i.equals("lora-ga") || i.equals("eva") || i.startsWith("corda"))) {
                 throw new IllegalArgumentException(
-                        "--init-batches applies to --init lora-ga or eva; got --init " + init);
+                        "--init-batches applies to --init lora-ga, eva or corda-*; got --init " + init);
             }
         }
 
@@ -305,6 +309,14 @@ public final class LoraOptions {
                             r.converged() ? "converged" : "not converged",
                             r.ranks().values());
                 }
+                case "corda-ipm", "corda-kpm" ->
+                    Corda.initialize(
+                            model,
+                            adapter,
+                            train,
+                            init.toLowerCase(Locale.ROOT).endsWith("ipm") ? Corda.Mode.IPM : Corda.Mode.KPM,
+                            initBatches != null ? initBatches : 256,
+                            in -> in.size() > 1 ? in.get(1) : null);
                 default -> {
                     return;
                 }
