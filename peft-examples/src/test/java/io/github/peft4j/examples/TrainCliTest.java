@@ -881,7 +881,9 @@ class TrainCliTest {
                 bad.err());
         CliRun bad2 = CliRun.of(train(tmp.resolve("x"), "--init", "olora"));
         assertEquals(1, bad2.code());
-        assertTrue(bad2.err().contains("--init must be default, gaussian, pissa, lora-ga or eva"), bad2.err());
+        assertTrue(
+                bad2.err().contains("--init must be default, gaussian, pissa, lora-ga, eva, corda-ipm or corda-kpm"),
+                bad2.err());
     }
 
     @Test
