@@ -124,4 +124,17 @@ public final class ParameterValues {
         }
         return v;
     }
+
+    /**
+     * Draws one standard normal value (Box–Muller: √(−2 ln(1 − u₁)) · cos(2π u₂), u₁ drawn first), the one Gaussian
+     * draw every method's random initialisation uses.
+     *
+     * @param random the stream
+     * @return a value from N(0, 1)
+     */
+    public static double gaussian(SplittableRandom random) {
+        double u1 = random.nextDouble();
+        double u2 = random.nextDouble();
+        return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+    }
 }

@@ -91,9 +91,7 @@ public final class LoraLayer implements LayerAdapter {
     }
 
     private static double nextGaussian(SplittableRandom rnd) {
-        double u1 = rnd.nextDouble();
-        double u2 = rnd.nextDouble();
-        return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+        return ParameterValues.gaussian(rnd);
     }
 
     private static Parameter parameter(NDManager manager, String name, float[] data, Shape shape, NDArray like) {

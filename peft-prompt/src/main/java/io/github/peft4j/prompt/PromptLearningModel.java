@@ -84,9 +84,7 @@ public final class PromptLearningModel extends AbstractBlock {
             SplittableRandom r = new SplittableRandom(seed);
             float[] v = new float[Math.toIntExact(n * width)];
             for (int i = 0; i < v.length; i++) {
-                double u1 = 1 - r.nextDouble();
-                double u2 = r.nextDouble();
-                v[i] = (float) (Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
+                v[i] = (float) ParameterValues.gaussian(r);
             }
             values = ParameterValues.create(m, v, new Shape(n, width), like);
         }

@@ -93,7 +93,7 @@ public final class ReinitTopLayers implements TrainingRecipe {
             } else {
                 SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ n.hashCode());
                 for (int i = 0; i < size; i++) {
-                    v[i] = (float) (gaussian(r) * std);
+                    v[i] = (float) (ParameterValues.gaussian(r) * std);
                 }
             }
             try (NDArray src = a.getManager().create(v, a.getShape())) {
@@ -106,11 +106,5 @@ public final class ReinitTopLayers implements TrainingRecipe {
         List<Parameter> out = new ArrayList<>();
         model.getParameters().forEach(p -> out.add(p.getValue()));
         return out;
-    }
-
-    private static double gaussian(SplittableRandom r) {
-        double u1 = 1 - r.nextDouble();
-        double u2 = r.nextDouble();
-        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
     }
 }

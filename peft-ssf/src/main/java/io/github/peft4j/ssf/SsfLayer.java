@@ -44,7 +44,7 @@ public final class SsfLayer implements LayerAdapter {
     }
 
     private static double gaussian(SplittableRandom r) {
-        return Math.sqrt(-2 * Math.log(1 - r.nextDouble())) * Math.cos(2 * Math.PI * r.nextDouble());
+        return ParameterValues.gaussian(r);
     }
 
     private static Parameter param(NDManager m, String name, float[] v, NDArray like) {

@@ -24,6 +24,21 @@ public interface AdapterProfile {
      * @return the profile
      */
     static AdapterProfile onMlp(String name, AdapterConfig config, AdapterConfig nonIdentity) {
+        return onMlp(name, config, nonIdentity, config, true);
+    }
+
+    /**
+     * A profile on the test MLP with the method's training config and whether it merges.
+     *
+     * @param name the case name
+     * @param config the config with the identity initialization
+     * @param nonIdentity a config whose adapter changes the outputs at init
+     * @param training the config the exact-resume check trains with
+     * @param mergeable whether the method merges into the weights ({@link #mergeable()})
+     * @return the profile
+     */
+    static AdapterProfile onMlp(
+            String name, AdapterConfig config, AdapterConfig nonIdentity, AdapterConfig training, boolean mergeable) {
         return new AdapterProfile() {
             @Override
             public String name() {
@@ -48,6 +63,16 @@ public interface AdapterProfile {
             @Override
             public AdapterConfig nonIdentityConfig() {
                 return nonIdentity;
+            }
+
+            @Override
+            public AdapterConfig trainingConfig() {
+                return training;
+            }
+
+            @Override
+            public boolean mergeable() {
+                return mergeable;
             }
 
             @Override

@@ -77,9 +77,7 @@ public final class AdaLoraLayer implements LayerAdapter {
     private static float[] normal(SplittableRandom r, int n, double std) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
-            double u1 = 1 - r.nextDouble();
-            double u2 = r.nextDouble();
-            v[i] = (float) (std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
+            v[i] = (float) (std * ParameterValues.gaussian(r));
         }
         return v;
     }

@@ -38,9 +38,7 @@ public final class Ia3Layer implements LayerAdapter {
         SplittableRandom r = ctx.random(layer.path());
         for (int i = 0; i < n; i++) {
             // Python leaves l at torch.randn when init_ia3_weights is false
-            v[i] = initOnes
-                    ? 1f
-                    : (float) (Math.sqrt(-2 * Math.log(1 - r.nextDouble())) * Math.cos(2 * Math.PI * r.nextDouble()));
+            v[i] = initOnes ? 1f : (float) ParameterValues.gaussian(r);
         }
         Shape shape = feedforward ? new Shape(1, n) : new Shape(n, 1);
         scale = Parameter.builder()

@@ -55,18 +55,12 @@ public final class VeraLayer implements LayerAdapter {
             Arrays.fill(b, 1f);
             SplittableRandom r = ctx.random(layer.path());
             for (int i = 0; i < rank; i++) {
-                d[i] = (float) gaussian(r);
+                d[i] = (float) ParameterValues.gaussian(r);
             }
         }
         NDArray like = layer.weight().getArray();
         lambdaB = ParameterValues.weight(ctx.manager(), "vera_lambda_b", b, new Shape(o), like);
         lambdaD = ParameterValues.weight(ctx.manager(), "vera_lambda_d", d, new Shape(rank), like);
-    }
-
-    private static double gaussian(SplittableRandom r) {
-        double u1 = 1 - r.nextDouble();
-        double u2 = r.nextDouble();
-        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
     }
 
     /** The shared projections this layer reads. */

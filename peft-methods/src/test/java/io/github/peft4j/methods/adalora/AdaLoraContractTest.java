@@ -1,9 +1,5 @@
 package io.github.peft4j.methods.adalora;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Block;
-import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.testing.AdapterContract;
 import io.github.peft4j.testing.AdapterProfile;
@@ -26,50 +22,13 @@ class AdaLoraContractTest extends AdapterContract {
                 .setTotalStep(TRAIN_STEPS);
     }
 
-    private record Profile() implements AdapterProfile {
-        private AdapterProfile mlp() {
-            return AdapterProfile.onMlp(
-                    name(), builder().build(), builder().optInitWeights(false).build());
-        }
-
-        @Override
-        public String name() {
-            return "adalora r 4 → 2 on all linear layers of an MLP";
-        }
-
-        @Override
-        public Block newBaseModel(NDManager manager) {
-            return mlp().newBaseModel(manager);
-        }
-
-        @Override
-        public Shape inputShape() {
-            return mlp().inputShape();
-        }
-
-        @Override
-        public AdapterConfig config() {
-            return mlp().config();
-        }
-
-        @Override
-        public AdapterConfig nonIdentityConfig() {
-            return mlp().nonIdentityConfig();
-        }
-
-        @Override
-        public AdapterConfig trainingConfig() {
-            return builder().optInitWeights(false).build();
-        }
-
-        @Override
-        public String toString() {
-            return name();
-        }
-    }
-
     @Override
     protected Stream<AdapterProfile> profiles() {
-        return Stream.of(new Profile());
+        return Stream.of(AdapterProfile.onMlp(
+                "adalora r 4 → 2 on all linear layers of an MLP",
+                builder().build(),
+                builder().optInitWeights(false).build(),
+                builder().optInitWeights(false).build(),
+                true));
     }
 }

@@ -1,8 +1,5 @@
 package io.github.peft4j.methods.bottleneck;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Block;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.testing.AdapterContract;
@@ -19,49 +16,15 @@ class BottleneckContractTest extends AdapterContract {
                 .optNonLinearity(f);
     }
 
-    private record Profile(String name, double k, NonLinearity f) implements AdapterProfile {
-        private AdapterProfile mlp() {
-            return AdapterProfile.onMlp(
-                    name,
-                    builder(k, f).build(),
-                    builder(k, f).optInitWeights(false).build());
-        }
-
-        @Override
-        public Block newBaseModel(NDManager manager) {
-            return mlp().newBaseModel(manager);
-        }
-
-        @Override
-        public Shape inputShape() {
-            return mlp().inputShape();
-        }
-
-        @Override
-        public AdapterConfig config() {
-            return mlp().config();
-        }
-
-        @Override
-        public AdapterConfig nonIdentityConfig() {
-            return mlp().nonIdentityConfig();
-        }
-
-        @Override
-        public boolean mergeable() {
-            return false;
-        }
-
-        @Override
-        public String toString() {
-            return name;
-        }
+    private static AdapterProfile profile(String name, double k, NonLinearity f) {
+        AdapterConfig c = builder(k, f).build();
+        return AdapterProfile.onMlp(name, c, builder(k, f).optInitWeights(false).build(), c, false);
     }
 
     @Override
     protected Stream<AdapterProfile> profiles() {
         return Stream.of(
-                new Profile("bottleneck k=4 relu on all linear layers of an MLP", 4, NonLinearity.RELU),
-                new Profile("bottleneck k=2 gelu", 2, NonLinearity.GELU));
+                profile("bottleneck k=4 relu on all linear layers of an MLP", 4, NonLinearity.RELU),
+                profile("bottleneck k=2 gelu", 2, NonLinearity.GELU));
     }
 }
