@@ -1,6 +1,7 @@
 package io.github.peft4j.core;
 
 import ai.djl.nn.Parameter;
+import ai.djl.util.PairList;
 import io.github.peft4j.core.io.AdapterFiles;
 import io.github.peft4j.core.nn.RowGroups;
 import java.util.Collection;
@@ -16,6 +17,7 @@ final class AdapterSet {
 
     private final Map<String, NamedAdapter<?, ?>> adapters = new LinkedHashMap<>();
     private final ThreadLocal<RowGroups> mixed = new ThreadLocal<>();
+    private final ThreadLocal<PairList<String, Object>> forwardParameters = new ThreadLocal<>();
     private String active;
     private boolean enabled = true;
 
@@ -144,6 +146,27 @@ final class AdapterSet {
         } else {
             mixed.set(groups);
         }
+    }
+
+    /** The forward parameters of this thread's pass under way, read by per-row routing adapters. */
+    ForwardParameters forwardParameters() {
+        return name -> {
+            PairList<String, Object> p = forwardParameters.get();
+            return p == null ? null : p.get(name);
+        };
+    }
+
+    /**
+     * Sets this thread's forward parameters for a pass and returns the ones it replaces (a nested pass restores them).
+     */
+    PairList<String, Object> swapForwardParameters(PairList<String, Object> params) {
+        PairList<String, Object> before = forwardParameters.get();
+        if (params == null) {
+            forwardParameters.remove();
+        } else {
+            forwardParameters.set(params);
+        }
+        return before;
     }
 
     /** The adapter of a name at a layer for a group of a mixed batch, or null for the base layer alone. */

@@ -1,9 +1,12 @@
 package io.github.peft4j.core;
 
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.github.peft4j.core.nn.RowGroups;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -49,8 +52,25 @@ final class MixedBatches {
         return names;
     }
 
+    /** Runs a mixed-adapter batch (after {@link #check}): each group of rows through its adapter. */
+    NDList forward(
+            ParameterStore store,
+            NDList inputs,
+            boolean training,
+            List<String> rowNames,
+            PairList<String, Object> params) {
+        check(rowNames, inputs, training);
+        NDManager scope = inputs.head().getManager();
+        adapters.setRowGroups(RowGroups.of(rowNames, scope, inputs.head().getDevice()));
+        try {
+            return base.forward(injector.store(store, scope, p -> p), inputs, false, params);
+        } finally {
+            adapters.setRowGroups(null);
+        }
+    }
+
     /** Fails unless a batch can run with these row names; the message says why and what would. */
-    void check(List<String> rowNames, NDList inputs, boolean training) {
+    private void check(List<String> rowNames, NDList inputs, boolean training) {
         if (training) {
             throw new IllegalArgumentException("mixed-adapter batches (" + PeftModel.ADAPTER_NAMES
                     + ") are for inference; the" + " forward pass was called with training=true");

@@ -12,7 +12,6 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.peft4j.core.io.AdapterFiles;
 import io.github.peft4j.core.io.AtomicDirectory;
-import io.github.peft4j.core.nn.RowGroups;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,6 +75,9 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
      * {@code peft.forward(store, inputs, false, new PairList<>(List.of(ADAPTER_NAMES), List.of(names)))}.
      */
     public static final String ADAPTER_NAMES = "adapter_names";
+
+    /** The forward parameter of one task id per row (integer NDArray or int[]) for Poly/MHR: Python's task_ids. */
+    public static final String TASK_IDS = "task_ids";
 
     private static final Logger LOG = LoggerFactory.getLogger(PeftModel.class);
 
@@ -156,8 +158,13 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
             layers.add(injector.targetLayer(n));
         }
         SavedModules saved = SavedModules.copy(nodes, config.targets().modulesToSave(), manager);
-        NamedAdapter<C, L> adapter =
-                NamedAdapter.create(name, method, config, layers, new AdapterContext(name, seed, manager), saved);
+        NamedAdapter<C, L> adapter = NamedAdapter.create(
+                name,
+                method,
+                config,
+                layers,
+                new AdapterContext(name, seed, manager, adapters.forwardParameters()),
+                saved);
 
         // nothing can fail from here on: mutate the model
         targets.forEach(injector::injectIfAbsent);
@@ -365,8 +372,8 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
             requireUsable();
             NamedAdapter<?, ?> a = adapters.requireActive();
             if (!a.method.supportsMerge()) {
-                throw new IllegalStateException("adapter '" + a.name + "' (" + a.config.peftType() + ") is not linear"
-                        + " in the weights and cannot be merged into them; serve it unmerged");
+                throw new IllegalStateException("adapter '" + a.name + "' (" + a.config.peftType() + ") has no one"
+                        + " weight update (nonlinear, or one per task) and cannot be merged; serve it unmerged");
             }
             if (isMerged()) {
                 LOG.warn("adapter '{}' is already merged; merge() does nothing", a.name);
@@ -634,16 +641,15 @@ public final class PeftModel extends AbstractBlock implements TrainingHooks {
             requireUsable();
             NDManager scope = inputs.head().getManager();
             List<String> rowNames = MixedBatches.adapterNames(params);
-            if (rowNames == null) {
-                return base.forward(
-                        injector.store(parameterStore, scope, adapters::redirect), inputs, training, params);
-            }
-            mixed.check(rowNames, inputs, training);
-            adapters.setRowGroups(RowGroups.of(rowNames, scope, inputs.head().getDevice()));
+            PairList<String, Object> outer = adapters.swapForwardParameters(params);
             try {
-                return base.forward(injector.store(parameterStore, scope, p -> p), inputs, false, params);
+                if (rowNames == null) {
+                    return base.forward(
+                            injector.store(parameterStore, scope, adapters::redirect), inputs, training, params);
+                }
+                return mixed.forward(parameterStore, inputs, training, rowNames, params);
             } finally {
-                adapters.setRowGroups(null);
+                adapters.swapForwardParameters(outer);
             }
         } finally {
             lock.readLock().unlock();

@@ -766,6 +766,82 @@ class TrainCliTest {
     }
 
     @Test
+    void polyRoutesEachExampleByItsTaskColumnAndRefusesToMerge() throws IOException {
+        // two tasks on the same mails: task 0 as labelled, task 1 with the labels swapped
+        List<String> lines = Files.readAllLines(data);
+        StringBuilder sb = new StringBuilder("text,label,task\n");
+        for (String l : lines.subList(1, lines.size())) {
+            int comma = l.lastIndexOf(',');
+            String label = l.substring(comma + 1);
+            sb.append(l).append(",0\n");
+            sb.append(l, 0, comma)
+                    .append(',')
+                    .append(label.equals("spam") ? "ham" : "spam")
+                    .append(",1\n");
+        }
+        Path tasks = tmp.resolve("tasks.csv");
+        Files.writeString(tasks, sb.toString());
+        Path out = tmp.resolve("poly");
+        CliRun t = CliRun.of(train(
+                out,
+                "--data",
+                tasks.toString(),
+                "--method",
+                "poly",
+                "--n-tasks",
+                "2",
+                "--skills",
+                "2",
+                "--splits",
+                "2",
+                "--rank",
+                "2"));
+        assertEquals(0, t.code(), t.err() + t.out());
+        JsonNode cfg =
+                Json.MAPPER.readTree(out.resolve("adapter/adapter_config.json").toFile());
+        assertEquals("POLY", cfg.get("peft_type").asText());
+        assertEquals(2, cfg.get("n_tasks").asInt());
+        assertEquals(2, cfg.get("n_splits").asInt());
+        Map<String, float[]> tensors = tensors(out.resolve("adapter"));
+        float[] router =
+                tensors.get("base_model.model.bert.encoder.layer.0.attention.self.query.poly_router.module_logits");
+        assertEquals(2 * 2 * 2, router.length, "[tasks, splits × skills]");
+        double apart = 0;
+        for (int i = 0; i < 4; i++) {
+            apart = Math.max(apart, Math.abs(router[i] - router[4 + i]));
+        }
+        assertTrue(apart > 1e-2, "the two tasks' routers trained apart: " + apart);
+        CliRun e = CliRun.of(
+                "eval",
+                "--model",
+                tiny.toString(),
+                "--adapter",
+                out.resolve("adapter").toString(),
+                "--data",
+                tasks.toString(),
+                "--max-length",
+                "24");
+        assertEquals(0, e.code(), e.err());
+        CliRun m = CliRun.of(
+                "merge",
+                "--model",
+                tiny.toString(),
+                "--adapter",
+                out.resolve("adapter").toString(),
+                "--output",
+                tmp.resolve("poly-merged").toString());
+        assertEquals(1, m.code(), m.out());
+        assertTrue(m.err().contains("cannot be merged"), m.err());
+        CliRun few = CliRun.of(train(tmp.resolve("x"), "--data", tasks.toString(), "--method", "poly"));
+        assertTrue(few.err().contains("holds task id 1, but --n-tasks is 1: give --n-tasks 2"), few.err());
+        Path ragged = tmp.resolve("ragged.jsonl");
+        Files.writeString(
+                ragged, "{\"text\": \"a\", \"label\": \"x\", \"task\": 0}\n{\"text\": \"b\", \"label\": \"y\"}\n");
+        CliRun r = CliRun.of(train(tmp.resolve("x"), "--data", ragged.toString(), "--method", "poly"));
+        assertTrue(r.err().contains(":2: 'task' must be on every row or on none"), r.err());
+    }
+
+    @Test
     void cordaInitialisesFromTheTrainingDataAndSavesRelativeToTheBase() throws IOException {
         Path out = tmp.resolve("corda");
         CliRun t = CliRun.of(train(out, "--init", "corda-kpm", "--init-batches", "8"));
@@ -1022,7 +1098,8 @@ class TrainCliTest {
         assertTrue(
                 method.err()
                         .startsWith(
-                                "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, dsee, ln,"
+                                "--method must be one of [lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, dsee, poly,"
+                                        + " ln,"
                                         + " sara, spiel, full, prompt, prefix];"
                                         + " got 'vero'"),
                 method.err());

@@ -39,7 +39,11 @@ public record Evaluation(double loss, double accuracy, double macroF1, int examp
                 idx[i] = start + i;
             }
             try (NDManager s = manager.newSubManager()) {
-                NDArray logits = model.forward(new ParameterStore(s, false), data.inputs(idx, s), false)
+                NDArray logits = model.forward(
+                                new ParameterStore(s, false),
+                                data.inputs(idx, s),
+                                false,
+                                data.forwardParameters(idx, s))
                         .get(0);
                 NDArray labels = data.labels(idx, s);
                 lossSum += ce.evaluate(new NDList(labels), new NDList(logits)).getFloat() * n;

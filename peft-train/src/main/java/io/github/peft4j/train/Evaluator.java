@@ -47,7 +47,11 @@ public interface Evaluator {
                     idx[i] = start + i;
                 }
                 try (NDManager s = manager.newSubManager()) {
-                    var logits = model.forward(new ai.djl.training.ParameterStore(s, false), data.inputs(idx, s), false)
+                    var logits = model.forward(
+                                    new ai.djl.training.ParameterStore(s, false),
+                                    data.inputs(idx, s),
+                                    false,
+                                    data.forwardParameters(idx, s))
                             .get(0);
                     double[] sums = CausalLmLoss.sums(data.labels(idx, s), logits);
                     loss += sums[0];

@@ -341,7 +341,8 @@ public final class FineTuner {
                 try (NDManager s = root.newSubManager();
                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     NDList inputs = train.inputs(idx, s);
-                    NDArray out = model.forward(new ParameterStore(s, false), inputs, true)
+                    NDArray out = model.forward(
+                                    new ParameterStore(s, false), inputs, true, train.forwardParameters(idx, s))
                             .get(0);
                     NDArray l = loss.evaluate(new NDList(train.labels(idx, s)), new NDList(out));
                     lossValue += l.getFloat() / config.gradientAccumulation();

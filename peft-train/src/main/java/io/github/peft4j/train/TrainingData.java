@@ -3,6 +3,7 @@ package io.github.peft4j.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.util.PairList;
 
 /** Examples addressable by index, turned into model inputs and labels batch by batch. */
 public interface TrainingData {
@@ -32,4 +33,16 @@ public interface TrainingData {
      *     classifier; token ids with -100 where nothing counts, int64 [batch, seq], for a language model
      */
     NDArray labels(int[] indices, NDManager manager);
+
+    /**
+     * Builds the forward parameters of some examples, passed to the model's forward pass beside {@link #inputs}:
+     * per-row values that are not model inputs, such as Poly's task ids ({@link TaskRoutedData}). None by default.
+     *
+     * @param indices example indices
+     * @param manager owns the arrays
+     * @return the parameters, or null for none
+     */
+    default PairList<String, Object> forwardParameters(int[] indices, NDManager manager) {
+        return null;
+    }
 }

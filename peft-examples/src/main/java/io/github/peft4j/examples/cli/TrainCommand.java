@@ -18,6 +18,7 @@ import io.github.peft4j.examples.cli.method.FullFineTuning;
 import io.github.peft4j.examples.cli.method.Ia3MethodOption;
 import io.github.peft4j.examples.cli.method.LnTuningMethodOption;
 import io.github.peft4j.examples.cli.method.LoraOptions;
+import io.github.peft4j.examples.cli.method.PolyOptions;
 import io.github.peft4j.examples.cli.method.PromptOptions;
 import io.github.peft4j.examples.cli.method.SparseOptions;
 import io.github.peft4j.examples.cli.method.SsfMethodOption;
@@ -34,7 +35,7 @@ import io.github.peft4j.train.FineTuner;
 import io.github.peft4j.train.Precision;
 import io.github.peft4j.train.ProcessMemory;
 import io.github.peft4j.train.Schedule;
-import io.github.peft4j.train.TextClassificationData;
+import io.github.peft4j.train.TrainingData;
 import io.github.peft4j.train.TrainingRecipe;
 import io.github.peft4j.train.TrainingReport;
 import io.github.peft4j.train.listener.Progress;
@@ -102,6 +103,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     private DseeOptions dseeOptions;
 
+    @Mixin
+    private PolyOptions polyOptions;
+
     @Option(
             names = "--task",
             defaultValue = "seq-cls",
@@ -121,8 +125,8 @@ public final class TrainCommand implements Callable<Integer> {
             names = "--method",
             defaultValue = "lora",
             description =
-                    "lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, dsee, ln, sara, spiel, full;"
-                            + " prompt or prefix (--task causal-lm)"
+                    "lora, dora, ssf, ia3, loha, lokr, vera, hydra, adapter, adalora, dsee, poly, ln, sara, spiel,"
+                            + " full; prompt or prefix (--task causal-lm)"
                             + " (default: ${DEFAULT-VALUE})")
     private String method;
 
@@ -137,7 +141,7 @@ public final class TrainCommand implements Callable<Integer> {
             names = "--targets",
             split = ",",
             description = "target modules: names, all-linear, or a regex prefixed with 're:' (default: query,value"
-                    + " for lora, dora, loha, lokr, vera, hydra, adalora and dsee;"
+                    + " for lora, dora, loha, lokr, vera, hydra, adalora, dsee and poly;"
                     + " query,key,value,dense,LayerNorm for ssf; key,value,output.dense for ia3; LayerNorm for ln;"
                     + " output.dense for adapter (houlsby); all-linear for sara and spiel)")
     private List<String> targets;
@@ -243,6 +247,7 @@ public final class TrainCommand implements Callable<Integer> {
                 bottleneckOptions.method(),
                 adaLoraOptions.method(loraOptions),
                 dseeOptions.method(loraOptions, seed),
+                polyOptions.method(loraOptions),
                 new LnTuningMethodOption(),
                 sparseOptions.sara(),
                 sparseOptions.spiel(),
@@ -384,6 +389,13 @@ public final class TrainCommand implements Callable<Integer> {
 
         Path modelDir = modelOptions.modelDir();
         Split split = dataOptions.split(seed);
+        int maxTask = Math.max(
+                split.train().maxTask(),
+                Math.max(split.validation().maxTask(), split.test().maxTask()));
+        if (m.name().equals("poly") && maxTask >= polyOptions.tasks()) {
+            throw new IllegalArgumentException("the data's 'task' column holds task id " + maxTask
+                    + ", but --n-tasks is " + polyOptions.tasks() + ": give --n-tasks " + (maxTask + 1) + " or more");
+        }
         List<String> classes = split.train().classes();
         if (classes.size() < 2) {
             throw new IllegalArgumentException("the training data has " + classes.size() + " class(es) " + classes
@@ -401,7 +413,7 @@ public final class TrainCommand implements Callable<Integer> {
                 BertTokenizer tokenizer = BertTokenizer.open(modelDir, modelOptions.maxLength)) {
             BertForSequenceClassification base =
                     Bert.loadForSequenceClassification(modelDir, classes.size(), manager, true, seed);
-            TextClassificationData train = split.train().toTrainingData(classes, tokenizer);
+            TrainingData train = split.train().toTrainingData(classes, tokenizer);
             Block model;
             PeftModel peft = null;
             if (full) {
@@ -429,7 +441,7 @@ public final class TrainCommand implements Callable<Integer> {
                         seed); // EVA may change ranks and with them the counts
                 model = peft;
             }
-            TextClassificationData val =
+            TrainingData val =
                     split.validation().size() == 0 ? null : split.validation().toTrainingData(classes, tokenizer);
             FineTuner.Builder tb =
                     FineTuner.builder().setModel(model).setConfig(cfg).optGracefulStop(Duration.ofMinutes(2));

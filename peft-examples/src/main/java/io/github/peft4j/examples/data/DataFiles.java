@@ -18,8 +18,9 @@ import org.apache.commons.csv.CSVRecord;
 
 /**
  * User data: CSV (with a header naming {@code text} and {@code label} columns) or JSONL (one object per line with
- * {@code text} and {@code label}). Labels are strings (numbers are read as their text). A bad row fails with its line
- * number.
+ * {@code text} and {@code label}). Labels are strings (numbers are read as their text). An optional {@code task}
+ * column (an integer ≥ 0, on every row or on none) routes each example to its task for Poly. A bad row fails with its
+ * line number.
  */
 public final class DataFiles {
 
@@ -55,6 +56,7 @@ public final class DataFiles {
     private static LabeledTexts csv(Path file) throws IOException {
         List<String> texts = new ArrayList<>();
         List<String> labels = new ArrayList<>();
+        List<Integer> tasks = new ArrayList<>();
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8);
                 CSVParser p = CSVFormat.DEFAULT
                         .builder()
@@ -66,6 +68,7 @@ public final class DataFiles {
             if (!header.contains("text") || !header.contains("label")) {
                 throw new IOException(file + ": the header must name a 'text' and a 'label' column; got " + header);
             }
+            boolean hasTasks = header.contains("task");
             try {
                 for (CSVRecord rec : p) {
                     long line = p.getCurrentLineNumber();
@@ -74,6 +77,9 @@ public final class DataFiles {
                                 file + ":" + line + ": expected " + header.size() + " fields, got " + rec.size());
                     }
                     add(file, line, rec.get("text"), rec.get("label"), texts, labels);
+                    if (hasTasks) {
+                        tasks.add(task(file, line, rec.get("task")));
+                    }
                 }
             } catch (UncheckedIOException e) {
                 throw new IOException(
@@ -82,12 +88,13 @@ public final class DataFiles {
                         e);
             }
         }
-        return new LabeledTexts(texts, labels);
+        return new LabeledTexts(texts, labels, tasks);
     }
 
     private static LabeledTexts jsonl(Path file) throws IOException {
         List<String> texts = new ArrayList<>();
         List<String> labels = new ArrayList<>();
+        List<Integer> tasks = new ArrayList<>();
         List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         for (int i = 0; i < lines.size(); i++) {
             String l = lines.get(i).strip();
@@ -112,8 +119,28 @@ public final class DataFiles {
                     label == null || !label.isValueNode() || label.isNull() ? null : label.asText(),
                     texts,
                     labels);
+            JsonNode task = n.get("task");
+            boolean consistent = task == null ? tasks.isEmpty() : tasks.size() == texts.size() - 1;
+            if (!consistent) {
+                throw new IOException(file + ":" + (i + 1) + ": 'task' must be on every row or on none");
+            }
+            if (task != null) {
+                tasks.add(task(file, i + 1, task.isValueNode() ? task.asText() : null));
+            }
         }
-        return new LabeledTexts(texts, labels);
+        return new LabeledTexts(texts, labels, tasks);
+    }
+
+    private static int task(Path file, long line, String value) throws IOException {
+        try {
+            int t = Integer.parseInt(value == null ? "" : value.strip());
+            if (t >= 0) {
+                return t;
+            }
+        } catch (NumberFormatException e) {
+            // the message below
+        }
+        throw new IOException(file + ":" + line + ": 'task' must be a task id, an integer ≥ 0; got '" + value + "'");
     }
 
     private static void add(Path file, long line, String text, String label, List<String> texts, List<String> labels)

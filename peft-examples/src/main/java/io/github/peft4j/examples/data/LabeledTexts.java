@@ -1,7 +1,9 @@
 package io.github.peft4j.examples.data;
 
 import io.github.peft4j.models.bert.BertTokenizer;
+import io.github.peft4j.train.TaskRoutedData;
 import io.github.peft4j.train.TextClassificationData;
+import io.github.peft4j.train.TrainingData;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -9,20 +11,44 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * Texts with string labels.
+ * Texts with string labels, and optionally the task of each (for task-routed methods such as Poly).
  *
  * @param texts the texts
  * @param labels one label per text
+ * @param tasks one task id ≥ 0 per text, or empty when the data names no tasks
  */
-public record LabeledTexts(List<String> texts, List<String> labels) {
+public record LabeledTexts(List<String> texts, List<String> labels, List<Integer> tasks) {
 
     /** Validates and copies. */
     public LabeledTexts {
         if (texts.size() != labels.size()) {
             throw new IllegalArgumentException(texts.size() + " texts but " + labels.size() + " labels");
         }
+        if (!tasks.isEmpty() && tasks.size() != texts.size()) {
+            throw new IllegalArgumentException(texts.size() + " texts but " + tasks.size() + " task ids");
+        }
         texts = List.copyOf(texts);
         labels = List.copyOf(labels);
+        tasks = List.copyOf(tasks);
+    }
+
+    /**
+     * Texts with labels and no tasks.
+     *
+     * @param texts the texts
+     * @param labels one label per text
+     */
+    public LabeledTexts(List<String> texts, List<String> labels) {
+        this(texts, labels, List.of());
+    }
+
+    /**
+     * Returns the largest task id, or -1 when the data names no tasks.
+     *
+     * @return the largest id
+     */
+    public int maxTask() {
+        return tasks.stream().mapToInt(Integer::intValue).max().orElse(-1);
     }
 
     /**
@@ -62,7 +88,8 @@ public record LabeledTexts(List<String> texts, List<String> labels) {
      */
     public LabeledTexts head(int n) {
         int k = Math.min(n, size());
-        return new LabeledTexts(texts.subList(0, k), labels.subList(0, k));
+        return new LabeledTexts(
+                texts.subList(0, k), labels.subList(0, k), tasks.isEmpty() ? tasks : tasks.subList(0, k));
     }
 
     /**
@@ -70,9 +97,9 @@ public record LabeledTexts(List<String> texts, List<String> labels) {
      *
      * @param classes class names; every label must be one of them
      * @param tokenizer the tokenizer
-     * @return the training data
+     * @return the training data, each example routed to its task ({@link TaskRoutedData}) when the data names tasks
      */
-    public TextClassificationData toTrainingData(List<String> classes, BertTokenizer tokenizer) {
+    public TrainingData toTrainingData(List<String> classes, BertTokenizer tokenizer) {
         int[] idx = new int[size()];
         for (int i = 0; i < idx.length; i++) {
             idx[i] = classes.indexOf(labels.get(i));
@@ -81,6 +108,10 @@ public record LabeledTexts(List<String> texts, List<String> labels) {
                         + " is not one of the model's classes " + classes);
             }
         }
-        return new TextClassificationData(texts, idx, tokenizer::toInputs);
+        TextClassificationData data = new TextClassificationData(texts, idx, tokenizer::toInputs);
+        return tasks.isEmpty()
+                ? data
+                : new TaskRoutedData(
+                        data, tasks.stream().mapToInt(Integer::intValue).toArray());
     }
 }

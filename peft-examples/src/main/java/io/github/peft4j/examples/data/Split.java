@@ -67,10 +67,14 @@ public record Split(LabeledTexts train, LabeledTexts validation, LabeledTexts te
     private static LabeledTexts pick(LabeledTexts all, List<Integer> idx) {
         List<String> t = new ArrayList<>();
         List<String> l = new ArrayList<>();
+        List<Integer> k = new ArrayList<>();
         for (int i : idx) {
             t.add(all.texts().get(i));
             l.add(all.labels().get(i));
+            if (!all.tasks().isEmpty()) {
+                k.add(all.tasks().get(i));
+            }
         }
-        return new LabeledTexts(t, l);
+        return new LabeledTexts(t, l, k);
     }
 }
