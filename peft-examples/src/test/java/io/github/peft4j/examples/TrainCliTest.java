@@ -766,7 +766,7 @@ class TrainCliTest {
     }
 
     @Test
-    void polyRoutesEachExampleByItsTaskColumnAndRefusesToMerge() throws IOException {
+    void polyRoutesEachExampleByItsTaskColumnResumesExactlyAndRefusesToMerge() throws IOException {
         // two tasks on the same mails: task 0 as labelled, task 1 with the labels swapped
         List<String> lines = Files.readAllLines(data);
         StringBuilder sb = new StringBuilder("text,label,task\n");
@@ -811,6 +811,28 @@ class TrainCliTest {
             apart = Math.max(apart, Math.abs(router[i] - router[4 + i]));
         }
         assertTrue(apart > 1e-2, "the two tasks' routers trained apart: " + apart);
+        // stopped at 10 and resumed: the adapter of the uninterrupted run (same batches, tasks and router noise)
+        String[] opts = {
+            "--data",
+            tasks.toString(),
+            "--method",
+            "poly",
+            "--n-tasks",
+            "2",
+            "--skills",
+            "2",
+            "--splits",
+            "2",
+            "--rank",
+            "2"
+        };
+        Path part = tmp.resolve("poly-part");
+        assertEquals(
+                0, CliRun.of(train(part, concat(opts, "--stop-after", "10"))).code());
+        CliRun resumed = CliRun.of(
+                train(part, concat(opts, "--resume", part.resolve("checkpoint").toString())));
+        assertEquals(0, resumed.code(), resumed.err() + resumed.out());
+        assertSameAdapter(out.resolve("adapter"), part.resolve("adapter"));
         CliRun e = CliRun.of(
                 "eval",
                 "--model",
