@@ -46,6 +46,7 @@ public final class MethodComparison {
                 Config.of("AdaLoRA r 12→8", "--method", "adalora", "--tinit", "10", "--tfinal", "20"),
                 Config.of("Hydra r=8", "--method", "hydra"),
                 Config.of("DSEE r=8 + 64 sparse", "--method", "dsee"),
+                Config.of("Poly r=8, 4 skills (one task)", "--method", "poly"),
                 Config.of("IA³", "--method", "ia3", "--lr", "3e-3"),
                 Config.of("SSF", "--method", "ssf"),
                 Config.of("LayerNorm tuning", "--method", "ln", "--lr", "5e-3"),
@@ -129,26 +130,26 @@ public final class MethodComparison {
         }
     }
 
-    private static double[] values(List<ObjectNode> rs, String key) {
+    static double[] values(List<ObjectNode> rs, String key) {
         return rs.stream().mapToDouble(r -> r.path(key).asDouble(Double.NaN)).toArray();
     }
 
-    private static double mean(double[] v) {
+    static double mean(double[] v) {
         return Arrays.stream(v).average().orElse(Double.NaN);
     }
 
-    private static double std(double[] v) {
+    static double std(double[] v) {
         double m = mean(v);
         return v.length < 2
                 ? 0
                 : Math.sqrt(Arrays.stream(v).map(x -> (x - m) * (x - m)).sum() / (v.length - 1));
     }
 
-    private static double range(double[] v) {
+    static double range(double[] v) {
         return Arrays.stream(v).max().orElse(0) - Arrays.stream(v).min().orElse(0);
     }
 
-    private static double median(double[] v) {
+    static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

@@ -25,23 +25,25 @@ final class TrainRuns {
      * @return results.json with {@code wall_seconds} added
      */
     static ObjectNode train(String label, Path out, List<String> args) throws IOException, InterruptedException {
+        return train(label, out, List.of("--model", "minilm", "--data", "spam-assassin"), args);
+    }
+
+    /**
+     * Runs {@code java -jar peft-examples/target/peft.jar train <task args> ...}.
+     *
+     * @param label a name for messages
+     * @param out the run directory; the log goes beside it
+     * @param task the model, data and task arguments
+     * @param args the run's other arguments
+     * @return results.json with {@code wall_seconds} added
+     */
+    static ObjectNode train(String label, Path out, List<String> task, List<String> args)
+            throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(
-                java,
-                "--add-modules",
-                "jdk.incubator.vector",
-                "-jar",
-                "peft-examples/target/peft.jar",
-                "train",
-                "--model",
-                "minilm",
-                "--data",
-                "spam-assassin",
-                "--checkpoint-every",
-                "0",
-                "--no-progress",
-                "--output",
-                out.toString()));
+                java, "--add-modules", "jdk.incubator.vector", "-jar", "peft-examples/target/peft.jar", "train"));
+        cmd.addAll(task);
+        cmd.addAll(List.of("--checkpoint-every", "0", "--no-progress", "--output", out.toString()));
         cmd.addAll(args);
         System.err.println("running " + label);
         long t0 = System.nanoTime();
