@@ -255,7 +255,7 @@ public record LoraConfig(
             LOG.warn("adapter_config.json: ignoring keys peft4j does not know: {}", ignored);
         }
         Builder b = builder().optTargets(Targets.fromJson(json, "LoraConfig"));
-        b.optRank(Math.toIntExact(ConfigJson.integer(json, "r", "LoraConfig", 8)));
+        b.optRank(ConfigJson.intValue(json, "r", "LoraConfig", 8));
         b.optAlpha(ConfigJson.number(json, "lora_alpha", "LoraConfig", 8.0));
         b.optDropout(ConfigJson.number(json, "lora_dropout", "LoraConfig", 0.0));
         if (json.hasNonNull("use_rslora")) {
@@ -280,8 +280,7 @@ public record LoraConfig(
                 .fields()
                 .forEachRemaining(e -> rp.put(
                         e.getKey(),
-                        Math.toIntExact(
-                                ConfigJson.integer(e.getValue(), "LoraConfig.rank_pattern['" + e.getKey() + "']"))));
+                        ConfigJson.intValue(e.getValue(), "LoraConfig.rank_pattern['" + e.getKey() + "']")));
         Map<String, Double> ap = new LinkedHashMap<>();
         json.path("alpha_pattern")
                 .fields()

@@ -91,10 +91,10 @@ public sealed interface PromptLearningConfig permits PromptTuningConfig, PrefixT
         if (!ConfigJson.isUnset(json.get("modules_to_save"))) {
             throw new IllegalArgumentException("modules_to_save with prompt learning is not supported yet by peft4j");
         }
-        int n = (int) ConfigJson.integer(json, "num_virtual_tokens", type, 20);
+        int n = ConfigJson.intValue(json, "num_virtual_tokens", type, 20);
         long dim = ConfigJson.integer(json, "token_dim", type, 0);
-        int heads = (int) ConfigJson.integer(json, "num_attention_heads", type, 0);
-        int layers = (int) ConfigJson.integer(json, "num_layers", type, 0);
+        int heads = ConfigJson.intValue(json, "num_attention_heads", type, 0);
+        int layers = ConfigJson.intValue(json, "num_layers", type, 0);
         String base = ConfigJson.textOrNull(json, "base_model_name_or_path");
         switch (type) {
             case PromptTuningConfig.PEFT_TYPE -> {

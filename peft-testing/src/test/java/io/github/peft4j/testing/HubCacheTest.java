@@ -177,6 +177,29 @@ class HubCacheTest {
         assertTrue(offline.getMessage().contains("HF_HUB_OFFLINE"), offline.getMessage());
     }
 
+    /** Names from the cache's files or from the user never leave the cache: a ref holding a path, a revision with '..'. */
+    @Test
+    void refsAndRevisionsCannotPointOutsideTheCache() throws IOException {
+        Path cache = tmp.resolve("hub-escape");
+        // a model directory outside the cache that a planted ref would reach through snapshots/../../..
+        Path outside = Files.createDirectories(tmp.resolve("outside"));
+        Files.writeString(outside.resolve("config.json"), "{}");
+        Path repo = cache.resolve("models--peft4j-test--tiny-llama");
+        Files.createDirectories(repo.resolve("refs"));
+        Files.createDirectories(repo.resolve("snapshots"));
+        Files.writeString(repo.resolve("refs/main"), "../../../outside");
+        HubCache hub = HubCache.of(cache, URI.create("http://127.0.0.1:9"), true, null);
+        IOException ref = assertThrows(IOException.class, () -> hub.resolve(REPO, "main"));
+        assertTrue(ref.getMessage().contains("does not hold a commit hash"), ref.getMessage());
+        for (String bad : new String[] {"../../outside", "a/../../b", "/etc", "main/", ""}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> hub.cached(REPO, bad));
+            assertTrue(e.getMessage().contains("is not a revision"), e.getMessage());
+        }
+        // the hub's own ref names stay valid
+        assertTrue(hub.cached(REPO, "refs/pr/1").isEmpty());
+        assertTrue(hub.cached(REPO, "v1.0-rc_2").isEmpty());
+    }
+
     @Test
     void resumesAPartialDownloadAndRejectsCorruptBytes() throws IOException {
         Path cache = tmp.resolve("hub");

@@ -110,7 +110,42 @@ public final class ConfigJson {
         if (!v.isIntegralNumber() && !(v.isNumber() && v.asDouble() == Math.rint(v.asDouble()))) {
             throw new IllegalArgumentException(field + " must be an integer; got " + v);
         }
+        if (v.isIntegralNumber() ? !v.canConvertToLong() : Math.abs(v.asDouble()) >= 0x1p63) {
+            throw new IllegalArgumentException(field + " = " + v + " is out of range");
+        }
         return v.asLong();
+    }
+
+    /**
+     * Reads an optional integer that must fit in an {@code int} (a rank, a count).
+     *
+     * @param json the config
+     * @param key the key
+     * @param config the config's name for the message
+     * @param absent the value when the key is missing or null
+     * @return the value
+     * @throws IllegalArgumentException if it is not an integer or does not fit in an int
+     */
+    public static int intValue(ObjectNode json, String key, String config, int absent) {
+        JsonNode v = json.get(key);
+        return v == null || v.isNull() ? absent : intValue(v, config + "." + key);
+    }
+
+    /**
+     * Reads an integer that must fit in an {@code int}.
+     *
+     * @param v the value
+     * @param field the field's name for the message
+     * @return the value
+     * @throws IllegalArgumentException if it is not an integer or does not fit in an int
+     */
+    public static int intValue(JsonNode v, String field) {
+        long l = integer(v, field);
+        if (l != (int) l) {
+            throw new IllegalArgumentException(
+                    field + " = " + l + " is out of range (at most " + Integer.MAX_VALUE + ")");
+        }
+        return (int) l;
     }
 
     /**

@@ -251,11 +251,11 @@ public record AdaLoraConfig(
         }
         return new AdaLoraConfig(
                 targets,
-                (int) ConfigJson.integer(json, "init_r", "AdaLoraConfig", 12),
-                (int) ConfigJson.integer(json, "target_r", "AdaLoraConfig", 8),
-                (int) ConfigJson.integer(json, "tinit", "AdaLoraConfig", 0),
-                (int) ConfigJson.integer(json, "tfinal", "AdaLoraConfig", 0),
-                (int) ConfigJson.integer(json, "deltaT", "AdaLoraConfig", 1),
+                ConfigJson.intValue(json, "init_r", "AdaLoraConfig", 12),
+                ConfigJson.intValue(json, "target_r", "AdaLoraConfig", 8),
+                ConfigJson.intValue(json, "tinit", "AdaLoraConfig", 0),
+                ConfigJson.intValue(json, "tfinal", "AdaLoraConfig", 0),
+                ConfigJson.intValue(json, "deltaT", "AdaLoraConfig", 1),
                 ConfigJson.number(json, "beta1", "AdaLoraConfig", 0.85),
                 ConfigJson.number(json, "beta2", "AdaLoraConfig", 0.85),
                 ConfigJson.number(json, "orth_reg_weight", "AdaLoraConfig", 0.5),

@@ -85,7 +85,7 @@ public record HydraConfig(Targets targets, int rank, double alpha, boolean initW
         Targets targets = Targets.fromJson(json, PEFT_TYPE, "HydraConfig", READ, LOG);
         return new HydraConfig(
                 targets,
-                (int) ConfigJson.integer(json, "r", "HydraConfig", 8),
+                ConfigJson.intValue(json, "r", "HydraConfig", 8),
                 ConfigJson.number(json, "hydra_alpha", "HydraConfig", 16.0),
                 json.path("init_weights").asBoolean(true));
     }

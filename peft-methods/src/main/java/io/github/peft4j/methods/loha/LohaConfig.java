@@ -119,7 +119,7 @@ public record LohaConfig(Targets targets, int rank, double alpha, boolean initWe
         }
         return new LohaConfig(
                 targets,
-                (int) ConfigJson.integer(json, "r", "LohaConfig", 8),
+                ConfigJson.intValue(json, "r", "LohaConfig", 8),
                 ConfigJson.number(json, "alpha", "LohaConfig", 8.0),
                 json.path("init_weights").asBoolean(true));
     }

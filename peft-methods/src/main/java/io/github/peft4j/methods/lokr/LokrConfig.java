@@ -139,10 +139,10 @@ public record LokrConfig(
         }
         return new LokrConfig(
                 targets,
-                (int) ConfigJson.integer(json, "r", "LokrConfig", 8),
+                ConfigJson.intValue(json, "r", "LokrConfig", 8),
                 ConfigJson.number(json, "alpha", "LokrConfig", 8.0),
                 json.path("decompose_both").asBoolean(false),
-                (int) ConfigJson.integer(json, "decompose_factor", "LokrConfig", -1),
+                ConfigJson.intValue(json, "decompose_factor", "LokrConfig", -1),
                 init(json.get("init_weights")));
     }
 

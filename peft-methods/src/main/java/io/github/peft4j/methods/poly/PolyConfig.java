@@ -96,10 +96,10 @@ public record PolyConfig(Targets targets, int rank, int nTasks, int nSkills, int
         }
         return new PolyConfig(
                 targets,
-                (int) ConfigJson.integer(json, "r", "PolyConfig", 8),
-                (int) ConfigJson.integer(json, "n_tasks", "PolyConfig", 1),
-                (int) ConfigJson.integer(json, "n_skills", "PolyConfig", 4),
-                (int) ConfigJson.integer(json, "n_splits", "PolyConfig", 1),
+                ConfigJson.intValue(json, "r", "PolyConfig", 8),
+                ConfigJson.intValue(json, "n_tasks", "PolyConfig", 1),
+                ConfigJson.intValue(json, "n_skills", "PolyConfig", 4),
+                ConfigJson.intValue(json, "n_splits", "PolyConfig", 1),
                 json.path("init_weights").asBoolean(true));
     }
 

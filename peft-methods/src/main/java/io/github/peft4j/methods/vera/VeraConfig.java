@@ -119,7 +119,7 @@ public record VeraConfig(
         }
         return new VeraConfig(
                 targets,
-                (int) ConfigJson.integer(json, "r", "VeraConfig", 256),
+                ConfigJson.intValue(json, "r", "VeraConfig", 256),
                 ConfigJson.integer(json, "projection_prng_key", "VeraConfig", 0),
                 json.path("save_projection").asBoolean(true),
                 ConfigJson.number(json, "vera_dropout", "VeraConfig", 0.0),

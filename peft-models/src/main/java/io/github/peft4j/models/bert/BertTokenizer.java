@@ -4,6 +4,7 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import io.github.peft4j.models.text.TokenizerJsonCheck;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,12 +41,18 @@ public final class BertTokenizer implements AutoCloseable {
         if (!Files.isRegularFile(file)) {
             throw new IOException("tokenizer missing: " + file);
         }
-        HuggingFaceTokenizer t = HuggingFaceTokenizer.builder()
-                .optTokenizerPath(file)
-                .optMaxLength(maxLength)
-                .optTruncation(true)
-                .optPadding(true)
-                .build();
+        TokenizerJsonCheck.check(file); // the library aborts the JVM on some malformed files
+        HuggingFaceTokenizer t;
+        try {
+            t = HuggingFaceTokenizer.builder()
+                    .optTokenizerPath(file)
+                    .optMaxLength(maxLength)
+                    .optTruncation(true)
+                    .optPadding(true)
+                    .build();
+        } catch (RuntimeException e) {
+            throw new IOException(file + " is not a tokenizer the tokenizers library reads: " + e.getMessage(), e);
+        }
         return new BertTokenizer(t, maxLength);
     }
 

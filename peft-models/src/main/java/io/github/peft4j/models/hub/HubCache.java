@@ -48,6 +48,7 @@ public final class HubCache {
             "(config\\.json|generation_config\\.json|tokenizer\\.json|tokenizer_config\\.json|special_tokens_map\\.json"
                     + "|chat_template\\.jinja|model\\.safetensors\\.index\\.json|model(-\\d+-of-\\d+)?\\.safetensors)");
     private static final Pattern COMMIT = Pattern.compile("[0-9a-f]{40}");
+    private static final Pattern REVISION = Pattern.compile("[A-Za-z0-9._/-]{1,200}");
 
     private final Path cacheDir;
     private final URI endpoint;
@@ -130,6 +131,7 @@ public final class HubCache {
      * @return the snapshot directory, if the cache has it with a {@code config.json}
      */
     public Optional<Path> cached(String repoId, String revision) throws IOException {
+        checkRevision(revision);
         Path repo = repoDir(repoId);
         String commit = revision;
         if (!COMMIT.matcher(revision).matches()) {
@@ -138,6 +140,11 @@ public final class HubCache {
                 return Optional.empty();
             }
             commit = Files.readString(ref).strip();
+            if (!COMMIT.matcher(commit).matches()) {
+                // a ref names a commit; anything else (a path such as ../../x) must not choose the directory
+                throw new IOException("the Hugging Face cache's ref " + ref + " does not hold a commit hash (40 hex"
+                        + " digits); delete it to download the revision again");
+            }
         }
         Path snap = repo.resolve("snapshots").resolve(commit);
         return Files.isRegularFile(snap.resolve("config.json")) ? Optional.of(snap) : Optional.empty();
@@ -165,6 +172,17 @@ public final class HubCache {
                     + " and HF_HUB_OFFLINE forbids downloading it; download it once online, or pass a local directory");
         }
         return download(repoId, revision);
+    }
+
+    /** A branch, tag or commit: the hub's characters, no empty, '.' or '..' segment (it names a file under refs/). */
+    private static void checkRevision(String revision) {
+        if (revision == null
+                || !REVISION.matcher(revision).matches()
+                || java.util.Arrays.stream(revision.split("/", -1))
+                        .anyMatch(p -> p.isEmpty() || p.equals(".") || p.equals(".."))) {
+            throw new IllegalArgumentException("'" + revision + "' is not a revision (a branch, tag or commit of"
+                    + " letters, digits, '.', '_', '-' and '/', without '.' or '..' segments)");
+        }
     }
 
     private Path repoDir(String repoId) {

@@ -51,6 +51,7 @@ public final class HfTokenizer implements AutoCloseable {
             throw new IOException("tokenizer missing: " + file + " (peft4j reads the fast tokenizer's tokenizer.json;"
                     + " save it with Python's AutoTokenizer.save_pretrained)");
         }
+        TokenizerJsonCheck.check(file); // the library aborts the JVM on some malformed files
         HuggingFaceTokenizer t;
         try {
             t = HuggingFaceTokenizer.builder()

@@ -96,10 +96,10 @@ public record DseeConfig(
         Targets targets = Targets.fromJson(json, PEFT_TYPE, "DseeConfig", READ, LOG);
         return new DseeConfig(
                 targets,
-                (int) ConfigJson.integer(json, "r", "DseeConfig", 8),
+                ConfigJson.intValue(json, "r", "DseeConfig", 8),
                 ConfigJson.number(json, "lora_alpha", "DseeConfig", 16.0),
-                (int) ConfigJson.integer(json, "sparse_count", "DseeConfig", 64),
-                (int) ConfigJson.integer(json, "decomposition_rank", "DseeConfig", 8),
+                ConfigJson.intValue(json, "sparse_count", "DseeConfig", 64),
+                ConfigJson.intValue(json, "decomposition_rank", "DseeConfig", 8),
                 ConfigJson.integer(json, "seed", "DseeConfig", 0),
                 json.path("init_weights").asBoolean(true));
     }

@@ -124,10 +124,10 @@ public record SpielConfig(
         return new SpielConfig(
                 Targets.fromJson(json, PEFT_TYPE, c, READ, LOG),
                 ConfigJson.number(json, "spiel_density", c, 0.01),
-                Math.toIntExact(ConfigJson.integer(json, "spiel_regrow_interval", c, 50)),
+                ConfigJson.intValue(json, "spiel_regrow_interval", c, 50),
                 ConfigJson.number(json, "spiel_drop_fraction", c, 0.2),
                 ConfigJson.integer(json, "spiel_decay_steps", c, 1000),
-                Math.toIntExact(ConfigJson.integer(json, "spiel_gradient_window", c, 5)),
+                ConfigJson.intValue(json, "spiel_gradient_window", c, 5),
                 GradientMode.fromJson(json, c));
     }
 
