@@ -165,7 +165,7 @@ public final class ModuleSelector {
             return true;
         }
         if (regex != null) {
-            return regex.matcher(path).matches();
+            return regex.matcher(new BudgetedChars(path, regex.pattern())).matches();
         }
         for (String n : names) {
             if (path.equals(n) || path.endsWith("." + n)) {
@@ -218,5 +218,53 @@ public final class ModuleSelector {
     @Override
     public String toString() {
         return toJson().toString();
+    }
+
+    /**
+     * A path the regex engine may read at most {@value #MATCH_BUDGET} characters of: java.util.regex backtracks
+     * without bound, and a {@code target_modules} expression comes from a file (a pathological one such as
+     * {@code (.*)*x} would otherwise take exponential time on a module path). Real expressions read a path a few
+     * times.
+     */
+    static final class BudgetedChars implements CharSequence {
+        static final long MATCH_BUDGET = 1_000_000;
+        private final String s;
+        private final String pattern;
+        private final long[] reads;
+
+        BudgetedChars(String s, String pattern) {
+            this(s, pattern, new long[1]);
+        }
+
+        private BudgetedChars(String s, String pattern, long[] reads) {
+            this.s = s;
+            this.pattern = pattern;
+            this.reads = reads;
+        }
+
+        @Override
+        public char charAt(int index) {
+            if (++reads[0] > MATCH_BUDGET) {
+                throw new IllegalArgumentException("target_modules expression '" + pattern + "' backtracks"
+                        + " without end on module '" + s + "' (over " + MATCH_BUDGET + " steps); simplify it or list"
+                        + " the module names");
+            }
+            return s.charAt(index);
+        }
+
+        @Override
+        public int length() {
+            return s.length();
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return new BudgetedChars(s.substring(start, end), pattern, reads);
+        }
+
+        @Override
+        public String toString() {
+            return s;
+        }
     }
 }

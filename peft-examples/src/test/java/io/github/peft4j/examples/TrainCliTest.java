@@ -1126,6 +1126,10 @@ class TrainCliTest {
                                         + " got 'vero'"),
                 method.err());
 
+        CliRun spike = CliRun.of(train(tmp.resolve("x"), "--loss-spike-factor", "1"));
+        assertEquals(2, spike.code());
+        assertTrue(spike.err().contains("--loss-spike-factor must be > 1"), spike.err());
+
         CliRun prompt = CliRun.of(train(tmp.resolve("x"), "--method", "prompt"));
         assertEquals(2, prompt.code());
         assertTrue(prompt.err().contains("it applies to --task causal-lm"), prompt.err());

@@ -93,7 +93,9 @@ public final class Checkpoint {
                 .put("seed", ctx.config().seed())
                 .put("optimizer_step", ctx.optimizer().getStep())
                 .put("best_step", ctx.bestStep())
-                .put("evaluations_since_best", ctx.evaluationsSinceBest());
+                .put("evaluations_since_best", ctx.evaluationsSinceBest())
+                .put("data_offset", ctx.dataOffset())
+                .put("rollbacks", ctx.rollbacks());
         if (ctx.best() != null) {
             state.put("best_loss", ctx.best().loss())
                     .put("best_accuracy", ctx.best().accuracy())
@@ -102,6 +104,17 @@ public final class Checkpoint {
         ArrayNode keys = state.putArray("trainable");
         ctx.trainable().keySet().forEach(keys::add);
         listeners.forEach(l -> l.saveState(state));
+        try {
+            writeFiles(ctx, state);
+        } catch (IOException e) {
+            throw new IOException(
+                    "the checkpoint of step " + step + " could not be written: " + e.getMessage()
+                            + (Files.isDirectory(dir) ? "; resume from the previous one with --resume " + dir : ""),
+                    e);
+        }
+    }
+
+    private void writeFiles(FitContext ctx, ObjectNode state) throws IOException {
         AtomicDirectory.write(dir, tmp -> {
             Map<String, NDArray> values = new LinkedHashMap<>();
             ctx.trainable().forEach((k, p) -> values.put(k, p.getArray()));
@@ -125,6 +138,7 @@ public final class Checkpoint {
      * @throws IllegalArgumentException if the checkpoint was written with another seed
      */
     static ObjectNode readState(Path dir, long seed) throws IOException {
+        AtomicDirectory.recover(dir); // a run killed while replacing this checkpoint left its previous version aside
         Path stateFile = dir.resolve(STATE);
         if (!Files.isRegularFile(stateFile)) {
             throw new IOException("not a peft4j checkpoint: " + stateFile + " is missing (expected a folder written"

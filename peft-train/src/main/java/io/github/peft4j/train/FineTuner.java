@@ -74,6 +74,7 @@ public final class FineTuner {
     private final long stopAfter;
     private final Precision precision;
     private final List<TrainingRecipe> recipes;
+    private final LossSpikeGuard spikeGuard;
 
     /**
      * The outcome of {@link #fit}.
@@ -110,6 +111,7 @@ public final class FineTuner {
         this.stopAfter = b.stopAfter;
         this.precision = b.precision;
         this.recipes = List.copyOf(b.recipes);
+        this.spikeGuard = b.spikeGuard;
     }
 
     /**
@@ -201,6 +203,9 @@ public final class FineTuner {
                 start = state.get("step").asLong();
                 ctx = new FitContext(
                         model, config, output, total, perEpoch, start, Math.min(total, stopAfter), trainable, opt);
+                ctx.restoreRollbacks(
+                        state.path("data_offset").asLong(0),
+                        state.path("rollbacks").asInt(0));
                 restoreBest(ctx, state);
                 for (FitListener l : listeners) {
                     l.restoreState(state);
@@ -213,9 +218,19 @@ public final class FineTuner {
             for (FitListener l : listeners) {
                 l.onFitStart(ctx);
             }
-            Loop loop = new Loop(train, trainable, opt, warmup, perEpoch);
-            for (long step = start; step < ctx.lastStep(); step++) {
+            Loop loop = new Loop(train, trainable, opt, warmup, perEpoch, ctx);
+            LossSpikeGuard.Detector spikes = spikeGuard == null ? null : spikeGuard.new Detector();
+            long step = start;
+            while (step < ctx.lastStep()) {
                 StepRecord record = loop.step(step, total);
+                if (spikes != null && spikes.isSpike(record.loss())) {
+                    long back = rollBack(ctx, record, spikes, output, optManager);
+                    if (back >= 0) {
+                        step = back; // the next step is back + 1 (0-based: back)
+                        continue;
+                    }
+                }
+                step++;
                 if (stop != null && stop.requested()) {
                     ctx.markInterrupted("interrupted by a signal after step " + record.step());
                 }
@@ -247,6 +262,51 @@ public final class FineTuner {
                     ctx.interrupted(),
                     (System.nanoTime() - t0) / 1e9);
         }
+    }
+
+    /**
+     * Restores the last checkpoint after a loss spike and moves the data past the steps rolled back; returns the
+     * checkpoint's step, or -1 when there is none or the run has had its rollbacks (the spike is then only logged).
+     */
+    private long rollBack(
+            FitContext ctx, StepRecord spike, LossSpikeGuard.Detector spikes, Path output, NDManager optManager)
+            throws IOException {
+        Path ckpt = output.resolve(CHECKPOINT);
+        String what = String.format(
+                java.util.Locale.ROOT,
+                "loss spike at step %d: %.4g > %.3g × the median %.4g of the last %d steps",
+                spike.step(),
+                spike.loss(),
+                spikeGuard.factor(),
+                spikes.median(),
+                spikeGuard.window());
+        if (ctx.rollbacks() >= spikeGuard.maxRollbacks() || !Files.isDirectory(ckpt)) {
+            LOG.warn(
+                    "{}; not rolled back ({})",
+                    what,
+                    Files.isDirectory(ckpt) ? "already " + ctx.rollbacks() + " rollbacks" : "no checkpoint yet");
+            return -1;
+        }
+        ObjectNode cs = Checkpoint.readState(ckpt, config.seed());
+        long back = cs.get("step").asLong();
+        if (back >= spike.step()) {
+            LOG.warn("{}; not rolled back (the last checkpoint is of step {})", what, back);
+            return -1;
+        }
+        hooks.loadState(ckpt.resolve(Checkpoint.MODEL));
+        Checkpoint.restoreTensors(ckpt, cs, ctx.trainable(), ctx.optimizer(), optManager);
+        ctx.rolledBack(spike.step() - back);
+        spikes.reset();
+        LOG.warn(
+                "{}; rolled back to the checkpoint of step {}, skipping the data of steps {} to {}"
+                        + " ({} of {} rollbacks)",
+                what,
+                back,
+                back + 1,
+                spike.step(),
+                ctx.rollbacks(),
+                spikeGuard.maxRollbacks());
+        return back;
     }
 
     private List<FitListener> listeners(Path output, NDManager root) {
@@ -308,7 +368,16 @@ public final class FineTuner {
         private long orderEpoch = -1;
         private int skipped;
 
-        Loop(TrainingData train, Map<String, Parameter> trainable, AdamW opt, long warmup, long perEpoch) {
+        private final FitContext ctx;
+
+        Loop(
+                TrainingData train,
+                Map<String, Parameter> trainable,
+                AdamW opt,
+                long warmup,
+                long perEpoch,
+                FitContext ctx) {
+            this.ctx = ctx;
             this.train = train;
             this.trainable = trainable;
             this.opt = opt;
@@ -327,7 +396,8 @@ public final class FineTuner {
                     active.put(k, p);
                 }
             });
-            long epoch = step / perEpoch;
+            long dataStep = step + ctx.dataOffset(); // past the data of steps rolled back after a loss spike
+            long epoch = dataStep / perEpoch;
             if (epoch != orderEpoch) {
                 order = permutation(train.size(), config.seed() * 31 + epoch);
                 orderEpoch = epoch;
@@ -335,7 +405,7 @@ public final class FineTuner {
             Engine.getInstance().setRandomSeed((int) (config.seed() * 1_000_003L + step));
             double lossValue = 0;
             for (int micro = 0; micro < config.gradientAccumulation(); micro++) {
-                int offset = (int) ((step % perEpoch) * config.gradientAccumulation() + micro) * config.batchSize();
+                int offset = (int) ((dataStep % perEpoch) * config.gradientAccumulation() + micro) * config.batchSize();
                 int[] idx = new int[config.batchSize()];
                 System.arraycopy(order, offset, idx, 0, idx.length);
                 try (NDManager s = root.newSubManager();
@@ -463,6 +533,7 @@ public final class FineTuner {
         private long stopAfter = Long.MAX_VALUE;
         private Precision precision = Precision.FP32;
         private final List<TrainingRecipe> recipes = new ArrayList<>();
+        private LossSpikeGuard spikeGuard;
 
         private Builder() {}
 
@@ -557,6 +628,18 @@ public final class FineTuner {
          */
         public Builder optGracefulStop(Duration grace) {
             this.gracefulStop = grace;
+            return this;
+        }
+
+        /**
+         * Rolls the run back to its last checkpoint on a loss spike, skipping the data of the steps rolled back
+         * (off by default). Needs checkpoints ({@link FineTuneConfig#checkpointEvery()}).
+         *
+         * @param guard when a loss is a spike, and how many rollbacks a run may take
+         * @return this builder
+         */
+        public Builder optLossSpikeGuard(LossSpikeGuard guard) {
+            this.spikeGuard = guard;
             return this;
         }
 

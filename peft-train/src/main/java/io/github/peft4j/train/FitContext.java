@@ -30,6 +30,8 @@ public final class FitContext {
     private int evaluationsSinceBest;
     private String stopReason;
     private boolean interrupted;
+    private long dataOffset;
+    private int rollbacks;
 
     /**
      * One logged point of the run, for reports.
@@ -328,5 +330,34 @@ public final class FitContext {
      */
     public boolean interrupted() {
         return interrupted;
+    }
+
+    /**
+     * Returns how many steps' worth of data the run has skipped after loss-spike rollbacks: step t trains on the
+     * batch of step t + this.
+     *
+     * @return the offset
+     */
+    public long dataOffset() {
+        return dataOffset;
+    }
+
+    /**
+     * Returns how many times the run was rolled back after a loss spike ({@link LossSpikeGuard}).
+     *
+     * @return the rollbacks
+     */
+    public int rollbacks() {
+        return rollbacks;
+    }
+
+    void rolledBack(long stepsSkipped) {
+        dataOffset += stepsSkipped;
+        rollbacks++;
+    }
+
+    void restoreRollbacks(long offset, int count) {
+        dataOffset = offset;
+        rollbacks = count;
     }
 }

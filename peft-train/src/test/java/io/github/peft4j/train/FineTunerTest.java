@@ -12,6 +12,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.OptimizerAccess;
 import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.TrainingHooks;
@@ -362,6 +363,132 @@ class FineTunerTest extends ManagedTest {
         String line = Files.readAllLines(tmp.resolve("metrics.jsonl"), StandardCharsets.UTF_8)
                 .get(0);
         assertTrue(line.contains("\"loss\":\"NaN\"") || line.contains("NaN"), line);
+    }
+
+    /** Softmax cross-entropy, times 1000 on its {@code spikeCall}-th evaluation (1-based): a loss spike. */
+    private static ai.djl.training.loss.Loss spiking(int spikeCall) {
+        ai.djl.training.loss.Loss ce = ai.djl.training.loss.Loss.softmaxCrossEntropyLoss();
+        return new ai.djl.training.loss.Loss("spiking") {
+            private int calls;
+
+            @Override
+            public NDArray evaluate(ai.djl.ndarray.NDList labels, ai.djl.ndarray.NDList predictions) {
+                NDArray l = ce.evaluate(labels, predictions);
+                return ++calls == spikeCall ? Scalars.mul(l, 1000) : l;
+            }
+        };
+    }
+
+    @Test
+    void aLossSpikeRollsBackToTheLastCheckpointSkipsItsDataAndResumesExactly(@TempDir Path tmp) throws IOException {
+        VectorTask task = task(64, 6);
+        LossSpikeGuard guard = new LossSpikeGuard(3, 3, 2);
+        FineTuneConfig cfg = config().optCheckpointEvery(2).build();
+        // step 6's loss is 1000 times what it was: a spike; the run goes back to step 4 and skips the data of 5, 6
+        Block a = mlp();
+        FineTuner.Result full = FineTuner.builder()
+                .setModel(a)
+                .setConfig(cfg)
+                .optLoss(spiking(6))
+                .optLossSpikeGuard(guard)
+                .build()
+                .fit(task, tmp.resolve("full"), null);
+        assertEquals(12, full.steps());
+        ObjectNode state = Json.readObject(tmp.resolve("full/checkpoint/trainer_state.json"));
+        assertEquals(2, state.get("data_offset").asLong(), "the data of steps 5 and 6 skipped");
+        assertEquals(1, state.get("rollbacks").asInt());
+        for (FitContext.Point p : full.history()) {
+            assertTrue(p.loss() < 100, "no spiked step reached the history: " + p.step() + " " + p.loss());
+        }
+        Map<String, float[]> guarded = values(a);
+        guarded.values().forEach(v -> {
+            for (float x : v) {
+                assertTrue(Float.isFinite(x));
+            }
+        });
+
+        // stopped at 8 and resumed: the offset comes back from the checkpoint, and the run ends where the other did
+        FineTuner.builder()
+                .setModel(mlp())
+                .setConfig(cfg)
+                .optLoss(spiking(6))
+                .optLossSpikeGuard(guard)
+                .optStopAfterStep(8)
+                .build()
+                .fit(task, tmp.resolve("part"), null);
+        Block c = mlp();
+        FineTuner.builder()
+                .setModel(c)
+                .setConfig(cfg)
+                .optLossSpikeGuard(guard)
+                .build()
+                .fit(task, tmp.resolve("part"), tmp.resolve("part/checkpoint"));
+        Map<String, float[]> resumed = values(c);
+        for (String k : guarded.keySet()) {
+            assertArrayEquals(guarded.get(k), resumed.get(k), 0f, k);
+        }
+
+        // without the guard the spiked update stays in the weights
+        Block d = mlp();
+        FineTuner.builder()
+                .setModel(d)
+                .setConfig(cfg)
+                .optLoss(spiking(6))
+                .build()
+                .fit(task, tmp.resolve("plain"), null);
+        Map<String, float[]> plain = values(d);
+        assertTrue(
+                guarded.keySet().stream().anyMatch(k -> !java.util.Arrays.equals(guarded.get(k), plain.get(k))),
+                "the guard changed the run");
+    }
+
+    @Test
+    void aNonFiniteLossMidRunSkipsThatUpdateOnlyAndIsReported(@TempDir Path tmp) throws IOException {
+        // the loss of step 6 (its 6th evaluation) is NaN: that update is skipped and the run goes on
+        ai.djl.training.loss.Loss ce = ai.djl.training.loss.Loss.softmaxCrossEntropyLoss();
+        ai.djl.training.loss.Loss poisoned = new ai.djl.training.loss.Loss("nan-at-6") {
+            private int calls;
+
+            @Override
+            public NDArray evaluate(ai.djl.ndarray.NDList labels, ai.djl.ndarray.NDList predictions) {
+                NDArray l = ce.evaluate(labels, predictions);
+                return ++calls == 6 ? Scalars.mul(l, Double.NaN) : l;
+            }
+        };
+        Block m = mlp();
+        List<Map<String, float[]>> after = new ArrayList<>();
+        FineTuner.builder()
+                .setModel(m)
+                .setConfig(config().build())
+                .optLoss(poisoned)
+                .addListener(new FitListener() {
+                    @Override
+                    public void onStep(FitContext ctx, StepRecord step) {
+                        after.add(values(m));
+                    }
+                })
+                .build()
+                .fit(task(64, 6), tmp, null);
+        assertEquals(12, after.size());
+        for (String k : after.get(4).keySet()) {
+            assertArrayEquals(after.get(4).get(k), after.get(5).get(k), 0f, "step 6 changed " + k);
+            assertTrue(
+                    !java.util.Arrays.equals(after.get(5).get(k), after.get(11).get(k)), "training went on: " + k);
+            for (float x : after.get(11).get(k)) {
+                assertTrue(Float.isFinite(x), k);
+            }
+        }
+        List<String> lines = Files.readAllLines(tmp.resolve("metrics.jsonl"), StandardCharsets.UTF_8);
+        for (int i = 0; i < lines.size(); i++) {
+            assertEquals(i == 5, lines.get(i).contains("\"skipped\":true"), lines.get(i));
+        }
+    }
+
+    @Test
+    void lossSpikeGuardSettingsAreChecked() {
+        assertThrows(IllegalArgumentException.class, () -> new LossSpikeGuard(1, 3, 1));
+        assertThrows(IllegalArgumentException.class, () -> new LossSpikeGuard(3, 2, 1));
+        assertThrows(IllegalArgumentException.class, () -> new LossSpikeGuard(3, 3, 0));
     }
 
     @Test

@@ -44,6 +44,7 @@ public final class AtomicDirectory {
             throw new FileAlreadyExistsException(abs.toString(), null, "exists and is not a directory");
         }
         Files.createDirectories(parent);
+        recover(abs);
         Path tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".tmp-");
         if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
             // temporary directories are created owner-only; the result is an ordinary directory
@@ -51,7 +52,15 @@ public final class AtomicDirectory {
         }
         Path old = null;
         try {
-            filler.fill(tmp);
+            try {
+                filler.fill(tmp);
+            } catch (IOException e) {
+                // "No space left on device" alone does not say what was being written, nor that nothing was lost
+                throw new IOException(
+                        "cannot write " + abs + ": " + e.getMessage() + " (" + abs
+                                + (Files.exists(abs) ? " is unchanged)" : " was not created)"),
+                        e);
+            }
             if (Files.exists(abs)) {
                 old = Files.createTempDirectory(parent, "." + abs.getFileName() + ".old-");
                 Files.delete(old);
@@ -71,6 +80,46 @@ public final class AtomicDirectory {
             if (old != null) {
                 deleteTree(old);
             }
+        }
+    }
+
+    /**
+     * Repairs what a process killed inside {@link #write} left: if the target is missing but its previous version
+     * was set aside (killed between the two renames), that version is moved back, being the last complete one;
+     * temporary and set-aside siblings of the target are deleted. Called by {@link #write} and before reading a
+     * directory that a killed process may have been replacing (a checkpoint to resume).
+     *
+     * @param target the directory
+     * @throws IOException if a sibling cannot be moved or deleted
+     */
+    public static void recover(Path target) throws IOException {
+        Path abs = target.toAbsolutePath().normalize();
+        Path parent = abs.getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            return;
+        }
+        String tmpPrefix = "." + abs.getFileName() + ".tmp-";
+        String oldPrefix = "." + abs.getFileName() + ".old-";
+        java.util.List<Path> olds = new java.util.ArrayList<>();
+        java.util.List<Path> tmps = new java.util.ArrayList<>();
+        try (Stream<Path> s = Files.list(parent)) {
+            s.forEach(p -> {
+                String n = p.getFileName().toString();
+                if (n.startsWith(oldPrefix)) {
+                    olds.add(p);
+                } else if (n.startsWith(tmpPrefix)) {
+                    tmps.add(p);
+                }
+            });
+        }
+        if (!Files.exists(abs) && olds.size() == 1) {
+            move(olds.remove(0), abs);
+        }
+        for (Path p : tmps) {
+            deleteTree(p);
+        }
+        for (Path p : olds) {
+            deleteTree(p);
         }
     }
 

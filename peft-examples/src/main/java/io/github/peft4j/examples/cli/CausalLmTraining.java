@@ -20,6 +20,7 @@ import io.github.peft4j.train.Evaluation;
 import io.github.peft4j.train.Evaluator;
 import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
+import io.github.peft4j.train.LossSpikeGuard;
 import io.github.peft4j.train.Precision;
 import io.github.peft4j.train.ProcessMemory;
 import io.github.peft4j.train.TrainingRecipe;
@@ -55,6 +56,7 @@ import java.util.SplittableRandom;
  * @param packing whether to pack examples into blocks of max length
  * @param fullLoss whether every token counts (otherwise only completions)
  * @param recipes the training recipes (--llrd, --lisa-layers, ...)
+ * @param spikeGuard the loss-spike guard (--loss-spike-factor), or null
  */
 record CausalLmTraining(
         ModelOptions model,
@@ -70,7 +72,8 @@ record CausalLmTraining(
         boolean progress,
         boolean packing,
         boolean fullLoss,
-        List<TrainingRecipe> recipes) {
+        List<TrainingRecipe> recipes,
+        LossSpikeGuard spikeGuard) {
 
     /** The tokenizer files copied next to a saved model or adapter. */
     static final List<String> TOKENIZER_FILES = List.of(
@@ -143,6 +146,7 @@ record CausalLmTraining(
             }
             tb.optPrecision(precision);
             recipes.forEach(tb::addRecipe);
+            tb.optLossSpikeGuard(spikeGuard);
             if (resume == null) {
                 System.out.println(TrainCommand.counts(trained, peft));
             }

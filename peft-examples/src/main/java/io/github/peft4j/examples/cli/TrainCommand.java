@@ -32,6 +32,7 @@ import io.github.peft4j.train.Evaluation;
 import io.github.peft4j.train.Evaluator;
 import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
+import io.github.peft4j.train.LossSpikeGuard;
 import io.github.peft4j.train.Precision;
 import io.github.peft4j.train.ProcessMemory;
 import io.github.peft4j.train.Schedule;
@@ -202,6 +203,18 @@ public final class TrainCommand implements Callable<Integer> {
     private long checkpointEvery;
 
     @Option(
+            names = "--loss-spike-factor",
+            description = "roll back to the last checkpoint when a step's loss exceeds this many times the median of"
+                    + " the last --loss-spike-window steps, skipping the data since (off by default; e.g. 3)")
+    private Double lossSpikeFactor;
+
+    @Option(
+            names = "--loss-spike-window",
+            defaultValue = "20",
+            description = "with --loss-spike-factor: the steps the median is over (default: ${DEFAULT-VALUE})")
+    private int lossSpikeWindow;
+
+    @Option(
             names = "--seed",
             defaultValue = "42",
             description = "seed of split, init, order, dropout (default: ${DEFAULT-VALUE})")
@@ -232,6 +245,17 @@ public final class TrainCommand implements Callable<Integer> {
             description = "fp32, or bf16: frozen linear weights held and multiplied in bf16 (half their memory);"
                     + " adapters, trained modules and optimizer state stay fp32 (default: ${DEFAULT-VALUE})")
     private String precision;
+
+    /** The loss-spike guard of --loss-spike-factor (at most 3 rollbacks), or null. */
+    private LossSpikeGuard spikeGuard() {
+        if (lossSpikeFactor != null && (!(lossSpikeFactor > 1) || lossSpikeWindow < 3)) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "--loss-spike-factor must be > 1 and --loss-spike-window ≥ 3; got " + lossSpikeFactor + " and "
+                            + lossSpikeWindow);
+        }
+        return lossSpikeFactor == null ? null : new LossSpikeGuard(lossSpikeFactor, lossSpikeWindow, 3);
+    }
 
     private Map<String, TrainMethod> methods() {
         Map<String, TrainMethod> m = new LinkedHashMap<>();
@@ -327,7 +351,8 @@ public final class TrainCommand implements Callable<Integer> {
                             !noProgress,
                             packing,
                             fullLoss,
-                            recipes)
+                            recipes,
+                            spikeGuard())
                     .run();
         }
         if (!"seq-cls".equals(task)) {
@@ -459,6 +484,7 @@ public final class TrainCommand implements Callable<Integer> {
             }
             tb.optPrecision(Precision.parse(precision));
             recipes.forEach(tb::addRecipe);
+            tb.optLossSpikeGuard(spikeGuard());
             FineTuner tuner = tb.build();
             if (resume == null) {
                 System.out.println(counts(model, peft));

@@ -59,6 +59,9 @@ public final class MetricsFile implements FitListener {
                 .put("lr", step.lr())
                 .put("grad_norm", step.gradNorm())
                 .put("elapsed_s", Math.round((System.nanoTime() - startNanos) / 1e6) / 1e3);
+        if (step.skipped()) {
+            line.put("skipped", true); // a non-finite loss or gradient: the update did not happen
+        }
         long rss = ProcessMemory.residentKb();
         if (rss > 0) {
             line.put("rss_mb", rss / 1024.0);

@@ -1,0 +1,92 @@
+package io.github.peft4j.reliability;
+
+import io.github.peft4j.examples.cli.PeftCommand;
+import io.github.peft4j.models.bert.MiniLm;
+import io.github.peft4j.testing.TinyBert;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/** The {@code peft} command in a process of its own, on the tiny BERT and a small mail CSV. */
+final class PeftProcess {
+
+    private PeftProcess() {}
+
+    /** Writes the tiny BERT directory and a two-class CSV of 160 mails under {@code dir}. */
+    static void writeModelAndData(Path dir) throws IOException {
+        TinyBert.writeDirectory(dir.resolve("tiny-bert"), MiniLm.directory().resolve("tokenizer.json"));
+        String[] spam = {"Win a free prize now", "Cheap meds, click here", "Limited offer: buy cheap watches"};
+        String[] ham = {"Meeting moved to Tuesday", "The build is green again", "Please review my pull request"};
+        StringBuilder sb = new StringBuilder("text,label\n");
+        SplittableRandom r = new SplittableRandom(1);
+        for (int i = 0; i < 160; i++) {
+            boolean s = i % 2 == 0;
+            String[] pool = s ? spam : ham;
+            sb.append('"')
+                    .append(pool[r.nextInt(pool.length)])
+                    .append(" #")
+                    .append(i)
+                    .append("\",");
+            sb.append(s ? "spam" : "ham").append('\n');
+        }
+        Files.writeString(dir.resolve("mail.csv"), sb.toString());
+    }
+
+    /** {@code peft train} arguments on the tiny model: 30 steps, a checkpoint every 2. */
+    static List<String> train(Path dir, Path out, String... extra) {
+        List<String> a = new ArrayList<>(List.of(
+                "train",
+                "--no-progress",
+                "--model",
+                dir.resolve("tiny-bert").toString(),
+                "--data",
+                dir.resolve("mail.csv").toString(),
+                "--output",
+                out.toString(),
+                "--max-length",
+                "24",
+                "--batch-size",
+                "8",
+                "--max-steps",
+                "30",
+                "--eval-every",
+                "0",
+                "--checkpoint-every",
+                "2",
+                "--lr",
+                "3e-2"));
+        a.addAll(Arrays.asList(extra));
+        return a;
+    }
+
+    /** Starts {@code peft ARGS} in a new JVM, its output into {@code log}. */
+    static Process start(List<String> args, Path log) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                ClassPaths.ofThisModule(),
+                PeftCommand.class.getName()));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("DJL_OFFLINE", "true");
+        return pb.start();
+    }
+
+    /** Runs {@code peft ARGS} to the end and returns its exit code. */
+    static int run(List<String> args, Path log) throws IOException, InterruptedException {
+        return start(args, log).waitFor();
+    }
+
+    /** Whether two adapter directories hold the same adapter file, byte for byte. */
+    static boolean sameAdapter(Path a, Path b) throws IOException {
+        return Arrays.equals(
+                        Files.readAllBytes(a.resolve("adapter_model.safetensors")),
+                        Files.readAllBytes(b.resolve("adapter_model.safetensors")))
+                && Files.readString(a.resolve("adapter_config.json"))
+                        .equals(Files.readString(b.resolve("adapter_config.json")));
+    }
+}
