@@ -36,40 +36,44 @@ final class PeftProcess {
         Files.writeString(dir.resolve("mail.csv"), sb.toString());
     }
 
-    /** {@code peft train} arguments on the tiny model: 30 steps, a checkpoint every 2. */
+    /**
+     * {@code peft train} arguments on the tiny model: 30 steps, a checkpoint every 2; an option in {@code extra}
+     * replaces its default.
+     */
     static List<String> train(Path dir, Path out, String... extra) {
-        List<String> a = new ArrayList<>(List.of(
-                "train",
-                "--no-progress",
-                "--model",
-                dir.resolve("tiny-bert").toString(),
-                "--data",
-                dir.resolve("mail.csv").toString(),
-                "--output",
-                out.toString(),
-                "--max-length",
-                "24",
-                "--batch-size",
-                "8",
-                "--max-steps",
-                "30",
-                "--eval-every",
-                "0",
-                "--checkpoint-every",
-                "2",
-                "--lr",
-                "3e-2"));
-        a.addAll(Arrays.asList(extra));
+        String[][] defaults = {
+            {"--model", dir.resolve("tiny-bert").toString()},
+            {"--data", dir.resolve("mail.csv").toString()},
+            {"--output", out.toString()},
+            {"--max-length", "24"},
+            {"--batch-size", "8"},
+            {"--max-steps", "30"},
+            {"--eval-every", "0"},
+            {"--checkpoint-every", "2"},
+            {"--lr", "3e-2"}
+        };
+        List<String> given = Arrays.asList(extra);
+        List<String> a = new ArrayList<>(List.of("train", "--no-progress"));
+        for (String[] d : defaults) {
+            if (!given.contains(d[0])) {
+                a.addAll(List.of(d));
+            }
+        }
+        a.addAll(given);
         return a;
     }
 
     /** Starts {@code peft ARGS} in a new JVM, its output into {@code log}. */
     static Process start(List<String> args, Path log) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                ClassPaths.ofThisModule(),
-                PeftCommand.class.getName()));
+        return start(List.of(), args, log);
+    }
+
+    /** Starts {@code java JVM-OPTIONS ... peft ARGS}, its output into {@code log}. */
+    static Process start(List<String> jvm, List<String> args, Path log) throws IOException {
+        List<String> cmd = new ArrayList<>(
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvm);
+        cmd.addAll(List.of("-cp", ClassPaths.ofThisModule(), PeftCommand.class.getName()));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("DJL_OFFLINE", "true");
