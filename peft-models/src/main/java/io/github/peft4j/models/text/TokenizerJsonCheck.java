@@ -1,9 +1,7 @@
 package io.github.peft4j.models.text;
 
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -11,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
@@ -20,6 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -65,7 +64,6 @@ public final class TokenizerJsonCheck {
         }
         JsonNode root;
         try {
-            scan(bytes);
             root = MAPPER.readTree(bytes);
         } catch (JsonProcessingException e) {
             throw new IOException(file + " is not a tokenizer.json: " + e.getOriginalMessage(), e);
@@ -73,36 +71,43 @@ public final class TokenizerJsonCheck {
         if (root == null || !root.isObject()) {
             throw new IOException(file + " is not a tokenizer.json: expected a JSON object");
         }
+        String bad = values(root);
+        if (bad != null) {
+            throw new IOException(file + " is not a tokenizer.json: " + bad);
+        }
         String problem = semantic(root);
         if (problem != null) {
             throw new IOException(file + " is not a tokenizer the tokenizers library can read safely: " + problem);
         }
     }
 
-    /** Streams the tokens: numbers serde_json can hold, strings without unpaired surrogates. */
-    private static void scan(byte[] bytes) throws IOException {
-        try (InputStream in = new java.io.ByteArrayInputStream(bytes);
-                JsonParser p = FACTORY.createParser(in)) {
-            JsonToken t;
-            while ((t = p.nextToken()) != null) {
-                switch (t) {
-                    case VALUE_NUMBER_FLOAT -> {
-                        if (!Double.isFinite(p.getDoubleValue())) {
-                            throw new com.fasterxml.jackson.core.JsonParseException(
-                                    p, "number " + p.getText() + " is out of range");
-                        }
-                    }
-                    case VALUE_STRING, FIELD_NAME -> {
-                        String s = p.getText();
-                        if (unpairedSurrogate(s)) {
-                            throw new com.fasterxml.jackson.core.JsonParseException(
-                                    p, "string with an unpaired surrogate");
-                        }
-                    }
-                    default -> {}
+    /** The first value serde_json would refuse (a number out of range, an unpaired surrogate), or null. */
+    private static String values(JsonNode n) {
+        if (n.isFloatingPointNumber() && !Double.isFinite(n.doubleValue())) {
+            return "number " + n.asText() + " is out of range";
+        }
+        if (n.isTextual() && unpairedSurrogate(n.textValue())) {
+            return "string with an unpaired surrogate";
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (unpairedSurrogate(e.getKey())) {
+                return "key with an unpaired surrogate";
+            }
+            String bad = values(e.getValue());
+            if (bad != null) {
+                return bad;
+            }
+        }
+        if (n.isArray()) {
+            for (JsonNode e : n) {
+                String bad = values(e);
+                if (bad != null) {
+                    return bad;
                 }
             }
         }
+        return null;
     }
 
     private static boolean unpairedSurrogate(String s) {
