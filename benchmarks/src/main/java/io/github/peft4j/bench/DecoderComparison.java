@@ -7,9 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -114,38 +112,14 @@ public final class DecoderComparison {
                 .toArray();
         String maxLength = args.length > 3 ? args[3] : "128";
         List<String> only = args.length > 4 ? List.of(args[4].split(",")) : List.of();
-        List<MethodComparison.Config> configs = configs().stream()
-                .filter(c ->
-                        only.isEmpty() || only.stream().anyMatch(o -> c.name().contains(o)))
-                .toList();
         Path root = Path.of("runs", "decoder-comparison");
         Path data = shippedData(root.resolve("data"));
-        List<String> task = List.of("--task", "causal-lm", "--model", model.toString(), "--data", data.toString());
-        Map<String, List<ObjectNode>> results = new LinkedHashMap<>();
-        // seeds outermost, so that a slow stretch of the machine touches every method alike
-        for (long seed : seeds) {
-            for (int i = 0; i < configs.size(); i++) {
-                MethodComparison.Config c = configs.get(i);
-                Path out = root.resolve(String.format(Locale.ROOT, "%02d-s%d", i, seed));
-                List<String> a = new ArrayList<>(List.of(
-                        "--max-steps",
-                        steps,
-                        "--eval-every",
-                        "0",
-                        "--batch-size",
-                        "16",
-                        "--max-length",
-                        maxLength,
-                        "--seed",
-                        Long.toString(seed)));
-                a.addAll(c.args());
-                ObjectNode r = TrainRuns.train(c.name() + " (seed " + seed + ")", out, task, a);
-                r.put("disk_bytes", MethodComparison.diskBytes(out));
-                r.put("config", c.name());
-                Files.writeString(out.resolve("comparison.json"), TrainRuns.JSON.writeValueAsString(r));
-                results.computeIfAbsent(c.name(), k -> new ArrayList<>()).add(r);
-            }
-        }
+        Map<String, List<ObjectNode>> results = MethodComparison.runAll(
+                MethodComparison.select(configs(), only),
+                root,
+                List.of("--task", "causal-lm", "--model", model.toString(), "--data", data.toString()),
+                List.of("--max-steps", steps, "--eval-every", "0", "--batch-size", "16", "--max-length", maxLength),
+                seeds);
         String table = table(results, model.getFileName().toString(), steps, seeds.length, maxLength);
         System.out.print(table);
         Files.writeString(root.resolve("table.md"), table, StandardCharsets.UTF_8);

@@ -84,38 +84,59 @@ public final class MethodComparison {
                 .toArray();
         String maxLength = args.length > 2 ? args[2] : "64";
         List<String> only = args.length > 3 ? List.of(args[3].split(",")) : List.of();
-        List<Config> configs = configs().stream()
+        List<Config> configs = select(configs(), only);
+        Map<String, List<ObjectNode>> results = runAll(
+                configs,
+                Path.of("runs", "method-comparison"),
+                List.of("--model", "minilm", "--data", "spam-assassin"),
+                List.of("--max-steps", steps, "--eval-every", "0", "--max-length", maxLength),
+                seeds);
+        Path root = Path.of("runs", "method-comparison");
+        String table = table(results, steps, seeds.length, maxLength);
+        System.out.print(table);
+        Files.writeString(root.resolve("table.md"), table, StandardCharsets.UTF_8);
+    }
+
+    /** The configs whose name contains one of {@code only} (all when it is empty). */
+    static List<Config> select(List<Config> all, List<String> only) {
+        return all.stream()
                 .filter(c ->
                         only.isEmpty() || only.stream().anyMatch(o -> c.name().contains(o)))
                 .toList();
-        Path root = Path.of("runs", "method-comparison");
+    }
+
+    /**
+     * Runs every config with every seed, each its own {@code peft train} process, seeds outermost (so that a slow
+     * stretch of the machine touches every method alike); each run's results.json gains its size on disk and its
+     * config's name and is kept as {@code comparison.json}.
+     *
+     * @param configs the rows
+     * @param root where the runs go ({@code NN-sSEED})
+     * @param task the model, data and task arguments
+     * @param common the arguments every run gets before its config's
+     * @param seeds the seeds
+     * @return config name to one result per seed
+     * @throws Exception if a run fails
+     */
+    static Map<String, List<ObjectNode>> runAll(
+            List<Config> configs, Path root, List<String> task, List<String> common, long[] seeds) throws Exception {
         Files.createDirectories(root);
         Map<String, List<ObjectNode>> results = new LinkedHashMap<>();
-        // seeds outermost, so that a slow stretch of the machine touches every method alike
         for (long seed : seeds) {
             for (int i = 0; i < configs.size(); i++) {
                 Config c = configs.get(i);
                 Path out = root.resolve(String.format(Locale.ROOT, "%02d-s%d", i, seed));
-                List<String> a = new ArrayList<>(List.of(
-                        "--max-steps",
-                        steps,
-                        "--eval-every",
-                        "0",
-                        "--max-length",
-                        maxLength,
-                        "--seed",
-                        Long.toString(seed)));
+                List<String> a = new ArrayList<>(common);
+                a.addAll(List.of("--seed", Long.toString(seed)));
                 a.addAll(c.args());
-                ObjectNode r = TrainRuns.train(c.name() + " (seed " + seed + ")", out, a);
+                ObjectNode r = TrainRuns.train(c.name() + " (seed " + seed + ")", out, task, a);
                 r.put("disk_bytes", diskBytes(out));
                 r.put("config", c.name());
                 Files.writeString(out.resolve("comparison.json"), TrainRuns.JSON.writeValueAsString(r));
                 results.computeIfAbsent(c.name(), k -> new ArrayList<>()).add(r);
             }
         }
-        String table = table(results, steps, seeds.length, maxLength);
-        System.out.print(table);
-        Files.writeString(root.resolve("table.md"), table, StandardCharsets.UTF_8);
+        return results;
     }
 
     /** The bytes of the saved adapter (or model) directory. */
