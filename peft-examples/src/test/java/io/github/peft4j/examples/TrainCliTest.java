@@ -106,6 +106,11 @@ class TrainCliTest {
 
     /** {@code peft eval} of an adapter on the tiny model. */
     static CliRun eval(Path adapter) {
+        return eval(adapter, data);
+    }
+
+    /** {@code peft eval} of an adapter on the tiny model and a data file. */
+    static CliRun eval(Path adapter, Path file) {
         return CliRun.of(
                 "eval",
                 "--model",
@@ -113,9 +118,17 @@ class TrainCliTest {
                 "--adapter",
                 adapter.toString(),
                 "--data",
-                data.toString(),
+                file.toString(),
                 "--max-length",
                 "24");
+    }
+
+    /** {@code peft merge} of an adapter that cannot be merged: exit 1 with the message that says so. */
+    static void assertMergeRefused(Path adapter, Path output) {
+        CliRun m = CliRun.of(
+                "merge", "--model", tiny.toString(), "--adapter", adapter.toString(), "--output", output.toString());
+        assertEquals(1, m.code(), m.out());
+        assertTrue(m.err().contains("cannot be merged"), m.err());
     }
 
     /** {@code peft predict --json}: the tiny model with an adapter, or a merged model directory (adapter null). */
@@ -699,16 +712,7 @@ class TrainCliTest {
         // evaluation loads it; merging is refused with a message
         CliRun e = eval(houlsby.resolve("adapter"));
         assertEquals(0, e.code(), e.err());
-        CliRun m = CliRun.of(
-                "merge",
-                "--model",
-                tiny.toString(),
-                "--adapter",
-                houlsby.resolve("adapter").toString(),
-                "--output",
-                tmp.resolve("merged").toString());
-        assertEquals(1, m.code(), m.out());
-        assertTrue(m.err().contains("cannot be merged"), m.err());
+        assertMergeRefused(houlsby.resolve("adapter"), tmp.resolve("merged"));
         CliRun bad = CliRun.of(train(tmp.resolve("x"), "--method", "adapter", "--placement", "middle"));
         assertTrue(bad.err().contains("--placement must be houlsby or pfeiffer"), bad.err());
     }
@@ -833,27 +837,9 @@ class TrainCliTest {
                 train(part, concat(opts, "--resume", part.resolve("checkpoint").toString())));
         assertEquals(0, resumed.code(), resumed.err() + resumed.out());
         assertSameAdapter(out.resolve("adapter"), part.resolve("adapter"));
-        CliRun e = CliRun.of(
-                "eval",
-                "--model",
-                tiny.toString(),
-                "--adapter",
-                out.resolve("adapter").toString(),
-                "--data",
-                tasks.toString(),
-                "--max-length",
-                "24");
+        CliRun e = eval(out.resolve("adapter"), tasks);
         assertEquals(0, e.code(), e.err());
-        CliRun m = CliRun.of(
-                "merge",
-                "--model",
-                tiny.toString(),
-                "--adapter",
-                out.resolve("adapter").toString(),
-                "--output",
-                tmp.resolve("poly-merged").toString());
-        assertEquals(1, m.code(), m.out());
-        assertTrue(m.err().contains("cannot be merged"), m.err());
+        assertMergeRefused(out.resolve("adapter"), tmp.resolve("poly-merged"));
         CliRun few = CliRun.of(train(tmp.resolve("x"), "--data", tasks.toString(), "--method", "poly"));
         assertTrue(few.err().contains("holds task id 1, but --n-tasks is 1: give --n-tasks 2"), few.err());
         Path ragged = tmp.resolve("ragged.jsonl");
