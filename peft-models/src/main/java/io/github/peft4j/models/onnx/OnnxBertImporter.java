@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,6 +73,10 @@ public final class OnnxBertImporter {
         Map<String, String> matmulWeightNames = new HashMap<>();
         for (Node n : nodes) {
             if (n.opType.equals("MatMul") && n.inputs.size() == 2 && inits.containsKey(n.inputs.get(1))) {
+                if (n.outputs.size() != 1) {
+                    throw new IOException("MatMul node with weight '" + n.inputs.get(1) + "' has " + n.outputs.size()
+                            + " outputs; expected 1");
+                }
                 String out = n.outputs.get(0);
                 int cut = out.lastIndexOf("/MatMul");
                 if (!out.startsWith("/") || cut < 0) {
@@ -87,7 +92,12 @@ public final class OnnxBertImporter {
             if (i.type != FLOAT) {
                 continue; // e.g. embeddings.position_ids (int64): a buffer, not a weight
             }
-            float[] data = i.floats != null ? i.floats : floats(i.raw);
+            float[] data = i.floats != null ? i.floats : floats(e.getKey(), i.raw);
+            long count = elements(e.getKey(), i.dims);
+            if (count != data.length) {
+                throw new IOException("initializer '" + e.getKey() + "' has shape " + Arrays.toString(i.dims) + " ("
+                        + count + " values) but holds " + data.length + " values: the file is corrupted");
+            }
             String mm = matmulWeightNames.get(e.getKey());
             if (mm != null) {
                 if (i.dims.length != 2) {
@@ -190,7 +200,28 @@ public final class OnnxBertImporter {
         inits.put(name, new Initializer(d, type, raw == null ? ByteString.EMPTY : raw, f));
     }
 
-    private static float[] floats(ByteString raw) {
+    /** The number of values a shape holds; an IOException for a negative or overflowing one. */
+    private static long elements(String name, long[] dims) throws IOException {
+        long n = 1;
+        for (long d : dims) {
+            if (d < 0) {
+                throw new IOException("initializer '" + name + "' has a negative dimension: " + Arrays.toString(dims));
+            }
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                throw new IOException(
+                        "initializer '" + name + "' has a shape too large to exist: " + Arrays.toString(dims), e);
+            }
+        }
+        return n;
+    }
+
+    private static float[] floats(String name, ByteString raw) throws IOException {
+        if (raw.size() % 4 != 0) {
+            throw new IOException(
+                    "initializer '" + name + "' has " + raw.size() + " bytes of float data, not a" + " multiple of 4");
+        }
         ByteBuffer bb = raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         float[] out = new float[bb.remaining() / 4];
         bb.asFloatBuffer().get(out);
