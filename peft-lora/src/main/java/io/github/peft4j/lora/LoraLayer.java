@@ -4,12 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.TargetLayer;
+import io.github.peft4j.core.nn.Dropouts;
 import io.github.peft4j.lora.variant.Dora;
 import io.github.peft4j.lora.variant.LoraVariant;
 import io.github.peft4j.lora.variant.LoraWeights;
@@ -253,9 +253,7 @@ public final class LoraLayer implements LayerAdapter {
         }
         NDArray a = store.getValue(weights.a(), input.getDevice(), training);
         NDArray b = store.getValue(weights.b(), input.getDevice(), training);
-        NDArray x = dropout > 0 && training
-                ? Dropout.dropout(input, (float) dropout, true).singletonOrThrow()
-                : input;
+        NDArray x = Dropouts.apply(input, dropout, training);
         return variant.forward(store, input, x, baseOutput, a, b, training);
     }
 

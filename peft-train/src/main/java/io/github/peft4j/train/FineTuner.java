@@ -1,8 +1,5 @@
 package io.github.peft4j.train;
 
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
@@ -11,7 +8,6 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.TrainingHooks;
 import io.github.peft4j.core.nn.Bf16Base;
 import io.github.peft4j.train.listener.Checkpointer;
@@ -27,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,6 +70,7 @@ public final class FineTuner {
     private final Precision precision;
     private final List<TrainingRecipe> recipes;
     private final LossSpikeGuard spikeGuard;
+    private final DataParallel dataParallel;
 
     /**
      * The outcome of {@link #fit}.
@@ -112,6 +108,7 @@ public final class FineTuner {
         this.precision = b.precision;
         this.recipes = List.copyOf(b.recipes);
         this.spikeGuard = b.spikeGuard;
+        this.dataParallel = b.dataParallel;
     }
 
     /**
@@ -218,7 +215,14 @@ public final class FineTuner {
             for (FitListener l : listeners) {
                 l.onFitStart(ctx);
             }
-            Loop loop = new Loop(train, trainable, opt, warmup, perEpoch, ctx);
+            StepRunner loop = new StepRunner(
+                    new StepRunner.Setup(model, config, hooks, loss, recipes, dataParallel),
+                    train,
+                    trainable,
+                    opt,
+                    warmup,
+                    perEpoch,
+                    ctx);
             LossSpikeGuard.Detector spikes = spikeGuard == null ? null : spikeGuard.new Detector();
             long step = start;
             while (step < ctx.lastStep()) {
@@ -317,13 +321,18 @@ public final class FineTuner {
         if (config.earlyStoppingPatience() > 0 && evalData != null) {
             out.add(new EarlyStopping(config.earlyStoppingPatience()));
         }
-        out.add(new MetricsFile());
+        boolean writes = dataParallel == null || dataParallel.rank() == 0;
+        if (writes) {
+            out.add(new MetricsFile());
+        }
         out.add(new RecipeRecord(recipes));
         out.addAll(extraListeners);
-        // last, so that every other listener's state at this step is in the checkpoint
-        List<FitListener> withState = new ArrayList<>(out);
-        out.add(new Checkpointer(
-                new Checkpoint(output.resolve(CHECKPOINT), hooks, export, withState), config.checkpointEvery()));
+        if (writes) {
+            // last, so that every other listener's state at this step is in the checkpoint
+            List<FitListener> withState = new ArrayList<>(out);
+            out.add(new Checkpointer(
+                    new Checkpoint(output.resolve(CHECKPOINT), hooks, export, withState), config.checkpointEvery()));
+        }
         return out;
     }
 
@@ -356,169 +365,6 @@ public final class FineTuner {
         }
     }
 
-    /** One optimizer step after another: data order, micro-batches, hooks, clipping, the update. */
-    private final class Loop {
-        private final TrainingData train;
-        private final Map<String, Parameter> trainable;
-        private final AdamW opt;
-        private final long warmup;
-        private final long perEpoch;
-        private final NDManager root;
-        private int[] order;
-        private long orderEpoch = -1;
-        private int skipped;
-
-        private final FitContext ctx;
-
-        Loop(
-                TrainingData train,
-                Map<String, Parameter> trainable,
-                AdamW opt,
-                long warmup,
-                long perEpoch,
-                FitContext ctx) {
-            this.ctx = ctx;
-            this.train = train;
-            this.trainable = trainable;
-            this.opt = opt;
-            this.warmup = warmup;
-            this.perEpoch = perEpoch;
-            this.root = trainable.values().iterator().next().getArray().getManager();
-        }
-
-        StepRecord step(long step, long total) {
-            for (TrainingRecipe r : recipes) {
-                r.beforeStep(step, trainable);
-            }
-            Map<String, Parameter> active = new LinkedHashMap<>();
-            trainable.forEach((k, p) -> {
-                if (p.requiresGradient()) {
-                    active.put(k, p);
-                }
-            });
-            long dataStep = step + ctx.dataOffset(); // past the data of steps rolled back after a loss spike
-            long epoch = dataStep / perEpoch;
-            if (epoch != orderEpoch) {
-                order = permutation(train.size(), config.seed() * 31 + epoch);
-                orderEpoch = epoch;
-            }
-            Engine.getInstance().setRandomSeed((int) (config.seed() * 1_000_003L + step));
-            double lossValue = 0;
-            for (int micro = 0; micro < config.gradientAccumulation(); micro++) {
-                int offset = (int) ((dataStep % perEpoch) * config.gradientAccumulation() + micro) * config.batchSize();
-                int[] idx = new int[config.batchSize()];
-                System.arraycopy(order, offset, idx, 0, idx.length);
-                try (NDManager s = root.newSubManager();
-                        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDList inputs = train.inputs(idx, s);
-                    NDArray out = model.forward(
-                                    new ParameterStore(s, false), inputs, true, train.forwardParameters(idx, s))
-                            .get(0);
-                    NDArray l = loss.evaluate(new NDList(train.labels(idx, s)), new NDList(out));
-                    lossValue += l.getFloat() / config.gradientAccumulation();
-                    gc.backward(Scalars.div(l, config.gradientAccumulation()));
-                    hooks.afterBackward();
-                }
-            }
-            hooks.beforeStep(step);
-            for (TrainingRecipe r : recipes) {
-                r.adjustGradients(step, active);
-            }
-            double gradNorm = clipGradients(active);
-            double lr = config.schedule().at(config.learningRate(), step, warmup, total);
-            boolean skip = !Double.isFinite(gradNorm) || !Double.isFinite(lossValue);
-            if (!skip) {
-                opt.step(active, lr, key -> {
-                    double f = 1;
-                    for (TrainingRecipe r : recipes) {
-                        f *= r.learningRateScale(key, step);
-                    }
-                    return f;
-                });
-            } else {
-                // as mixed-precision loss scalers do: a non-finite gradient must never reach the weights
-                skipped++;
-                LOG.warn(
-                        "step {}: non-finite {} (loss {}); update skipped ({} so far). Non-finite gradients in: {}",
-                        step + 1,
-                        Double.isFinite(lossValue) ? "gradient norm" : "loss",
-                        lossValue,
-                        skipped,
-                        nonFiniteGradients(active));
-            }
-            hooks.afterStep(step, (param, positions) -> {
-                for (Map.Entry<String, Parameter> e : trainable.entrySet()) {
-                    if (e.getValue() == param) {
-                        opt.resetState(e.getKey(), positions);
-                    }
-                }
-            });
-            zeroGradients(active);
-            long done = step + 1;
-            return new StepRecord(done, total, (double) done / perEpoch, lossValue, lr, gradNorm, skip);
-        }
-
-        private double clipGradients(Map<String, Parameter> active) {
-            double sq = 0;
-            for (Parameter p : active.values()) {
-                try (NDArray g = p.getArray().getGradient();
-                        NDArray g2 = g.square();
-                        NDArray n = g2.sum()) {
-                    sq += n.getFloat();
-                }
-            }
-            double norm = Math.sqrt(sq);
-            if (config.maxGradNorm() > 0 && norm > config.maxGradNorm()) {
-                double scale = config.maxGradNorm() / (norm + 1e-6);
-                for (Parameter p : active.values()) {
-                    try (NDArray g = p.getArray().getGradient()) {
-                        Scalars.muli(g, scale);
-                    }
-                }
-            }
-            return norm;
-        }
-
-        private List<String> nonFiniteGradients(Map<String, Parameter> active) {
-            List<String> bad = new ArrayList<>();
-            for (Map.Entry<String, Parameter> e : active.entrySet()) {
-                try (NDArray g = e.getValue().getArray().getGradient();
-                        NDArray nan = g.isNaN();
-                        NDArray inf = g.isInfinite();
-                        NDArray either = nan.logicalOr(inf);
-                        NDArray f = either.any()) {
-                    if (f.getBoolean()) {
-                        bad.add(e.getKey());
-                    }
-                }
-            }
-            return bad.size() > 6 ? bad.subList(0, 6) : bad;
-        }
-
-        private void zeroGradients(Map<String, Parameter> active) {
-            for (Parameter p : active.values()) {
-                try (NDArray g = p.getArray().getGradient()) {
-                    Scalars.fill(g, 0);
-                }
-            }
-        }
-    }
-
-    private static int[] permutation(int n, long seed) {
-        int[] a = new int[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = i;
-        }
-        SplittableRandom r = new SplittableRandom(seed);
-        for (int i = n - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int t = a[i];
-            a[i] = a[j];
-            a[j] = t;
-        }
-        return a;
-    }
-
     /** Builds a {@link FineTuner}: {@code setModel} and {@code setConfig} are required. */
     public static final class Builder {
         private Block model;
@@ -534,6 +380,7 @@ public final class FineTuner {
         private Precision precision = Precision.FP32;
         private final List<TrainingRecipe> recipes = new ArrayList<>();
         private LossSpikeGuard spikeGuard;
+        private DataParallel dataParallel;
 
         private Builder() {}
 
@@ -640,6 +487,21 @@ public final class FineTuner {
          */
         public Builder optLossSpikeGuard(LossSpikeGuard guard) {
             this.spikeGuard = guard;
+            return this;
+        }
+
+        /**
+         * Makes this loop one replica of a data-parallel run (off by default): the batch size is then the global
+         * batch, each replica computes the gradients of its share and averages them with the others' through
+         * {@code dataParallel} before every update; only rank 0 writes checkpoints and {@code metrics.jsonl} (the
+         * other ranks read rank 0's checkpoints, so the output directory must be one the replicas share). Every
+         * replica must be given the same model, data, config and recipes.
+         *
+         * @param dataParallel the replica's rank and transport, e.g. peft-spark's barrier tasks
+         * @return this builder
+         */
+        public Builder optDataParallel(DataParallel dataParallel) {
+            this.dataParallel = dataParallel;
             return this;
         }
 

@@ -1,14 +1,14 @@
 package io.github.peft4j.core.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.norm.Dropout;
 import io.github.peft4j.core.Scalars;
 
 /**
  * Scaled dot-product attention, {@code softmax(q kᵀ / sqrt(d) + mask) v} with dropout on the probabilities, run by
  * libtorch's {@code scaled_dot_product_attention} (a fused kernel where libtorch has one: on CPU without dropout, that
  * is in evaluation and generation) instead of four DJL operations that each materialise a [batch, heads, q, k]
- * tensor. Arrays of another engine take the composed path, which computes the same function.
+ * tensor. Arrays of another engine take the composed path, which computes the same function; so does a training pass
+ * with dropout inside a {@link RowKeys} scope, whose masks {@link Dropouts} draws row by row.
  */
 public final class Attention {
 
@@ -31,7 +31,7 @@ public final class Attention {
     public static NDArray scaledDotProduct(
             NDArray q, NDArray k, NDArray v, NDArray mask, double dropout, boolean training) {
         double p = training ? dropout : 0;
-        if (ScriptedOp.available(q)) {
+        if (ScriptedOp.available(q) && (p == 0 || RowKeys.current() == null)) {
             return SDPA.apply(training, q, k, v, mask, ScriptedOp.scalar(p));
         }
         return composed(q, k, v, mask, p);
@@ -53,7 +53,7 @@ public final class Attention {
                 Scalars.div(q.matMul(k.swapAxes(-1, -2)), Math.sqrt((double) d)).add(mask);
         NDArray probs = scores.softmax(-1);
         if (dropout > 0) {
-            probs = Dropout.dropout(probs, (float) dropout, true).singletonOrThrow();
+            probs = Dropouts.apply(probs, dropout, true);
         }
         return probs.matMul(v);
     }

@@ -148,11 +148,11 @@ record CausalLmTraining(
             recipes.forEach(tb::addRecipe);
             tb.optLossSpikeGuard(spikeGuard);
             if (resume == null) {
-                System.out.println(TrainCommand.counts(trained, peft));
+                System.out.println(RunOutputs.counts(trained, peft));
             }
             FineTuner.Result result = tb.build().fit(train, output, resume);
             if (result.interrupted()) {
-                return TrainCommand.interrupted(result, output);
+                return RunOutputs.interrupted(result, output);
             }
             Evaluation last = val == null
                     ? null
@@ -182,7 +182,7 @@ record CausalLmTraining(
             settings.put(
                     "data", data + " (train " + train.size() + ", validation " + (val == null ? 0 : val.size()) + ")");
             settings.put("method", method.describe(targetList));
-            settings.put("parameters", TrainCommand.counts(trained, peft));
+            settings.put("parameters", RunOutputs.counts(trained, peft));
             settings.put("max length", Integer.toString(maxLength));
             settings.put("steps", result.steps() + " of " + result.totalSteps());
             settings.put("seed", Long.toString(config.seed()));
@@ -284,7 +284,7 @@ record CausalLmTraining(
         ObjectNode o = Json.MAPPER.createObjectNode();
         ObjectNode s = o.putObject("settings");
         settings.forEach(s::put);
-        o.put("trainable_parameters", TrainCommand.trainableCount(model));
+        o.put("trainable_parameters", RunOutputs.trainableCount(model));
         o.put("steps", result.steps());
         o.put("train_seconds", result.seconds());
         long rss = ProcessMemory.peakResidentKb();

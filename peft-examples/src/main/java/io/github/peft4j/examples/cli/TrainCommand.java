@@ -2,14 +2,11 @@ package io.github.peft4j.examples.cli;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
 import ai.djl.training.loss.Loss;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.peft4j.core.AdapterConfig;
 import io.github.peft4j.core.ModuleSelector;
 import io.github.peft4j.core.PeftModel;
 import io.github.peft4j.core.Targets;
-import io.github.peft4j.core.io.Json;
 import io.github.peft4j.examples.Classifier;
 import io.github.peft4j.examples.cli.method.AdaLoraOptions;
 import io.github.peft4j.examples.cli.method.BottleneckOptions;
@@ -28,28 +25,27 @@ import io.github.peft4j.models.bert.Bert;
 import io.github.peft4j.models.bert.BertForSequenceClassification;
 import io.github.peft4j.models.bert.BertTokenizer;
 import io.github.peft4j.train.Checkpoint;
+import io.github.peft4j.train.DataParallel;
 import io.github.peft4j.train.Evaluation;
 import io.github.peft4j.train.Evaluator;
 import io.github.peft4j.train.FineTuneConfig;
 import io.github.peft4j.train.FineTuner;
 import io.github.peft4j.train.LossSpikeGuard;
 import io.github.peft4j.train.Precision;
-import io.github.peft4j.train.ProcessMemory;
 import io.github.peft4j.train.Schedule;
 import io.github.peft4j.train.TrainingData;
 import io.github.peft4j.train.TrainingRecipe;
 import io.github.peft4j.train.TrainingReport;
 import io.github.peft4j.train.listener.Progress;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
@@ -76,6 +72,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
+
+    /** This run's place in a data-parallel run ({@link #runReplica}); null for a run on its own. */
+    private DataParallel dataParallel;
 
     @Mixin
     private ModelOptions modelOptions;
@@ -317,6 +316,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainMethod m = chosenMethod();
+        if (dataParallel != null) {
+            checkDataParallel(m);
+        }
         List<TrainingRecipe> recipes;
         try {
             recipes = recipeOptions.recipes(m.name(), task, seed);
@@ -376,6 +378,53 @@ public final class TrainCommand implements Callable<Integer> {
                     "--max-length must be ≤ 512 for BERT-family classifiers; got " + modelOptions.maxLength);
         }
         return classifier(m, cfg, recipes);
+    }
+
+    /**
+     * Runs {@code peft train} as one replica of a data-parallel run, as peft-spark's barrier tasks do: every replica
+     * gets the same arguments; {@code --batch-size} is the global batch, split evenly over the replicas; rank 0
+     * prints, writes the checkpoints, the adapter, the report and the test evaluation, the other ranks only train.
+     *
+     * @param args the arguments of {@code peft train}
+     * @param dataParallel the replica's rank and transport
+     * @return 0 when the run ended (or was interrupted after a checkpoint)
+     * @throws CommandLine.ParameterException for arguments {@code peft train} refuses
+     * @throws RuntimeException whatever stopped the run (the caller's task fails with it)
+     */
+    public static int runReplica(String[] args, DataParallel dataParallel) {
+        TrainCommand command = new TrainCommand();
+        command.dataParallel = Objects.requireNonNull(dataParallel, "dataParallel");
+        CommandLine cl = new CommandLine(command);
+        RuntimeException[] failure = new RuntimeException[1];
+        cl.setParameterExceptionHandler((ex, a) -> {
+            failure[0] = ex;
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            failure[0] = ex instanceof RuntimeException r ? r : new IllegalStateException(ex.getMessage(), ex);
+            return 1;
+        });
+        int code = cl.execute(args);
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+        return code;
+    }
+
+    private void checkDataParallel(TrainMethod m) {
+        String why = null;
+        if ("causal-lm".equals(task)) {
+            why = "data-parallel training runs --task seq-cls (decoder fine-tuning runs on one process)";
+        } else if (m.name().equals("sara") || m.name().equals("spiel")) {
+            why = "--method " + m.name() + " keeps its gradients in sparse buffers outside the parameters, which"
+                    + " data-parallel replicas do not average; use it on one process";
+        } else if (batchSize % dataParallel.worldSize() != 0) {
+            why = "--batch-size " + batchSize + " is the global batch of " + dataParallel.worldSize()
+                    + " replicas and must be a multiple of " + dataParallel.worldSize();
+        }
+        if (why != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), why);
+        }
     }
 
     private FineTuneConfig fineTuneConfig(TrainMethod m) {
@@ -468,15 +517,20 @@ public final class TrainCommand implements Callable<Integer> {
             }
             TrainingData val =
                     split.validation().size() == 0 ? null : split.validation().toTrainingData(classes, tokenizer);
-            FineTuner.Builder tb =
-                    FineTuner.builder().setModel(model).setConfig(cfg).optGracefulStop(Duration.ofMinutes(2));
+            boolean writer = dataParallel == null || dataParallel.rank() == 0;
+            FineTuner.Builder tb = FineTuner.builder().setModel(model).setConfig(cfg);
+            if (dataParallel == null) {
+                tb.optGracefulStop(Duration.ofMinutes(2));
+            } else {
+                tb.optDataParallel(dataParallel);
+            }
             if (peft != null) {
                 tb.optHooks(peft).optCheckpointExport(peft::saveAdapters);
             }
             if (val != null) {
                 tb.optEvaluation(Evaluator.classification(classes.size(), cfg.evalBatchSize()), val);
             }
-            if (!noProgress) {
+            if (!noProgress && writer) {
                 tb.addListener(Progress.auto());
             }
             if (stopAfter > 0) {
@@ -486,15 +540,18 @@ public final class TrainCommand implements Callable<Integer> {
             recipes.forEach(tb::addRecipe);
             tb.optLossSpikeGuard(spikeGuard());
             FineTuner tuner = tb.build();
-            if (resume == null) {
-                System.out.println(counts(model, peft));
+            if (resume == null && writer) {
+                System.out.println(RunOutputs.counts(model, peft));
             }
             FineTuner.Result result = tuner.fit(train, output, resume);
+            if (!writer) {
+                return 0;
+            }
             if (resume != null) {
-                System.out.println(counts(model, peft));
+                System.out.println(RunOutputs.counts(model, peft));
             }
             if (result.interrupted()) {
-                return interrupted(result, output);
+                return RunOutputs.interrupted(result, output);
             }
             Evaluation test = split.test().size() == 0
                     ? null
@@ -514,11 +571,20 @@ public final class TrainCommand implements Callable<Integer> {
                 saved = output.resolve("model");
                 Classifier.writeMerged(base, classes, modelDir, saved);
             }
-            Map<String, String> settings =
-                    settings(m, targetList, split, classes, cfg, result, counts(model, peft), manager, modelDir, saved);
+            Map<String, String> settings = settings(
+                    m,
+                    targetList,
+                    split,
+                    classes,
+                    cfg,
+                    result,
+                    RunOutputs.counts(model, peft),
+                    manager,
+                    modelDir,
+                    saved);
             TrainingReport.write(
                     output.resolve("report.html"), "peft4j fine-tuning report", settings, result, test, classes);
-            writeResults(output, settings, result, test, trainableCount(model));
+            RunOutputs.writeResults(output, settings, result, test, RunOutputs.trainableCount(model));
 
             System.out.println();
             if (test != null) {
@@ -557,36 +623,6 @@ public final class TrainCommand implements Callable<Integer> {
         }
         System.out.println(
                 "resuming " + m.name() + " from " + resume + " with the adapter settings it was trained" + " with");
-    }
-
-    /**
-     * Says how to continue an interrupted run.
-     *
-     * @param result the run's result
-     * @param output the run directory
-     * @return the exit code of an interrupted run (130)
-     */
-    static int interrupted(FineTuner.Result result, Path output) {
-        System.out.printf(
-                Locale.ROOT,
-                "interrupted after step %d of %d; continue with --resume %s%n",
-                result.steps(),
-                result.totalSteps(),
-                output.resolve(FineTuner.CHECKPOINT));
-        return 130;
-    }
-
-    static long trainableCount(Block model) {
-        return model.getParameters().values().stream()
-                .filter(Parameter::requiresGradient)
-                .mapToLong(p -> p.getArray().size())
-                .sum();
-    }
-
-    static String counts(Block model, PeftModel peft) {
-        return peft != null
-                ? peft.getTrainableParameters().toString()
-                : String.format(Locale.ROOT, "trainable params: %,d (full fine-tuning)", trainableCount(model));
     }
 
     private Map<String, String> settings(
@@ -633,7 +669,10 @@ public final class TrainCommand implements Callable<Integer> {
                         + (maxSteps > 0 ? ", max steps " + maxSteps : "") + ")");
         settings.put("seed", Long.toString(seed));
         settings.put("precision", precision.toLowerCase(Locale.ROOT));
-        settings.put("device", manager.getDevice().toString());
+        settings.put(
+                "device",
+                manager.getDevice()
+                        + (dataParallel == null ? "" : " × " + dataParallel.worldSize() + " data-parallel replicas"));
         settings.put("saved", saved.toString());
         return settings;
     }
@@ -646,32 +685,5 @@ public final class TrainCommand implements Callable<Integer> {
             return ModuleSelector.allLinear();
         }
         return ModuleSelector.names(targets);
-    }
-
-    private static void writeResults(
-            Path output, Map<String, String> settings, FineTuner.Result result, Evaluation test, long trainable)
-            throws IOException {
-        ObjectNode o = Json.MAPPER.createObjectNode();
-        ObjectNode s = o.putObject("settings");
-        settings.forEach(s::put);
-        o.put("trainable_parameters", trainable);
-        o.put("steps", result.steps());
-        o.put("train_seconds", result.seconds());
-        o.put("stopped_early", result.stoppedEarly());
-        long rss = ProcessMemory.peakResidentKb();
-        if (rss > 0) {
-            o.put("peak_rss_mb", rss / 1024.0);
-        }
-        if (result.best() != null) {
-            o.put("best_validation_accuracy", result.best().accuracy()).put("best_step", result.bestStep());
-        }
-        if (test != null) {
-            o.put("test_accuracy", test.accuracy())
-                    .put("test_macro_f1", test.macroF1())
-                    .put("test_loss", test.loss())
-                    .put("test_examples", test.examples());
-            o.put("test_confusion", Arrays.deepToString(test.confusion()));
-        }
-        Files.writeString(output.resolve("results.json"), Json.write(o), StandardCharsets.UTF_8);
     }
 }

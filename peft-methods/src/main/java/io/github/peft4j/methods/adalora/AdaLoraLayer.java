@@ -5,13 +5,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.TargetLayer;
+import io.github.peft4j.core.nn.Dropouts;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -102,9 +102,7 @@ public final class AdaLoraLayer implements LayerAdapter {
         NDArray ev = store.getValue(e, input.getDevice(), training);
         NDArray ae = av.mul(ev);
         ae.attach(input.getManager());
-        NDArray x = dropout > 0 && training
-                ? Dropout.dropout(input, (float) dropout, true).singletonOrThrow()
-                : input;
+        NDArray x = Dropouts.apply(input, dropout, training);
         NDArray h = Linear.linear(x, ae, null).singletonOrThrow();
         NDArray y = Linear.linear(h, store.getValue(b, input.getDevice(), training), null)
                 .singletonOrThrow();

@@ -6,12 +6,12 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import io.github.peft4j.core.AdapterContext;
 import io.github.peft4j.core.LayerAdapter;
 import io.github.peft4j.core.ParameterValues;
 import io.github.peft4j.core.TargetLayer;
+import io.github.peft4j.core.nn.Dropouts;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -99,9 +99,7 @@ public final class VeraLayer implements LayerAdapter {
                 scope);
         NDArray ld = store.getValue(lambdaD, input.getDevice(), training);
         NDArray lb = store.getValue(lambdaB, input.getDevice(), training);
-        NDArray x = dropout > 0 && training
-                ? Dropout.dropout(input, (float) dropout, true).singletonOrThrow()
-                : input;
+        NDArray x = Dropouts.apply(input, dropout, training);
         NDArray h = Linear.linear(x, ab[0], null).singletonOrThrow().mul(ld);
         NDArray y = Linear.linear(h, ab[1], null).singletonOrThrow().mul(lb);
         return baseOutput.add(y);

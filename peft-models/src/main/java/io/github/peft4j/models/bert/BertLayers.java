@@ -9,9 +9,9 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.Block;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.github.peft4j.core.nn.Dropouts;
 import io.github.peft4j.core.nn.MixedLinear;
 import io.github.peft4j.models.HfEmbedding;
 import io.github.peft4j.models.HfLayerNorm;
@@ -26,7 +26,7 @@ final class BertLayers {
     private BertLayers() {}
 
     static NDArray dropout(NDArray x, double rate, boolean training) {
-        return training && rate > 0 ? Dropout.dropout(x, (float) rate, true).singletonOrThrow() : x;
+        return Dropouts.apply(x, rate, training);
     }
 
     static NDArray call(Block b, ParameterStore ps, boolean training, NDArray... inputs) {

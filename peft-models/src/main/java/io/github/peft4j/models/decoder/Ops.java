@@ -6,11 +6,11 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Block;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.nn.Attention;
+import io.github.peft4j.core.nn.Dropouts;
 
 /** The tensor operations the decoder blocks share: activations, dropout, masks and attention. */
 final class Ops {
@@ -24,7 +24,7 @@ final class Ops {
     }
 
     static NDArray dropout(NDArray x, double rate, boolean training) {
-        return training && rate > 0 ? Dropout.dropout(x, (float) rate, true).singletonOrThrow() : x;
+        return Dropouts.apply(x, rate, training);
     }
 
     /** Applies a Hugging Face activation by its {@code hidden_act} name. */

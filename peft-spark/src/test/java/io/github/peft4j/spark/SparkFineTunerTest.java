@@ -1,0 +1,210 @@
+package io.github.peft4j.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.github.peft4j.core.io.Json;
+import io.github.peft4j.core.io.Safetensors;
+import io.github.peft4j.models.bert.MiniLm;
+import io.github.peft4j.testing.TinyBert;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Data-parallel {@code peft train} on local clusters of executor JVMs: 2 and 4 replicas (all-gather and ring) end
+ * where one replica with the whole batch ends, and a run whose executor is killed with SIGKILL resumes to the
+ * uninterrupted run's adapter.
+ */
+class SparkFineTunerTest {
+
+    private static final int STEPS = 20;
+
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void data() throws IOException {
+        TinyBert.writeDirectory(dir.resolve("tiny-bert"), MiniLm.directory().resolve("tokenizer.json"));
+        String[] spam = {"Win a free prize now", "Cheap meds, click here", "Limited offer: buy cheap watches"};
+        String[] ham = {"Meeting moved to Tuesday", "The build is green again", "Please review my pull request"};
+        StringBuilder sb = new StringBuilder("text,label\n");
+        SplittableRandom r = new SplittableRandom(1);
+        for (int i = 0; i < 160; i++) {
+            String[] pool = i % 2 == 0 ? spam : ham;
+            // lengths differ, so that a rank's share pads shorter than the whole batch unless padded as one
+            sb.append('"').append(pool[r.nextInt(pool.length)]).append(" #").append(i);
+            sb.append(" extra words".repeat(r.nextInt(4))).append("\",");
+            sb.append(i % 2 == 0 ? "spam" : "ham").append('\n');
+        }
+        Files.writeString(dir.resolve("mail.csv"), sb.toString());
+    }
+
+    private static List<String> args(Path out) {
+        return List.of(
+                "--model",
+                dir.resolve("tiny-bert").toString(),
+                "--data",
+                dir.resolve("mail.csv").toString(),
+                "--output",
+                out.toString(),
+                "--max-length",
+                "24",
+                "--batch-size",
+                "8",
+                "--max-steps",
+                Integer.toString(STEPS),
+                "--eval-every",
+                "0",
+                "--checkpoint-every",
+                "2",
+                "--lr",
+                "3e-2",
+                "--no-progress");
+    }
+
+    private static List<ReplicaReport> train(int workers, Transport transport, Path out) throws IOException {
+        try (JavaSparkContext sc = new JavaSparkContext(LocalCluster.conf(workers, 768, dir.resolve("spark")))) {
+            return SparkFineTuner.builder()
+                    .setWorkers(workers)
+                    .optTransport(transport)
+                    .build()
+                    .run(sc, PeftTrainJob.of(args(out)));
+        }
+    }
+
+    /** The largest difference between two adapters' tensors (which must have the same names and shapes). */
+    private static double maxDifference(Path a, Path b) throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Map<String, NDArray> x = Safetensors.read(a.resolve("adapter/adapter_model.safetensors"), m)
+                    .tensors();
+            Map<String, NDArray> y = Safetensors.read(b.resolve("adapter/adapter_model.safetensors"), m)
+                    .tensors();
+            assertEquals(x.keySet(), y.keySet());
+            double max = 0;
+            for (String k : x.keySet()) {
+                assertEquals(x.get(k).getShape(), y.get(k).getShape(), k);
+                max = Math.max(max, x.get(k).sub(y.get(k)).abs().max().getFloat());
+            }
+            return max;
+        }
+    }
+
+    @Test
+    void twoAndFourReplicasEndWhereOneEnds() throws IOException {
+        Path one = dir.resolve("one");
+        List<ReplicaReport> r1 = train(1, Transport.ALL_GATHER, one);
+        assertEquals(STEPS, r1.get(0).steps());
+        Path twoGather = dir.resolve("two-gather");
+        List<ReplicaReport> r2 = train(2, Transport.ALL_GATHER, twoGather);
+        Path twoRing = dir.resolve("two-ring");
+        train(2, Transport.RING, twoRing);
+        Path fourRing = dir.resolve("four-ring");
+        List<ReplicaReport> r4 = train(4, Transport.RING, fourRing);
+
+        assertEquals(2, r2.size());
+        assertEquals(List.of(0, 1, 2, 3), r4.stream().map(ReplicaReport::rank).toList());
+        assertTrue(r4.stream().allMatch(r -> r.steps() == STEPS), r4.toString());
+        double d2 = maxDifference(one, twoGather);
+        double d2r = maxDifference(one, twoRing);
+        double d4 = maxDifference(one, fourRing);
+        System.out.printf(
+                "max |Δ| vs one replica after %d steps: 2 all-gather %.3g, 2 ring %.3g, 4 ring %.3g%n",
+                STEPS, d2, d2r, d4);
+        assertTrue(d2 <= 1e-5 && d2r <= 1e-5 && d4 <= 1e-5, "max |Δ| vs one replica: " + d2 + ", " + d2r + ", " + d4);
+        // the adapter moved: the comparison is not between two untrained adapters
+        assertTrue(Files.isRegularFile(one.resolve("checkpoint/trainer_state.json")));
+        // only rank 0 wrote metrics: one line per step
+        assertEquals(
+                STEPS, Files.readAllLines(fourRing.resolve("metrics.jsonl")).size());
+        // a ring moves 2 (N − 1) / N of the values per replica and step: the same for 2 and 4 replicas' shares
+        long perStep2 = r2.get(0).bytesSent() / r2.get(0).steps();
+        assertTrue(perStep2 > 0);
+    }
+
+    /** Whether a process is a Spark executor (its command line, read whole: the JDK's stops at 4 KiB). */
+    private static boolean isExecutor(ProcessHandle p) {
+        try {
+            return new String(
+                            Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline")),
+                            StandardCharsets.UTF_8)
+                    .contains("CoarseGrainedExecutorBackend");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Test
+    void aKilledExecutorResumesToTheUninterruptedAdapter() throws Exception {
+        Path whole = dir.resolve("uninterrupted");
+        train(2, Transport.RING, whole);
+        Path killed = dir.resolve("killed");
+        AtomicBoolean done = new AtomicBoolean();
+        List<Long> victims = new ArrayList<>();
+        Thread killer = new Thread(() -> {
+            while (!done.get() && victims.isEmpty()) {
+                try {
+                    Path state = killed.resolve("checkpoint/trainer_state.json");
+                    if (Files.isRegularFile(state)
+                            && Json.MAPPER.readTree(state.toFile()).path("step").asLong() >= 8) {
+                        Optional<ProcessHandle> executor = ProcessHandle.current()
+                                .descendants()
+                                .filter(SparkFineTunerTest::isExecutor)
+                                .findFirst();
+                        if (executor.isPresent()) {
+                            victims.add(executor.get().pid());
+                            executor.get().destroyForcibly(); // SIGKILL
+                        }
+                    }
+                    Thread.sleep(20);
+                } catch (IOException e) {
+                    // the checkpoint was being replaced: look again
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        killer.start();
+        List<ReplicaReport> reports;
+        try {
+            reports = train(2, Transport.RING, killed);
+        } finally {
+            done.set(true);
+            killer.join();
+        }
+        assertEquals(1, victims.size(), "no executor was killed");
+        assertTrue(
+                reports.get(0).summary().contains("resumed from"),
+                "the run did not resume: " + Arrays.toString(reports.toArray()));
+        assertEquals(0.0, maxDifference(whole, killed), "the resumed run's adapter differs from the uninterrupted");
+    }
+
+    @Test
+    void aBatchThatDoesNotSplitEvenlyIsRefusedWithoutRetrying() throws IOException {
+        List<String> a = new ArrayList<>(args(dir.resolve("odd")));
+        a.set(a.indexOf("--batch-size") + 1, "7");
+        try (JavaSparkContext sc = new JavaSparkContext(LocalCluster.conf(2, 768, dir.resolve("spark")))) {
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
+                    () -> SparkFineTuner.builder().setWorkers(2).build().run(sc, PeftTrainJob.of(a)));
+            assertTrue(e.getMessage().contains("must be a multiple of 2"), e.getMessage());
+            assertFalse(e.getMessage().contains("attempt(s)"), e.getMessage());
+        }
+    }
+}
