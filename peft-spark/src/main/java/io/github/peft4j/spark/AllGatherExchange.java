@@ -21,11 +21,26 @@ final class AllGatherExchange extends Exchange {
         this.maxMessageBytes = maxMessageBytes;
     }
 
+    /** The Base64 length of a replica's message of {@code floats} values. */
+    static long encodedBytes(long floats) {
+        return 4 * ((floats * Float.BYTES + 2) / 3);
+    }
+
+    /** The size of the reply every replica receives: all replicas' messages. */
+    static long replyBytes(long floats, int replicas) {
+        return encodedBytes(floats) * replicas;
+    }
+
+    @Override
+    String name() {
+        return "all-gather";
+    }
+
     @Override
     void reduce(List<ByteBuffer> buffers) {
         long floats = floats(buffers);
-        long encoded = 4 * ((floats * Float.BYTES + 2) / 3);
-        if (encoded * worldSize() > maxMessageBytes) {
+        long encoded = encodedBytes(floats);
+        if (replyBytes(floats, worldSize()) > maxMessageBytes) {
             throw new IllegalStateException(String.format(
                     "all-gather of %,d values from %d replicas needs replies of %,d bytes, over"
                             + " spark.rpc.message.maxSize (%,d bytes): use the ring transport, or raise the limit",

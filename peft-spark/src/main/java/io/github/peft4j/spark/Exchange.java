@@ -20,8 +20,10 @@ abstract class Exchange implements DataParallel, AutoCloseable {
     private long bytesReceived;
     private long calls;
     private long firstStart;
+    private long lastStart;
     private long lastEnd;
     private long exchangeNanos;
+    private final List<Long> stepNanos = new ArrayList<>();
 
     Exchange(BarrierTaskContext ctx) {
         this.ctx = ctx;
@@ -69,6 +71,11 @@ abstract class Exchange implements DataParallel, AutoCloseable {
         return exchangeNanos;
     }
 
+    /** The times between the starts of consecutive calls: one per optimizer step after the first. */
+    final List<Long> stepNanos() {
+        return stepNanos;
+    }
+
     /** Nanoseconds from the start of the first call to the end of the last (the steps between, in steady state). */
     final long spanNanos() {
         return calls == 0 ? 0 : lastEnd - firstStart;
@@ -79,7 +86,10 @@ abstract class Exchange implements DataParallel, AutoCloseable {
         long t0 = System.nanoTime();
         if (calls == 0) {
             firstStart = t0;
+        } else {
+            stepNanos.add(t0 - lastStart);
         }
+        lastStart = t0;
         reduce(buffers);
         lastEnd = System.nanoTime();
         exchangeNanos += lastEnd - t0;
@@ -91,6 +101,9 @@ abstract class Exchange implements DataParallel, AutoCloseable {
      * {@link #counted}.
      */
     abstract void reduce(List<ByteBuffer> buffers) throws IOException;
+
+    /** The transport's name in reports: {@code all-gather} or {@code ring}. */
+    abstract String name();
 
     final void counted(long sent, long received) {
         bytesSent += sent;

@@ -1,6 +1,8 @@
 package io.github.peft4j.spark;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.github.peft4j.core.io.AtomicDirectory;
+import io.github.peft4j.core.io.Json;
 import io.github.peft4j.examples.cli.TrainCommand;
 import io.github.peft4j.train.Checkpoint;
 import io.github.peft4j.train.DataParallel;
@@ -89,11 +91,24 @@ public record PeftTrainJob(List<String> args) implements ReplicaJob {
         if (code != 0) {
             throw new IllegalStateException("peft train on replica " + dataParallel.rank() + " exited with " + code);
         }
-        return String.format(
+        String done = String.format(
                 Locale.ROOT,
                 "attempt %d%s, %.1f s",
                 attempt,
                 resumed ? " resumed from " + checkpoint : "",
                 (System.nanoTime() - t0) / 1e9);
+        Path results = output(a).resolve("results.json");
+        if (dataParallel.rank() == 0 && Files.isRegularFile(results)) {
+            JsonNode r = Json.MAPPER.readTree(results.toFile());
+            if (r.has("test_accuracy")) {
+                done += String.format(
+                        Locale.ROOT,
+                        "; test accuracy %.4f, macro-F1 %.4f",
+                        r.get("test_accuracy").asDouble(),
+                        r.get("test_macro_f1").asDouble());
+            }
+            done += "; saved to " + output(a);
+        }
+        return done;
     }
 }

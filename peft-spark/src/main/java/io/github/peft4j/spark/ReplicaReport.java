@@ -1,63 +1,77 @@
 package io.github.peft4j.spark;
 
-import java.util.Locale;
-
 /**
  * What one replica of a {@link SparkFineTuner} run reports to the driver.
  *
  * @param rank the replica's rank
+ * @param transport how it averaged: {@code all-gather} or {@code ring}
  * @param summary what the {@link ReplicaJob} returned
  * @param steps the optimizer steps it averaged gradients for (in the attempt that ended the run)
  * @param bytesSent bytes it sent to average them
  * @param bytesReceived bytes it received
- * @param secondsPerStep the mean time of a step from the first average to the last (steady state: model loading and
- *     the first step excluded), or 0 with fewer than two steps
+ * @param medianStepSeconds the median time of a step, measured between the starts of consecutive averages (steady
+ *     state: model loading and the first step excluded), or 0 with fewer than two steps
+ * @param minStepSeconds the shortest step
+ * @param maxStepSeconds the longest step
  * @param exchangeSecondsPerStep the mean time of a step spent averaging
  */
 public record ReplicaReport(
         int rank,
+        String transport,
         String summary,
         long steps,
         long bytesSent,
         long bytesReceived,
-        double secondsPerStep,
+        double medianStepSeconds,
+        double minStepSeconds,
+        double maxStepSeconds,
         double exchangeSecondsPerStep) {
 
     static ReplicaReport of(Exchange e, String summary) {
         long steps = e.calls();
+        double[] t = e.stepNanos().stream().mapToDouble(n -> n / 1e9).sorted().toArray();
+        double median = t.length == 0 ? 0 : (t[(t.length - 1) / 2] + t[t.length / 2]) / 2;
         return new ReplicaReport(
                 e.rank(),
+                e.name(),
                 summary == null ? "" : summary,
                 steps,
                 e.bytesSent(),
                 e.bytesReceived(),
-                steps < 2 ? 0 : e.spanNanos() / 1e9 / (steps - 1),
+                median,
+                t.length == 0 ? 0 : t[0],
+                t.length == 0 ? 0 : t[t.length - 1],
                 steps == 0 ? 0 : e.exchangeNanos() / 1e9 / steps);
     }
 
     /** One line: the fields separated by tabs, the summary last (it may hold anything but a line break). */
     String encode() {
-        return String.format(
-                Locale.ROOT,
-                "%d\t%d\t%d\t%d\t%s\t%s\t%s",
-                rank,
-                steps,
-                bytesSent,
-                bytesReceived,
-                Double.toString(secondsPerStep),
+        return String.join(
+                "\t",
+                Integer.toString(rank),
+                transport,
+                Long.toString(steps),
+                Long.toString(bytesSent),
+                Long.toString(bytesReceived),
+                Double.toString(medianStepSeconds),
+                Double.toString(minStepSeconds),
+                Double.toString(maxStepSeconds),
                 Double.toString(exchangeSecondsPerStep),
-                summary.replace('\n', ' '));
+                summary.replace('\n', ' ').replace('\t', ' '));
     }
 
     static ReplicaReport decode(String line) {
-        String[] f = line.split("\t", 7);
+        String[] f = line.split("\t", 10);
         return new ReplicaReport(
                 Integer.parseInt(f[0]),
-                f[6],
-                Long.parseLong(f[1]),
+                f[1],
+                f[9],
                 Long.parseLong(f[2]),
                 Long.parseLong(f[3]),
-                Double.parseDouble(f[4]),
-                Double.parseDouble(f[5]));
+                Long.parseLong(f[4]),
+                Double.parseDouble(f[5]),
+                Double.parseDouble(f[6]),
+                Double.parseDouble(f[7]),
+                Double.parseDouble(f[8]));
     }
 }

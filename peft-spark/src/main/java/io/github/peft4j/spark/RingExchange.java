@@ -93,6 +93,11 @@ final class RingExchange extends Exchange {
     }
 
     @Override
+    String name() {
+        return "ring";
+    }
+
+    @Override
     void reduce(List<ByteBuffer> buffers) throws IOException {
         int n = worldSize();
         if (n == 1) {

@@ -55,7 +55,7 @@ public final class SparkFineTuner {
             throw new IllegalArgumentException("SparkFineTuner.Builder.setWorkers is required (≥ 1); got " + b.workers);
         }
         this.workers = b.workers;
-        this.transport = b.transport.resolve(b.workers);
+        this.transport = b.transport;
         this.maxAttempts = b.maxAttempts;
     }
 
@@ -69,9 +69,9 @@ public final class SparkFineTuner {
     }
 
     /**
-     * Returns the transport this run averages with ({@link Transport#AUTO} resolved).
+     * Returns the transport this run averages with.
      *
-     * @return {@link Transport#ALL_GATHER} or {@link Transport#RING}
+     * @return the transport
      */
     public Transport transport() {
         return transport;

@@ -84,14 +84,18 @@ public final class SparkTrain implements Callable<Integer> {
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
             sc.setLogLevel("WARN");
             List<ReplicaReport> reports = tuner.run(sc, job);
-            System.out.printf(Locale.ROOT, "%d replicas, %s transport%n", workers, tuner.transport());
+            System.out.printf(
+                    Locale.ROOT,
+                    "%d replicas, %s transport%n",
+                    workers,
+                    reports.get(0).transport());
             for (ReplicaReport r : reports) {
                 System.out.printf(
                         Locale.ROOT,
-                        "rank %d: %d steps, %.3f s/step (%.3f s averaging), %,d bytes sent per step; %s%n",
+                        "rank %d: %d steps, median %.3f s/step (%.3f s averaging), %,d bytes sent per step; %s%n",
                         r.rank(),
                         r.steps(),
-                        r.secondsPerStep(),
+                        r.medianStepSeconds(),
                         r.exchangeSecondsPerStep(),
                         r.steps() == 0 ? 0 : r.bytesSent() / r.steps(),
                         r.summary());

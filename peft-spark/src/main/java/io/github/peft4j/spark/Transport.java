@@ -7,24 +7,12 @@ public enum Transport {
     /** A ring all-reduce over TCP between the tasks: constant traffic per replica, nothing through the driver. */
     RING,
     /**
-     * {@link #ALL_GATHER} up to {@link #AUTO_ALL_GATHER_MAX} replicas, {@link #RING} beyond (docs/scale-out.md
-     * derives the threshold).
+     * {@link #ALL_GATHER} up to {@link #AUTO_ALL_GATHER_MAX} replicas when every reply fits
+     * {@code spark.rpc.message.maxSize}, {@link #RING} otherwise, chosen by the replicas on the first average, when
+     * the size of the gradients is known (docs/scale-out.md derives the threshold).
      */
     AUTO;
 
     /** The most replicas {@link #AUTO} averages through the driver. */
     public static final int AUTO_ALL_GATHER_MAX = 4;
-
-    /**
-     * The transport a run of {@code workers} replicas uses.
-     *
-     * @param workers the number of replicas
-     * @return {@link #ALL_GATHER} or {@link #RING}
-     */
-    public Transport resolve(int workers) {
-        if (this != AUTO) {
-            return this;
-        }
-        return workers <= AUTO_ALL_GATHER_MAX ? ALL_GATHER : RING;
-    }
 }

@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import io.github.peft4j.core.io.Json;
-import io.github.peft4j.core.io.Safetensors;
 import io.github.peft4j.models.bert.MiniLm;
 import io.github.peft4j.testing.TinyBert;
 import java.io.IOException;
@@ -18,7 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -89,28 +85,16 @@ class SparkFineTunerTest {
         }
     }
 
-    /** The largest difference between two adapters' tensors (which must have the same names and shapes). */
     private static double maxDifference(Path a, Path b) throws IOException {
-        try (NDManager m = NDManager.newBaseManager()) {
-            Map<String, NDArray> x = Safetensors.read(a.resolve("adapter/adapter_model.safetensors"), m)
-                    .tensors();
-            Map<String, NDArray> y = Safetensors.read(b.resolve("adapter/adapter_model.safetensors"), m)
-                    .tensors();
-            assertEquals(x.keySet(), y.keySet());
-            double max = 0;
-            for (String k : x.keySet()) {
-                assertEquals(x.get(k).getShape(), y.get(k).getShape(), k);
-                max = Math.max(max, x.get(k).sub(y.get(k)).abs().max().getFloat());
-            }
-            return max;
-        }
+        return ScalingBenchmark.maxDifference(a, b);
     }
 
     @Test
     void twoAndFourReplicasEndWhereOneEnds() throws IOException {
         Path one = dir.resolve("one");
-        List<ReplicaReport> r1 = train(1, Transport.ALL_GATHER, one);
+        List<ReplicaReport> r1 = train(1, Transport.AUTO, one);
         assertEquals(STEPS, r1.get(0).steps());
+        assertEquals("all-gather", r1.get(0).transport()); // AUTO: one replica, a small adapter
         Path twoGather = dir.resolve("two-gather");
         List<ReplicaReport> r2 = train(2, Transport.ALL_GATHER, twoGather);
         Path twoRing = dir.resolve("two-ring");
@@ -120,7 +104,7 @@ class SparkFineTunerTest {
 
         assertEquals(2, r2.size());
         assertEquals(List.of(0, 1, 2, 3), r4.stream().map(ReplicaReport::rank).toList());
-        assertTrue(r4.stream().allMatch(r -> r.steps() == STEPS), r4.toString());
+        assertTrue(r4.stream().allMatch(r -> r.steps() == STEPS && r.transport().equals("ring")), r4.toString());
         double d2 = maxDifference(one, twoGather);
         double d2r = maxDifference(one, twoRing);
         double d4 = maxDifference(one, fourRing);

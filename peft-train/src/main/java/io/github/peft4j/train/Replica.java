@@ -5,11 +5,13 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
+import io.github.peft4j.core.Scalars;
 import io.github.peft4j.core.nn.RowKeys;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -91,7 +93,7 @@ final class Replica {
             dp.allReduceMean(views);
             for (int i = 0; i < grads.size(); i++) {
                 if (!aliased[i]) {
-                    grads.get(i).set(views.get(i).rewind()); // a GPU or non-contiguous gradient: copy back
+                    copyBack(views.get(i), grads.get(i)); // a GPU or non-contiguous gradient
                 }
             }
             return lossBuffer.getFloat(0);
@@ -102,6 +104,20 @@ final class Replica {
                     e);
         } finally {
             grads.forEach(NDArray::close);
+        }
+    }
+
+    /**
+     * Copies averaged values into a gradient whose buffer was a copy, in place (re-pointing the tensor at the buffer
+     * with {@code set(Buffer)} would leave it on memory that is freed after the step).
+     */
+    static void copyBack(ByteBuffer view, NDArray gradient) {
+        FloatBuffer f = view.duplicate().order(view.order()).rewind().asFloatBuffer();
+        float[] values = new float[f.remaining()];
+        f.get(values);
+        try (NDArray v = gradient.getManager().create(values, gradient.getShape())) {
+            Scalars.fill(gradient, 0);
+            gradient.addi(v);
         }
     }
 

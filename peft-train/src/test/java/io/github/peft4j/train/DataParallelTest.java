@@ -148,6 +148,19 @@ class DataParallelTest extends ManagedTest {
     }
 
     @Test
+    void averagedValuesReachAGradientWhoseBufferWasACopy() {
+        ai.djl.ndarray.NDArray g =
+                manager.ones(new ai.djl.ndarray.types.Shape(2, 3)).mul(7f);
+        ByteBuffer b = ByteBuffer.allocateDirect(6 * Float.BYTES).order(java.nio.ByteOrder.nativeOrder());
+        for (int i = 0; i < 6; i++) {
+            b.putFloat(i * Float.BYTES, i - 2.5f);
+        }
+        Replica.copyBack(b, g);
+        assertArrayEquals(new float[] {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f}, g.toFloatArray());
+        assertEquals(new ai.djl.ndarray.types.Shape(2, 3), g.getShape());
+    }
+
+    @Test
     void replicasTakeEqualSharesOfEveryBatch() {
         int[] batch = {10, 11, 12, 13, 14, 15, 16, 17};
         assertArrayEquals(new int[] {14, 15}, new Replica(new Fake(2, 4, b -> {}), 8).share(batch));
