@@ -9,8 +9,9 @@ import org.apache.spark.BarrierTaskContext;
 /**
  * Averages through {@link BarrierTaskContext#allGather}: every replica sends its values (Base64 text) to the driver,
  * which returns all of them to every replica; each sums them in rank order, so all replicas hold the same sums. The
- * driver relays N² messages per step, so this suits a few replicas ({@link Transport#AUTO}); every reply must fit
- * {@code spark.rpc.message.maxSize}.
+ * driver relays N² messages per step and every reply must fit {@code spark.rpc.message.maxSize}; Spark's barrier
+ * calls poll for the reply once a second, so each average takes about a second. For executors that cannot open
+ * connections to each other ({@link Transport#AUTO}'s fallback).
  */
 final class AllGatherExchange extends Exchange {
 

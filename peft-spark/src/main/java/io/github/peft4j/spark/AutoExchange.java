@@ -2,46 +2,69 @@ package io.github.peft4j.spark;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.BarrierTaskContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * {@link Transport#AUTO}: on the first average, when the size of the values is known, every replica makes the same
- * choice: {@link AllGatherExchange} for up to {@link Transport#AUTO_ALL_GATHER_MAX} replicas whose replies fit
- * {@code spark.rpc.message.maxSize}, otherwise {@link RingExchange}.
+ * {@link Transport#AUTO}: the ring ({@link RingExchange}), formed on the first average; when some replica cannot
+ * reach its neighbour within {@link #CONNECT_TIMEOUT_MILLIS} (executors that may not open connections to each
+ * other), every replica falls back to {@link AllGatherExchange}, which only talks to the driver. The replicas decide
+ * together: each reports whether its connections stand, through {@code allGather}.
  */
 final class AutoExchange extends Exchange {
 
+    private static final Logger LOG = LoggerFactory.getLogger(AutoExchange.class);
+
+    /** How long a replica waits for its ring neighbour before the run falls back to all-gather. */
+    static final int CONNECT_TIMEOUT_MILLIS = 30_000;
+
     private final long maxMessageBytes;
     private Exchange chosen;
+    private String fallback = "";
 
     AutoExchange(BarrierTaskContext ctx, long maxMessageBytes) {
         super(ctx);
         this.maxMessageBytes = maxMessageBytes;
     }
 
-    /** The transport chosen, or null before the first average. */
-    Exchange chosen() {
-        return chosen;
-    }
-
     @Override
     String name() {
-        return chosen == null ? "auto" : chosen.name();
+        return chosen == null ? "auto" : chosen.name() + fallback;
     }
 
     @Override
     void reduce(List<ByteBuffer> buffers) throws IOException {
         if (chosen == null) {
-            boolean fits = AllGatherExchange.replyBytes(floats(buffers), worldSize()) <= maxMessageBytes;
-            chosen = worldSize() <= Transport.AUTO_ALL_GATHER_MAX && fits
-                    ? new AllGatherExchange(context(), maxMessageBytes)
-                    : RingExchange.open(context());
+            chosen = choose();
         }
         long sent = chosen.bytesSent();
         long received = chosen.bytesReceived();
         chosen.reduce(buffers);
         counted(chosen.bytesSent() - sent, chosen.bytesReceived() - received);
+    }
+
+    private Exchange choose() {
+        RingExchange ring = null;
+        String status = "ok";
+        try {
+            ring = RingExchange.open(context(), CONNECT_TIMEOUT_MILLIS);
+        } catch (IOException e) {
+            status = "rank " + rank() + ": " + e;
+        }
+        String[] all = context().allGather(status);
+        List<String> failed = Arrays.stream(all).filter(s -> !s.equals("ok")).toList();
+        if (failed.isEmpty()) {
+            return ring;
+        }
+        if (ring != null) {
+            ring.close();
+        }
+        LOG.warn("the ring could not be formed ({}); averaging through the driver (all-gather)", failed);
+        fallback = " (the ring could not be formed: " + String.join("; ", failed) + ")";
+        return new AllGatherExchange(context(), maxMessageBytes);
     }
 
     @Override

@@ -19,11 +19,9 @@ abstract class Exchange implements DataParallel, AutoCloseable {
     private long bytesSent;
     private long bytesReceived;
     private long calls;
-    private long firstStart;
     private long lastStart;
-    private long lastEnd;
-    private long exchangeNanos;
     private final List<Long> stepNanos = new ArrayList<>();
+    private final List<Long> callNanos = new ArrayList<>();
 
     Exchange(BarrierTaskContext ctx) {
         this.ctx = ctx;
@@ -66,9 +64,9 @@ abstract class Exchange implements DataParallel, AutoCloseable {
         return calls;
     }
 
-    /** Nanoseconds spent averaging. */
-    final long exchangeNanos() {
-        return exchangeNanos;
+    /** The duration of every call. */
+    final List<Long> callNanos() {
+        return callNanos;
     }
 
     /** The times between the starts of consecutive calls: one per optimizer step after the first. */
@@ -76,23 +74,15 @@ abstract class Exchange implements DataParallel, AutoCloseable {
         return stepNanos;
     }
 
-    /** Nanoseconds from the start of the first call to the end of the last (the steps between, in steady state). */
-    final long spanNanos() {
-        return calls == 0 ? 0 : lastEnd - firstStart;
-    }
-
     @Override
     public final void allReduceMean(List<ByteBuffer> buffers) throws IOException {
         long t0 = System.nanoTime();
-        if (calls == 0) {
-            firstStart = t0;
-        } else {
+        if (calls > 0) {
             stepNanos.add(t0 - lastStart);
         }
         lastStart = t0;
         reduce(buffers);
-        lastEnd = System.nanoTime();
-        exchangeNanos += lastEnd - t0;
+        callNanos.add(System.nanoTime() - t0);
         calls++;
     }
 

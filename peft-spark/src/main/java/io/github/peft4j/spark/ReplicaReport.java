@@ -13,7 +13,8 @@ package io.github.peft4j.spark;
  *     state: model loading and the first step excluded), or 0 with fewer than two steps
  * @param minStepSeconds the shortest step
  * @param maxStepSeconds the longest step
- * @param exchangeSecondsPerStep the mean time of a step spent averaging
+ * @param medianExchangeSeconds the median time of a step spent averaging (the first average, which may set up the
+ *     transport, included)
  */
 public record ReplicaReport(
         int rank,
@@ -25,12 +26,12 @@ public record ReplicaReport(
         double medianStepSeconds,
         double minStepSeconds,
         double maxStepSeconds,
-        double exchangeSecondsPerStep) {
+        double medianExchangeSeconds) {
 
     static ReplicaReport of(Exchange e, String summary) {
         long steps = e.calls();
         double[] t = e.stepNanos().stream().mapToDouble(n -> n / 1e9).sorted().toArray();
-        double median = t.length == 0 ? 0 : (t[(t.length - 1) / 2] + t[t.length / 2]) / 2;
+        double[] x = e.callNanos().stream().mapToDouble(n -> n / 1e9).sorted().toArray();
         return new ReplicaReport(
                 e.rank(),
                 e.name(),
@@ -38,10 +39,14 @@ public record ReplicaReport(
                 steps,
                 e.bytesSent(),
                 e.bytesReceived(),
-                median,
+                median(t),
                 t.length == 0 ? 0 : t[0],
                 t.length == 0 ? 0 : t[t.length - 1],
-                steps == 0 ? 0 : e.exchangeNanos() / 1e9 / steps);
+                median(x));
+    }
+
+    private static double median(double[] sorted) {
+        return sorted.length == 0 ? 0 : (sorted[(sorted.length - 1) / 2] + sorted[sorted.length / 2]) / 2;
     }
 
     /** One line: the fields separated by tabs, the summary last (it may hold anything but a line break). */
@@ -56,7 +61,7 @@ public record ReplicaReport(
                 Double.toString(medianStepSeconds),
                 Double.toString(minStepSeconds),
                 Double.toString(maxStepSeconds),
-                Double.toString(exchangeSecondsPerStep),
+                Double.toString(medianExchangeSeconds),
                 summary.replace('\n', ' ').replace('\t', ' '));
     }
 

@@ -54,37 +54,56 @@ final class RingExchange extends Exchange {
      * @throws IOException if a neighbour cannot be reached
      */
     static RingExchange open(BarrierTaskContext ctx) throws IOException {
+        return open(ctx, 0);
+    }
+
+    /**
+     * Connects this barrier task into the ring, giving up after a while.
+     *
+     * @param ctx the task's barrier context
+     * @param timeoutMillis how long to wait for a neighbour's connection (0: without limit)
+     * @return the exchange, to close when the task ends
+     * @throws IOException if a neighbour cannot be reached in time
+     */
+    static RingExchange open(BarrierTaskContext ctx, int timeoutMillis) throws IOException {
         int rank = ctx.partitionId();
         int n = ctx.getTaskInfos().length;
         String host = hostOf(ctx.getTaskInfos()[rank].address());
         ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(host, 0), n);
-        String[] all;
+        SocketChannel next = null;
+        SocketChannel previous = null;
         try {
             int port = ((InetSocketAddress) server.getLocalAddress()).getPort();
-            all = ctx.allGather(host + ":" + port);
-        } catch (RuntimeException e) {
-            server.close();
+            String[] all = ctx.allGather(host + ":" + port);
+            if (n == 1) {
+                return new RingExchange(ctx, server, null, null);
+            }
+            String to = all[(rank + 1) % n];
+            next = SocketChannel.open();
+            next.socket()
+                    .connect(
+                            new InetSocketAddress(hostOf(to), Integer.parseInt(to.substring(to.lastIndexOf(':') + 1))),
+                            timeoutMillis);
+            next.socket().setTcpNoDelay(true);
+            writeFully(
+                    next, new ByteBuffer[] {ByteBuffer.allocate(Integer.BYTES).putInt(0, rank)});
+            server.socket().setSoTimeout(timeoutMillis);
+            previous = server.socket().accept().getChannel();
+            previous.socket().setTcpNoDelay(true);
+            ByteBuffer who = ByteBuffer.allocate(Integer.BYTES);
+            readFully(previous, new ByteBuffer[] {who});
+            int expected = (rank - 1 + n) % n;
+            if (who.getInt(0) != expected) {
+                throw new IOException("ring: rank " + rank + " expected a connection from rank " + expected + ", got "
+                        + who.getInt(0));
+            }
+            return new RingExchange(ctx, server, next, previous);
+        } catch (IOException | RuntimeException e) {
+            for (AutoCloseable c : new AutoCloseable[] {next, previous, server}) {
+                closeQuietly(c);
+            }
             throw e;
         }
-        if (n == 1) {
-            return new RingExchange(ctx, server, null, null);
-        }
-        String to = all[(rank + 1) % n];
-        SocketChannel next = SocketChannel.open(
-                new InetSocketAddress(hostOf(to), Integer.parseInt(to.substring(to.lastIndexOf(':') + 1))));
-        next.socket().setTcpNoDelay(true);
-        ByteBuffer hello = ByteBuffer.allocate(Integer.BYTES).putInt(0, rank);
-        writeFully(next, new ByteBuffer[] {hello});
-        SocketChannel previous = server.accept();
-        previous.socket().setTcpNoDelay(true);
-        ByteBuffer who = ByteBuffer.allocate(Integer.BYTES);
-        readFully(previous, new ByteBuffer[] {who});
-        int expected = (rank - 1 + n) % n;
-        if (who.getInt(0) != expected) {
-            throw new IOException(
-                    "ring: rank " + rank + " expected a connection from rank " + expected + ", got " + who.getInt(0));
-        }
-        return new RingExchange(ctx, server, next, previous);
     }
 
     private static String hostOf(String address) {
@@ -211,13 +230,17 @@ final class RingExchange extends Exchange {
     public void close() {
         sender.shutdownNow();
         for (AutoCloseable c : new AutoCloseable[] {next, previous, server}) {
-            try {
-                if (c != null) {
-                    c.close();
-                }
-            } catch (Exception e) {
-                // closing: nothing to keep
+            closeQuietly(c);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            if (c != null) {
+                c.close();
             }
+        } catch (Exception e) {
+            // closing: nothing to keep
         }
     }
 }

@@ -50,7 +50,7 @@ public final class ScalingBenchmark {
         Path scratch = Files.createTempDirectory("peft4j-scaling-");
         System.out.printf(
                 Locale.ROOT,
-                "%d cores, %s%n| replicas | transport | step s, median (min–max) | averaging s/step | sent/step/replica"
+                "%d cores, %s%n| replicas | transport | step s, median (min–max) | averaging s/step (median) | sent/step/replica"
                         + " | received/step/replica | max abs diff vs %d |%n|---|---|---|---|---|---|---|%n",
                 Runtime.getRuntime().availableProcessors(),
                 String.join(" ", train),
@@ -83,8 +83,8 @@ public final class ScalingBenchmark {
                     .max()
                     .orElse(0);
             double exchange = reports.stream()
-                    .mapToDouble(ReplicaReport::exchangeSecondsPerStep)
-                    .average()
+                    .mapToDouble(ReplicaReport::medianExchangeSeconds)
+                    .max()
                     .orElse(0);
             ReplicaReport r0 = reports.get(0);
             String diff = first == null ? "—" : String.format(Locale.ROOT, "%.2e", maxDifference(first, out));

@@ -1,5 +1,6 @@
 package io.github.peft4j.spark;
 
+import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -145,14 +146,21 @@ public final class SparkFineTuner {
             throw new IllegalStateException("two replicas in one executor JVM (task " + ctx.partitionId() + "):"
                     + " DJL records gradients for one thread per JVM; set spark.task.cpus to spark.executor.cores");
         }
-        try (Exchange exchange =
-                transport == Transport.RING ? RingExchange.open(ctx) : new AllGatherExchange(ctx, maxMessageBytes())) {
+        try (Exchange exchange = open(transport, ctx)) {
             String summary = job.run(exchange, driverAttempt + ctx.stageAttemptNumber());
             ctx.barrier(); // every replica finished: rank 0's files are complete
             return ReplicaReport.of(exchange, summary).encode();
         } finally {
             REPLICA_RUNNING.set(false);
         }
+    }
+
+    private static Exchange open(Transport transport, BarrierTaskContext ctx) throws IOException {
+        return switch (transport) {
+            case RING -> RingExchange.open(ctx);
+            case ALL_GATHER -> new AllGatherExchange(ctx, maxMessageBytes());
+            case AUTO -> new AutoExchange(ctx, maxMessageBytes());
+        };
     }
 
     private static long maxMessageBytes() {

@@ -96,7 +96,7 @@ public final class SparkTrain implements Callable<Integer> {
                         r.rank(),
                         r.steps(),
                         r.medianStepSeconds(),
-                        r.exchangeSecondsPerStep(),
+                        r.medianExchangeSeconds(),
                         r.steps() == 0 ? 0 : r.bytesSent() / r.steps(),
                         r.summary());
             }

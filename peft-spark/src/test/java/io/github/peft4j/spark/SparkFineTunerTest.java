@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import io.github.peft4j.core.io.Json;
+import io.github.peft4j.core.io.Safetensors;
 import io.github.peft4j.models.bert.MiniLm;
 import io.github.peft4j.testing.TinyBert;
 import java.io.IOException;
@@ -85,6 +88,14 @@ class SparkFineTunerTest {
         }
     }
 
+    private static long adapterValues(Path run) throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            return Safetensors.read(run.resolve("adapter/adapter_model.safetensors"), m).tensors().values().stream()
+                    .mapToLong(NDArray::size)
+                    .sum();
+        }
+    }
+
     private static double maxDifference(Path a, Path b) throws IOException {
         return ScalingBenchmark.maxDifference(a, b);
     }
@@ -94,11 +105,12 @@ class SparkFineTunerTest {
         Path one = dir.resolve("one");
         List<ReplicaReport> r1 = train(1, Transport.AUTO, one);
         assertEquals(STEPS, r1.get(0).steps());
-        assertEquals("all-gather", r1.get(0).transport()); // AUTO: one replica, a small adapter
+        assertEquals("ring", r1.get(0).transport()); // AUTO: the ring (of one: nothing to send)
         Path twoGather = dir.resolve("two-gather");
         List<ReplicaReport> r2 = train(2, Transport.ALL_GATHER, twoGather);
         Path twoRing = dir.resolve("two-ring");
-        train(2, Transport.RING, twoRing);
+        List<ReplicaReport> r2r = train(2, Transport.AUTO, twoRing);
+        assertEquals("ring", r2r.get(0).transport());
         Path fourRing = dir.resolve("four-ring");
         List<ReplicaReport> r4 = train(4, Transport.RING, fourRing);
 
@@ -117,9 +129,13 @@ class SparkFineTunerTest {
         // only rank 0 wrote metrics: one line per step
         assertEquals(
                 STEPS, Files.readAllLines(fourRing.resolve("metrics.jsonl")).size());
-        // a ring moves 2 (N − 1) / N of the values per replica and step: the same for 2 and 4 replicas' shares
-        long perStep2 = r2.get(0).bytesSent() / r2.get(0).steps();
-        assertTrue(perStep2 > 0);
+        // bytes per step and replica: every trainable value (the adapter file's) and the loss, as float32; all-gather
+        // sends them as Base64 text, a ring of 2 sends each half once in each phase
+        long values = adapterValues(one) + 1;
+        assertEquals(4 * ((values * 4 + 2) / 3), r2.get(0).bytesSent() / STEPS);
+        assertEquals(2 * 4 * ((values * 4 + 2) / 3), r2.get(0).bytesReceived() / STEPS);
+        assertEquals(values * 4, r2r.get(0).bytesSent() / STEPS);
+        assertEquals(values * 4, r2r.get(1).bytesReceived() / STEPS);
     }
 
     /** Whether a process is a Spark executor (its command line, read whole: the JDK's stops at 4 KiB). */
