@@ -50,8 +50,9 @@ public final class ScalingBenchmark {
         Path scratch = Files.createTempDirectory("peft4j-scaling-");
         System.out.printf(
                 Locale.ROOT,
-                "%d cores, %s%n| replicas | transport | step s, median (min–max) | averaging s/step (median) | sent/step/replica"
-                        + " | received/step/replica | max abs diff vs %d |%n|---|---|---|---|---|---|---|%n",
+                "%d cores, %s%n| replicas | transport | step s, median (min–max) | averaging s/step (median)"
+                        + " | sent/step/replica | received/step/replica | max abs diff vs %d |%n"
+                        + "|---|---|---|---|---|---|---|%n",
                 Runtime.getRuntime().availableProcessors(),
                 String.join(" ", train),
                 workers[0]);
