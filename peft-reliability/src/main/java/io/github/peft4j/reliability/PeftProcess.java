@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /** The {@code peft} command in a process of its own, on the tiny BERT and a small mail CSV. */
 final class PeftProcess {
@@ -19,21 +18,7 @@ final class PeftProcess {
     /** Writes the tiny BERT directory and a two-class CSV of 160 mails under {@code dir}. */
     static void writeModelAndData(Path dir) throws IOException {
         TinyBert.writeDirectory(dir.resolve("tiny-bert"), MiniLm.directory().resolve("tokenizer.json"));
-        String[] spam = {"Win a free prize now", "Cheap meds, click here", "Limited offer: buy cheap watches"};
-        String[] ham = {"Meeting moved to Tuesday", "The build is green again", "Please review my pull request"};
-        StringBuilder sb = new StringBuilder("text,label\n");
-        SplittableRandom r = new SplittableRandom(1);
-        for (int i = 0; i < 160; i++) {
-            boolean s = i % 2 == 0;
-            String[] pool = s ? spam : ham;
-            sb.append('"')
-                    .append(pool[r.nextInt(pool.length)])
-                    .append(" #")
-                    .append(i)
-                    .append("\",");
-            sb.append(s ? "spam" : "ham").append('\n');
-        }
-        Files.writeString(dir.resolve("mail.csv"), sb.toString());
+        TinyBert.writeMailCsv(dir.resolve("mail.csv"), 0);
     }
 
     /**

@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,18 +40,8 @@ class SparkFineTunerTest {
     @BeforeAll
     static void data() throws IOException {
         TinyBert.writeDirectory(dir.resolve("tiny-bert"), MiniLm.directory().resolve("tokenizer.json"));
-        String[] spam = {"Win a free prize now", "Cheap meds, click here", "Limited offer: buy cheap watches"};
-        String[] ham = {"Meeting moved to Tuesday", "The build is green again", "Please review my pull request"};
-        StringBuilder sb = new StringBuilder("text,label\n");
-        SplittableRandom r = new SplittableRandom(1);
-        for (int i = 0; i < 160; i++) {
-            String[] pool = i % 2 == 0 ? spam : ham;
-            // lengths differ, so that a rank's share pads shorter than the whole batch unless padded as one
-            sb.append('"').append(pool[r.nextInt(pool.length)]).append(" #").append(i);
-            sb.append(" extra words".repeat(r.nextInt(4))).append("\",");
-            sb.append(i % 2 == 0 ? "spam" : "ham").append('\n');
-        }
-        Files.writeString(dir.resolve("mail.csv"), sb.toString());
+        // texts of different lengths, so that a rank's share pads shorter than the whole batch unless padded as one
+        TinyBert.writeMailCsv(dir.resolve("mail.csv"), 6);
     }
 
     private static List<String> args(Path out) {

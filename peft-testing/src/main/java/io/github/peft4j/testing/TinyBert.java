@@ -69,4 +69,29 @@ public final class TinyBert {
             HfWeights.writeDirectory(dir, model, DIRECTORY_CONFIG.toJson(), tokenizerJson);
         }
     }
+
+    /**
+     * Writes a two-class CSV ({@code text,label}) of 160 short mails for the tiny model: offers ("spam") and work mail
+     * ("ham"), alternating, each numbered; seed 1.
+     *
+     * @param csv the file to write
+     * @param maxExtraWords up to this many words of filler added to each text at random (0: none), so that texts
+     *     differ in length
+     * @throws IOException if writing fails
+     */
+    public static void writeMailCsv(Path csv, int maxExtraWords) throws IOException {
+        String[] spam = {"Win a free prize now", "Cheap meds, click here", "Limited offer: buy cheap watches"};
+        String[] ham = {"Meeting moved to Tuesday", "The build is green again", "Please review my pull request"};
+        StringBuilder sb = new StringBuilder("text,label\n");
+        java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+        for (int i = 0; i < 160; i++) {
+            String[] pool = i % 2 == 0 ? spam : ham;
+            sb.append('"').append(pool[r.nextInt(pool.length)]).append(" #").append(i);
+            if (maxExtraWords > 0) {
+                sb.append(" extra".repeat(r.nextInt(maxExtraWords + 1)));
+            }
+            sb.append("\",").append(i % 2 == 0 ? "spam" : "ham").append('\n');
+        }
+        java.nio.file.Files.writeString(csv, sb.toString());
+    }
 }
