@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,38 +38,8 @@ class CausalLmCliTest {
     @BeforeAll
     static void writeDataAndModel() throws IOException {
         model = TinyDecoders.copy("llama", dir).resolve("base");
-        String[] words = {
-            "free",
-            "money",
-            "click",
-            "here",
-            "meeting",
-            "tomorrow",
-            "report",
-            "invoice",
-            "winner",
-            "prize",
-            "lunch",
-            "project"
-        };
-        SplittableRandom r = new SplittableRandom(1);
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < 80; i++) {
-            List<String> w = new ArrayList<>();
-            for (int k = 0; k < 4; k++) {
-                w.add(words[r.nextInt(words.length)]);
-            }
-            boolean spam = w.contains("free") || w.contains("money") || w.contains("winner") || w.contains("prize");
-            String text = String.join(" ", w);
-            lines.add(
-                    i % 3 == 0
-                            ? "{\"messages\":[{\"role\":\"user\",\"content\":\"Is this spam? " + text
-                                    + "\"},{\"role\":\"assistant\",\"content\":\"" + (spam ? "spam" : "ham") + "\"}]}"
-                            : "{\"prompt\":\"Subject: " + text + "\\nLabel:\",\"completion\":\""
-                                    + (spam ? " spam" : " ham") + "\"}");
-        }
         data = dir.resolve("data.jsonl");
-        Files.write(data, lines, StandardCharsets.UTF_8);
+        TinyDecoders.writeLabelJsonl(data);
     }
 
     static String[] train(Path out, String... extra) {

@@ -11,6 +11,7 @@ import io.github.peft4j.core.io.Json;
 import io.github.peft4j.core.io.Safetensors;
 import io.github.peft4j.models.bert.MiniLm;
 import io.github.peft4j.testing.TinyBert;
+import io.github.peft4j.testing.TinyDecoders;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -137,6 +138,47 @@ class SparkFineTunerTest {
         } catch (IOException e) {
             return false;
         }
+    }
+
+    @Test
+    void aDecoderOnTwoReplicasEndsWhereOneEnds() throws IOException {
+        // chats and prompt/completion pairs: shares of a batch hold different numbers of counted tokens, which the
+        // replicas' losses are weighted by, so that their mean is the whole batch's mean over tokens
+        Path llama = TinyDecoders.copy("llama", dir.resolve("decoder")).resolve("base");
+        Path jsonl = dir.resolve("decoder/data.jsonl");
+        TinyDecoders.writeLabelJsonl(jsonl);
+        List<Path> outs = new ArrayList<>();
+        for (int n : new int[] {1, 2}) {
+            Path out = dir.resolve("decoder/n" + n);
+            outs.add(out);
+            List<String> a = List.of(
+                    "--task",
+                    "causal-lm",
+                    "--model",
+                    llama.toString(),
+                    "--data",
+                    jsonl.toString(),
+                    "--batch-size",
+                    "8",
+                    "--lr",
+                    "1e-2",
+                    "--max-steps",
+                    Integer.toString(STEPS),
+                    "--eval-every",
+                    "0",
+                    "--seed",
+                    "3",
+                    "--no-progress",
+                    "--output",
+                    out.toString());
+            try (JavaSparkContext sc = new JavaSparkContext(LocalCluster.conf(n, 768, dir.resolve("spark")))) {
+                SparkFineTuner.builder().setWorkers(n).build().run(sc, PeftTrainJob.of(a));
+            }
+        }
+        double d = maxDifference(outs.get(0), outs.get(1));
+        System.out.printf("decoder: max |Δ| of 2 replicas vs one after %d steps: %.3g%n", STEPS, d);
+        assertTrue(d <= 1e-5, "max |Δ| " + d);
+        assertTrue(Files.isRegularFile(outs.get(1).resolve("adapter/tokenizer.json")));
     }
 
     @Test

@@ -161,4 +161,47 @@ public final class TinyDecoders {
             acc.add((float) n.asDouble());
         }
     }
+
+    /**
+     * Writes 80 JSONL examples for {@code peft train --task causal-lm}: four random words (offers or work), labelled
+     * "spam" or "ham"; every third a chat ({@code messages}), the others {@code prompt}/{@code completion}, so that
+     * lengths and counted tokens differ; seed 1.
+     *
+     * @param file the file to write
+     * @throws IOException if writing fails
+     */
+    public static void writeLabelJsonl(Path file) throws IOException {
+        String[] words = {
+            "free",
+            "money",
+            "click",
+            "here",
+            "meeting",
+            "tomorrow",
+            "report",
+            "invoice",
+            "winner",
+            "prize",
+            "lunch",
+            "project"
+        };
+        java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+        List<String> lines = new java.util.ArrayList<>();
+        for (int i = 0; i < 80; i++) {
+            List<String> w = new java.util.ArrayList<>();
+            for (int k = 0; k < 4; k++) {
+                w.add(words[r.nextInt(words.length)]);
+            }
+            boolean spam = w.contains("free") || w.contains("money") || w.contains("winner") || w.contains("prize");
+            String text = String.join(" ", w);
+            lines.add(
+                    i % 3 == 0
+                            ? "{\"messages\":[{\"role\":\"user\",\"content\":\"Is this spam? " + text
+                                    + "\"},{\"role\":\"assistant\",\"content\":\"" + (spam ? "spam" : "ham")
+                                    + "\"}]}"
+                            : "{\"prompt\":\"Subject: " + text + "\\nLabel:\",\"completion\":\""
+                                    + (spam ? " spam" : " ham") + "\"}");
+        }
+        Files.write(file, lines, java.nio.charset.StandardCharsets.UTF_8);
+    }
 }

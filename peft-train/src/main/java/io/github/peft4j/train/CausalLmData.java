@@ -116,6 +116,19 @@ public final class CausalLmData implements TrainingData {
         return n;
     }
 
+    /** The tokens of these sequences that count in the loss (after the shift), which {@link CausalLmLoss} averages. */
+    @Override
+    public double weight(int[] indices) {
+        long n = 0;
+        for (int i : indices) {
+            boolean[] m = counted.get(i);
+            for (int t = 1; t < m.length; t++) {
+                n += m[t] ? 1 : 0;
+            }
+        }
+        return n;
+    }
+
     private int longest(int[] indices) {
         int len = 0;
         for (int i : indices) {

@@ -73,6 +73,22 @@ final class Replica {
         return mine;
     }
 
+    /** This replica's rows of the global micro-batch's labels, built as one process builds them (padding). */
+    NDArray labels(TrainingData train, int[] global, NDManager manager) {
+        NDArray all = train.labels(global, manager);
+        return dp.worldSize() == 1 ? all : all.get(new NDIndex("{}:{}", from, from + share));
+    }
+
+    /**
+     * The factor of this replica's loss: N × its share of the micro-batch's {@link TrainingData#weight} (1 for equal
+     * shares of examples), so that the mean over replicas of the scaled losses is the whole micro-batch's loss when
+     * the loss is a mean over counted tokens.
+     */
+    double lossScale(TrainingData train, int[] global, int[] mine) {
+        double all = train.weight(global);
+        return all == 0 ? 1 : dp.worldSize() * train.weight(mine) / all;
+    }
+
     /** Replaces the gradients with their mean over the replicas; returns the mean of the replicas' losses. */
     double allReduce(Map<String, Parameter> active, double loss) {
         List<NDArray> grads = new ArrayList<>(active.size());

@@ -140,12 +140,19 @@ final class StepRunner {
                 GradientCollector gc = Engine.getInstance().newGradientCollector();
                 RowKeys keys = replica == null ? null : replica.keys(config.seed(), step, micro)) {
             NDList inputs = replica == null ? train.inputs(idx, s) : replica.inputs(train, idx, s);
+            NDArray labels = replica == null ? train.labels(idx, s) : replica.labels(train, idx, s);
             NDArray out = setup.model()
                     .forward(new ParameterStore(s, false), inputs, true, train.forwardParameters(mine, s))
                     .get(0);
-            NDArray l = setup.loss().evaluate(new NDList(train.labels(mine, s)), new NDList(out));
+            NDArray l = setup.loss().evaluate(new NDList(labels), new NDList(out));
             double value = l.getFloat();
-            gc.backward(Scalars.div(l, config.gradientAccumulation()));
+            if (replica == null) {
+                gc.backward(Scalars.div(l, config.gradientAccumulation()));
+            } else {
+                double scale = replica.lossScale(train, idx, mine);
+                value *= scale;
+                gc.backward(Scalars.mul(l, scale / config.gradientAccumulation()));
+            }
             setup.hooks().afterBackward();
             return value;
         }

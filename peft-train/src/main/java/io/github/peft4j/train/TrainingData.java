@@ -35,6 +35,19 @@ public interface TrainingData {
     NDArray labels(int[] indices, NDManager manager);
 
     /**
+     * Returns how much some examples weigh in the loss: the loss of a batch is a mean over this weight, examples for a
+     * classifier (the default), counted tokens for a language model ({@link CausalLmData}). A data-parallel replica
+     * ({@link DataParallel}) scales its share's loss by its share of the weight, so that the replicas' average is the
+     * loss of the whole batch.
+     *
+     * @param indices example indices
+     * @return the weight, ≥ 0
+     */
+    default double weight(int[] indices) {
+        return indices.length;
+    }
+
+    /**
      * Builds the forward parameters of some examples, passed to the model's forward pass beside {@link #inputs}:
      * per-row values that are not model inputs, such as Poly's task ids ({@link TaskRoutedData}). None by default.
      *

@@ -16,6 +16,7 @@ import io.github.peft4j.models.text.HfTokenizer;
 import io.github.peft4j.prompt.PromptLearningModel;
 import io.github.peft4j.train.CausalLmData;
 import io.github.peft4j.train.CausalLmLoss;
+import io.github.peft4j.train.DataParallel;
 import io.github.peft4j.train.Evaluation;
 import io.github.peft4j.train.Evaluator;
 import io.github.peft4j.train.FineTuneConfig;
@@ -57,6 +58,7 @@ import java.util.SplittableRandom;
  * @param fullLoss whether every token counts (otherwise only completions)
  * @param recipes the training recipes (--llrd, --lisa-layers, ...)
  * @param spikeGuard the loss-spike guard (--loss-spike-factor), or null
+ * @param dataParallel this run's place in a data-parallel run (rank 0 prints and writes), or null
  */
 record CausalLmTraining(
         ModelOptions model,
@@ -73,7 +75,8 @@ record CausalLmTraining(
         boolean packing,
         boolean fullLoss,
         List<TrainingRecipe> recipes,
-        LossSpikeGuard spikeGuard) {
+        LossSpikeGuard spikeGuard,
+        DataParallel dataParallel) {
 
     /** The tokenizer files copied next to a saved model or adapter. */
     static final List<String> TOKENIZER_FILES = List.of(
@@ -124,11 +127,14 @@ record CausalLmTraining(
                 }
                 trained = peft;
             }
-            FineTuner.Builder tb = FineTuner.builder()
-                    .setModel(trained)
-                    .setConfig(config)
-                    .optLoss(new CausalLmLoss())
-                    .optGracefulStop(Duration.ofMinutes(2));
+            boolean writer = dataParallel == null || dataParallel.rank() == 0;
+            FineTuner.Builder tb =
+                    FineTuner.builder().setModel(trained).setConfig(config).optLoss(new CausalLmLoss());
+            if (dataParallel == null) {
+                tb.optGracefulStop(Duration.ofMinutes(2));
+            } else {
+                tb.optDataParallel(dataParallel);
+            }
             if (peft != null) {
                 tb.optHooks(peft).optCheckpointExport(peft::saveAdapters);
             }
@@ -138,7 +144,7 @@ record CausalLmTraining(
             if (val != null) {
                 tb.optEvaluation(Evaluator.languageModel(config.evalBatchSize()), val);
             }
-            if (progress) {
+            if (progress && writer) {
                 tb.addListener(Progress.auto());
             }
             if (stopAfter > 0) {
@@ -147,10 +153,13 @@ record CausalLmTraining(
             tb.optPrecision(precision);
             recipes.forEach(tb::addRecipe);
             tb.optLossSpikeGuard(spikeGuard);
-            if (resume == null) {
+            if (resume == null && writer) {
                 System.out.println(RunOutputs.counts(trained, peft));
             }
             FineTuner.Result result = tb.build().fit(train, output, resume);
+            if (!writer) {
+                return 0;
+            }
             if (result.interrupted()) {
                 return RunOutputs.interrupted(result, output);
             }

@@ -354,7 +354,8 @@ public final class TrainCommand implements Callable<Integer> {
                             packing,
                             fullLoss,
                             recipes,
-                            spikeGuard())
+                            spikeGuard(),
+                            dataParallel)
                     .run();
         }
         if (!"seq-cls".equals(task)) {
@@ -413,8 +414,8 @@ public final class TrainCommand implements Callable<Integer> {
 
     private void checkDataParallel(TrainMethod m) {
         String why = null;
-        if ("causal-lm".equals(task)) {
-            why = "data-parallel training runs --task seq-cls (decoder fine-tuning runs on one process)";
+        if (m instanceof PromptOptions.PromptMethod) {
+            why = "--method " + m.name() + " runs on one process (data-parallel prompt learning is not wired)";
         } else if (m.name().equals("sara") || m.name().equals("spiel")) {
             why = "--method " + m.name() + " keeps its gradients in sparse buffers outside the parameters, which"
                     + " data-parallel replicas do not average; use it on one process";
