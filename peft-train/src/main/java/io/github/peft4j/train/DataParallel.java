@@ -12,8 +12,10 @@ import java.util.List;
  * config and seed); each computes the gradients of its share of every micro-batch ({@link FineTuneConfig#batchSize()}
  * is the global batch, split evenly over the replicas), the replicas average them with {@link #allReduceMean}, and
  * each applies the same AdamW update, so the replicas never drift. Rank 0 alone writes checkpoints and
- * {@code metrics.jsonl}. Dropout masks are drawn per row of the global batch ({@code RowKeys}), so the run computes
- * what one process with the whole batch computes, up to the rounding of the sums.
+ * {@code metrics.jsonl}. Dropout masks are drawn per row of the global batch ({@code RowKeys}), inputs and labels are
+ * padded as for the whole batch, and each replica's loss is weighted by its share of the batch's
+ * {@link TrainingData#weight} (counted tokens for a language model), so the run computes what one process with the
+ * whole batch computes, up to the rounding of the sums.
  */
 public interface DataParallel {
 
