@@ -1,7 +1,9 @@
 package io.github.peft4j.spark;
 
+import java.io.Serializable;
+
 /**
- * What one replica of a {@link SparkFineTuner} run reports to the driver.
+ * What one replica of a {@link SparkFineTuner} run reports to the driver (Spark returns it serialized).
  *
  * @param rank the replica's rank
  * @param transport how it averaged: {@code all-gather} or {@code ring}
@@ -26,7 +28,10 @@ public record ReplicaReport(
         double medianStepSeconds,
         double minStepSeconds,
         double maxStepSeconds,
-        double medianExchangeSeconds) {
+        double medianExchangeSeconds)
+        implements Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     static ReplicaReport of(Exchange e, String summary) {
         long steps = e.calls();
@@ -47,36 +52,5 @@ public record ReplicaReport(
 
     private static double median(double[] sorted) {
         return sorted.length == 0 ? 0 : (sorted[(sorted.length - 1) / 2] + sorted[sorted.length / 2]) / 2;
-    }
-
-    /** One line: the fields separated by tabs, the summary last (it may hold anything but a line break). */
-    String encode() {
-        return String.join(
-                "\t",
-                Integer.toString(rank),
-                transport,
-                Long.toString(steps),
-                Long.toString(bytesSent),
-                Long.toString(bytesReceived),
-                Double.toString(medianStepSeconds),
-                Double.toString(minStepSeconds),
-                Double.toString(maxStepSeconds),
-                Double.toString(medianExchangeSeconds),
-                summary.replace('\n', ' ').replace('\t', ' '));
-    }
-
-    static ReplicaReport decode(String line) {
-        String[] f = line.split("\t", 10);
-        return new ReplicaReport(
-                Integer.parseInt(f[0]),
-                f[1],
-                f[9],
-                Long.parseLong(f[2]),
-                Long.parseLong(f[3]),
-                Long.parseLong(f[4]),
-                Double.parseDouble(f[5]),
-                Double.parseDouble(f[6]),
-                Double.parseDouble(f[7]),
-                Double.parseDouble(f[8]));
     }
 }

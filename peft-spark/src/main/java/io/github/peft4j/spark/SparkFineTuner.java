@@ -113,23 +113,20 @@ public final class SparkFineTuner {
         RDD<Integer> ranks = sc.parallelize(IntStream.range(0, workers).boxed().toList(), workers)
                 .rdd();
         Transport t = transport;
-        Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>> task =
-                (Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>> & Serializable)
+        Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<ReplicaReport>> task =
+                (Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<ReplicaReport>> & Serializable)
                         it -> CollectionConverters.asScala(
                                 List.of(task(job, t, attempt)).iterator());
         Object out = ranks.barrier()
-                .mapPartitions(task, false, ClassTag$.MODULE$.apply(String.class))
+                .mapPartitions(task, false, ClassTag$.MODULE$.apply(ReplicaReport.class))
                 .collect();
-        List<ReplicaReport> reports = new ArrayList<>();
-        for (Object line : (Object[]) out) {
-            reports.add(ReplicaReport.decode((String) line));
-        }
+        List<ReplicaReport> reports = new ArrayList<>(Arrays.asList((ReplicaReport[]) out));
         reports.sort(Comparator.comparingInt(ReplicaReport::rank));
         return reports;
     }
 
     /** The body of a barrier task, its checked exceptions wrapped (a Scala function declares none). */
-    private static String task(ReplicaJob job, Transport transport, int driverAttempt) {
+    private static ReplicaReport task(ReplicaJob job, Transport transport, int driverAttempt) {
         try {
             return runReplica(job, transport, driverAttempt);
         } catch (RuntimeException e) {
@@ -140,7 +137,7 @@ public final class SparkFineTuner {
     }
 
     /** The body of a barrier task. */
-    static String runReplica(ReplicaJob job, Transport transport, int driverAttempt) throws Exception {
+    static ReplicaReport runReplica(ReplicaJob job, Transport transport, int driverAttempt) throws Exception {
         BarrierTaskContext ctx = BarrierTaskContext.get();
         if (!REPLICA_RUNNING.compareAndSet(false, true)) {
             throw new IllegalStateException("two replicas in one executor JVM (task " + ctx.partitionId() + "):"
@@ -149,7 +146,7 @@ public final class SparkFineTuner {
         try (Exchange exchange = open(transport, ctx)) {
             String summary = job.run(exchange, driverAttempt + ctx.stageAttemptNumber());
             ctx.barrier(); // every replica finished: rank 0's files are complete
-            return ReplicaReport.of(exchange, summary).encode();
+            return ReplicaReport.of(exchange, summary);
         } finally {
             REPLICA_RUNNING.set(false);
         }
